@@ -1,0 +1,46 @@
+# `make run` installs and starts the app; `make test` installs and runs the tests. Both use .venv.
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: run test lint app-deps dev-deps system-deps system-deps-test bench
+
+run: app-deps system-deps
+	$(PY) app.py --host $(HOST) --port $(PORT)
+
+test: dev-deps system-deps-test
+	$(VENV)/bin/ruff check .
+	# pytest exits 5 when it collected no tests: that is a failure, not a pass.
+	$(PY) -m pytest -q -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
+
+$(PY):
+	python3 -m venv $(VENV)
+
+app-deps: $(VENV)/.app-deps
+$(VENV)/.app-deps: requirements.txt requirements-offline.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps --require-hashes -r requirements-offline.txt
+	touch $@
+
+dev-deps: $(VENV)/.dev-deps
+$(VENV)/.dev-deps: $(VENV)/.app-deps requirements-dev.txt requirements-testdata.txt
+	$(PIP) install -r requirements-dev.txt
+	$(PIP) install --no-deps --require-hashes -r requirements-testdata.txt
+	touch $@
+
+# Debian packages: ffmpeg decodes audio for Whisper; the tests also speak with espeak-ng and drive chromium.
+system-deps:
+	@command -v ffmpeg >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="ffmpeg"
+
+system-deps-test:
+	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null && command -v chromium >/dev/null \
+		|| $(MAKE) --no-print-directory apt PACKAGES="ffmpeg espeak-ng chromium chromium-driver"
+
+apt:
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PACKAGES) >/dev/null
+
+lint:
+	$(VENV)/bin/ruff check .

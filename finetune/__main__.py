@@ -1,0 +1,89 @@
+"""python -m finetune: train a text classifier from a CSV/TSV/JSON/JSONL/Parquet file.
+
+Multi-GPU or multi-node: the same command under `accelerate launch --num_processes N -m finetune ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from finetune.train import TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
+from studio.errors import UserError
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
+    defaults = TrainConfig(data="", output="")
+    p = argparse.ArgumentParser(
+        prog="python -m finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--data", required=True, help="the labelled file (csv, tsv, json, jsonl, parquet)")
+    p.add_argument("--output", required=True, help="folder to write the model, metrics and model card into")
+    p.add_argument("--model", default=defaults.model, help="base model: Hub id, local folder or pack name")
+    p.add_argument("--text-column", default=defaults.text_column)
+    p.add_argument("--label-column", default=defaults.label_column)
+    p.add_argument("--validation", default=None, help="a separate validation file (else --val-split of --data)")
+    p.add_argument("--val-split", type=float, default=defaults.val_split)
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--learning-rate", type=float, default=None, help="default: chosen from the model's size")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--max-length", type=int, default=defaults.max_length)
+    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    p.add_argument("--warmup-fraction", type=float, default=defaults.warmup_fraction)
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.patience,
+        help="stop after this many epochs without a better validation loss",
+    )
+    p.add_argument("--max-rows", type=int, default=defaults.max_rows, help="refuse files with more rows")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--cpu", action="store_true", help="train on the CPU even when a GPU is present")
+    p.add_argument(
+        "--progress",
+        choices=["human", "jsonl"],
+        default="human",
+        help="jsonl: one JSON event per line (what the app reads)",
+    )
+    args = p.parse_args(argv)
+    cfg = TrainConfig(
+        data=args.data,
+        output=args.output,
+        model=args.model,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        validation=args.validation,
+        val_split=args.val_split,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        weight_decay=args.weight_decay,
+        warmup_fraction=args.warmup_fraction,
+        patience=args.patience,
+        seed=args.seed,
+        cpu=args.cpu,
+        max_rows=args.max_rows,
+    )
+    return cfg, args.progress
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, progress = parse_args(argv)
+    report = jsonl_reporter() if progress == "jsonl" else human_reporter()
+    try:
+        train(cfg, report=report)
+    except (UserError, FileExistsError) as e:
+        if progress == "jsonl":
+            print(json.dumps({"event": "error", "message": str(e)}), flush=True)
+        else:
+            print(f"error: {e}", file=sys.stderr)
+        remove_partial(Path(cfg.output))
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

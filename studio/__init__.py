@@ -1,0 +1,1 @@
+"""Shared machinery for Model Studio: config, devices, the model cache, errors, the offline pack."""

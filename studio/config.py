@@ -1,0 +1,108 @@
+"""models.toml: which model each task uses, the choices its tab offers, and the app's limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "models.toml"
+TASK_NAMES = ("text_classification", "ner", "translation", "speech", "image_classification")
+FINETUNE_DEFAULT = {
+    "default": "distilbert/distilbert-base-uncased",
+    "choices": {
+        "DistilBERT base (uncased)": "distilbert/distilbert-base-uncased",
+        "BERT base (uncased)": "google-bert/bert-base-uncased",
+        "MiniLM-L6 (offline pack)": "pack:minilm-l6",
+    },
+}
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """One task's default model and the choices offered, as label -> model reference."""
+
+    name: str
+    default: str
+    choices: dict[str, str]
+    options: dict = field(default_factory=dict)
+
+    def label_of(self, ref: str) -> str:
+        return next((label for label, value in self.choices.items() if value == ref), ref)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the server."""
+
+    max_loaded_models: int = 5
+    max_text_chars: int = 100_000
+    max_audio_seconds: float = 3600.0
+    max_image_pixels: int = 50_000_000
+    max_upload_mb: int = 200
+    max_dataset_rows: int = 200_000
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    tasks: dict[str, TaskConfig]
+    limits: Limits
+    runs_dir: Path
+    finetune: TaskConfig
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The config file: the one named, else $STUDIO_CONFIG, else models.toml beside app.py."""
+    chosen = explicit or os.environ.get("STUDIO_CONFIG") or DEFAULT_CONFIG
+    return Path(chosen).expanduser().resolve()
+
+
+def load_config(explicit: str | os.PathLike | None = None) -> Config:
+    """Read and check a models.toml; a mistake in it stops the app with a message naming the key."""
+    path = config_path(explicit)
+    if not path.is_file():
+        raise SystemExit(f"Config file not found: {path}")
+    with path.open("rb") as f:
+        try:
+            raw = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise SystemExit(f"{path} is not valid TOML: {e}") from None
+
+    tasks = {name: _task_config(name, raw.get(name), path.parent) for name in TASK_NAMES}
+    app = raw.get("app", {})
+    known = Limits.__dataclass_fields__
+    limits = Limits(**{k: v for k, v in app.items() if k in known})
+    runs_dir = _local_path(app.get("runs_dir", "runs"), path.parent)
+    finetune = _task_config("finetune", raw.get("finetune", FINETUNE_DEFAULT), path.parent)
+    return Config(path=path, tasks=tasks, limits=limits, runs_dir=runs_dir, finetune=finetune)
+
+
+def _task_config(name: str, section: dict | None, base: Path) -> TaskConfig:
+    if not section or "default" not in section:
+        raise SystemExit(f"models.toml needs a [{name}] section with a `default` model")
+    raw_choices = section.get("choices", [])
+    if isinstance(raw_choices, dict):
+        choices = {str(label): _ref(str(ref), base) for label, ref in raw_choices.items()}
+    else:
+        choices = {str(ref): _ref(str(ref), base) for ref in raw_choices}
+    default = _ref(str(section["default"]), base)
+    if default not in choices.values():
+        choices = {str(section["default"]): default, **choices}
+    options = {k: v for k, v in section.items() if k not in {"default", "choices"}}
+    return TaskConfig(name=name, default=default, choices=choices, options=options)
+
+
+def _ref(value: str, base: Path) -> str:
+    """Relative local paths are relative to the config file; Hub ids and pack names stay as they are."""
+    if value.startswith(("./", "../", "~/", "/")):
+        return str(_local_path(value, base))
+    return value
+
+
+def _local_path(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()

@@ -1,0 +1,85 @@
+"""What every tab shares at run time: the config, the device, the model cache, and choosing a model."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio import pack
+from studio.cache import LoadedModel, ModelCache
+from studio.config import Config, TaskConfig
+from studio.errors import ModelUnavailableError, UserError
+
+log = logging.getLogger(__name__)
+
+# The offline-pack model each task falls back to when its own model cannot be had.
+PACK_TASK = {"speech": "speech", "image_classification": "image_classification"}
+
+
+@dataclass
+class Studio:
+    """The app's state: one per process."""
+
+    config: Config
+    device_override: str | None = None
+    models: ModelCache = field(init=False)
+    extra_choices: dict[str, dict[str, str]] = field(default_factory=dict)
+    fallbacks: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.models = ModelCache(self.config.limits.max_loaded_models)
+
+    @functools.cached_property
+    def device(self) -> str:
+        """Chosen on first use, so that starting the app does not wait for torch to import."""
+        from studio.device import best_device, configure_threads
+
+        configure_threads()
+        return self.device_override or best_device()
+
+    def task(self, name: str) -> TaskConfig:
+        return self.config.tasks[name]
+
+    def choices(self, task_name: str) -> dict[str, str]:
+        """Label -> model reference for a task's dropdown: the configured ones, then any added at run time."""
+        return {**self.task(task_name).choices, **self.extra_choices.get(task_name, {})}
+
+    def add_choice(self, task_name: str, label: str, ref: str) -> None:
+        self.extra_choices.setdefault(task_name, {})[label] = ref
+
+    def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
+        """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it."""
+        ref = (ref or "").strip() or self.task(task_name).default
+        choices = self.choices(task_name)
+        if ref not in choices.values():
+            if ref in choices:  # a label, as the dropdown shows it
+                ref = choices[ref]
+            else:
+                raise UserError(f"Unknown model '{_shorten(ref)}'; choose one of the models the dropdown lists.")
+        try:
+            return self.models.get(task_name, ref, lambda: (load(ref, self.device), self.device)), ""
+        except ModelUnavailableError:
+            fallback = pack.fallback_for(PACK_TASK[task_name]) if task_name in PACK_TASK else None
+            if fallback is None or fallback == ref:
+                raise
+            title = pack.PACK_MODELS[pack.pack_name(fallback)].title
+            log.info("%s unavailable; falling back to %s", ref, fallback)
+            loaded = self.models.get(task_name, fallback, lambda: (load(fallback, self.device), self.device))
+            note = f"offline: using {title} from the offline pack"
+            self.fallbacks[(task_name, ref)] = (fallback, note)
+            return loaded, note
+
+    def loaded(self, task_name: str, ref: str | None) -> tuple[LoadedModel | None, str]:
+        """What serves `ref` right now, if anything, without loading it."""
+        ref = ref or self.task(task_name).default
+        if (task_name, ref) in self.fallbacks and self.models.peek(task_name, ref) is None:
+            fallback, note = self.fallbacks[(task_name, ref)]
+            return self.models.peek(task_name, fallback), note
+        return self.models.peek(task_name, ref), ""
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

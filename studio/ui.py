@@ -1,0 +1,131 @@
+"""Gradio glue every tab shares: the error policy, the model dropdown, the status line, text limits."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from studio.cache import LoadedModel
+from studio.errors import UserError
+from studio.runtime import Studio
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = (
+    "Something went wrong inside the app while {doing}; the details are in the server log. Please try again."
+)
+
+
+def user_errors(doing: str) -> Callable[[Callable], Callable]:
+    """Turn a UserError into its message and any other failure into a short, logged one: no tracebacks leak."""
+
+    def decorate(fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    yield from fn(*args, **kwargs)
+                except gr.Error:
+                    raise
+                except UserError as e:
+                    raise gr.Error(str(e), print_exception=False) from None
+                except Exception:
+                    log.exception("failed while %s", doing)
+                    raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None
+
+            return gen_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except UserError as e:
+                raise gr.Error(str(e), print_exception=False) from None
+            except Exception:
+                log.exception("failed while %s", doing)
+                raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None
+
+        return wrapper
+
+    return decorate
+
+
+def guard_upload(component: Any, message: str) -> Any:
+    """Make a file component's own decoding fail with `message` instead of a bare "Error"."""
+    preprocess = component.preprocess
+
+    @functools.wraps(preprocess)
+    def checked(payload: Any) -> Any:
+        try:
+            return preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            log.info("upload rejected by %s", type(component).__name__, exc_info=True)
+            raise gr.Error(message, print_exception=False) from None
+
+    component.preprocess = checked
+    return component
+
+
+def model_controls(studio: Studio, task_name: str, load: Callable[[str, str], Any]) -> tuple[gr.Dropdown, gr.Markdown]:
+    """The tab's model picker, a Load button and the status line, wired together."""
+    choices = studio.choices(task_name)
+    with gr.Row(equal_height=True):
+        model = gr.Dropdown(
+            choices=[(label, ref) for label, ref in choices.items()],
+            value=studio.task(task_name).default,
+            label="Model",
+            interactive=True,
+            # Checked by Studio.load against the live choices, which grow when a fine-tune finishes.
+            allow_custom_value=True,
+            scale=4,
+        )
+        load_button = gr.Button("Load", size="md", scale=1, min_width=80)
+    status = gr.Markdown(show_status(studio, task_name, studio.task(task_name).default), elem_classes="status-line")
+
+    @user_errors("loading the model")
+    def load_model(ref: str) -> str:
+        loaded, note = studio.load(task_name, ref, load)
+        return status_line(loaded, note)
+
+    load_button.click(load_model, model, status, api_visibility="private")
+    model.change(lambda ref: show_status(studio, task_name, ref), model, status, api_visibility="private")
+    return model, status
+
+
+def refresh_status(event: Any, studio: Studio, task_name: str, model: gr.Dropdown, status: gr.Markdown) -> None:
+    """After a prediction, say what served it."""
+    event.then(lambda ref: show_status(studio, task_name, ref), model, status, api_visibility="private")
+
+
+def show_status(studio: Studio, task_name: str, ref: str | None) -> str:
+    loaded, note = studio.loaded(task_name, ref)
+    return status_line(loaded, note)
+
+
+def status_line(loaded: LoadedModel | None, note: str = "") -> str:
+    """What is loaded, where, and how long it took: one line under each tab's controls."""
+    if loaded is None:
+        return "Not loaded yet: the first request (or **Load**) loads it."
+    line = f"Loaded **{loaded.ref}** on **{loaded.device}** in {loaded.load_seconds:.1f} s."
+    return f"{line} *{note}*" if note else line
+
+
+def clip_text(text: str | None, max_chars: int, what: str = "text") -> str:
+    """The user's text, checked: empty is an error, overly long is cut with a visible warning."""
+    text = (text or "").replace("\x00", "")
+    if not text.strip():
+        raise UserError(f"The {what} is empty; type or paste some text first.")
+    if len(text) > max_chars:
+        gr.Warning(f"The {what} is {len(text):,} characters long; only the first {max_chars:,} were used.")
+        text = text[:max_chars]
+    return text

@@ -1,0 +1,170 @@
+"""Image classification with timm models: the five most likely ImageNet classes, with readable names."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from studio import pack
+from studio.errors import ModelUnavailableError, UserError
+from studio.hub import hub_offline
+from studio.runtime import Studio
+from studio.ui import guard_upload, model_controls, refresh_status, user_errors
+
+TASK = "image_classification"
+TITLE = "Image classification"
+DESCRIPTION = "Name what is in a picture: the five most likely of the 1,000 ImageNet classes, with their scores."
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+TOP_K = 5
+NOT_AN_IMAGE = "The file is not an image this app can read; upload a PNG, JPEG, WebP, GIF or BMP picture."
+
+
+@dataclass
+class ImageClassifier:
+    model: Any
+    transform: Any
+    labels: list[str]
+    device: str
+    dtype: Any
+
+
+def load(model_ref: str, device: str) -> ImageClassifier:
+    """A timm model from a Hub name, a local folder (config.json + model.safetensors) or a pack name."""
+    import timm
+    from timm.data import create_transform, resolve_data_config
+
+    from studio.device import inference_dtype
+
+    folder = _local_folder(model_ref)
+    model = timm.create_model(f"local-dir:{folder}", pretrained=True)
+    dtype = inference_dtype(device)
+    model.to(device=device, dtype=dtype).eval()
+    transform = create_transform(**resolve_data_config(model=model))
+    return ImageClassifier(model, transform, class_names(model), device, dtype)
+
+
+def _local_folder(model_ref: str) -> Path:
+    """The folder holding the model's config.json and safetensors weights, downloading it if needed."""
+    if pack.is_pack_ref(model_ref):
+        return pack.resolve(pack.pack_name(model_ref))
+    if Path(model_ref).is_dir():
+        return Path(model_ref)
+    from huggingface_hub import snapshot_download
+
+    repo = model_ref if "/" in model_ref else f"timm/{model_ref}"
+    offline = hub_offline()
+    try:
+        return Path(
+            snapshot_download(repo, allow_patterns=["config.json", "model.safetensors"], local_files_only=offline)
+        )
+    except Exception as e:  # huggingface_hub raises a dozen kinds for "not there"
+        if offline:
+            raise ModelUnavailableError(
+                f"'{model_ref}' is not cached here and the Hugging Face Hub cannot be reached; "
+                "connect once to download it, or choose the offline-pack model."
+            ) from None
+        raise ModelUnavailableError(
+            f"'{model_ref}' could not be downloaded from the Hugging Face Hub ({type(e).__name__}); check the name."
+        ) from None
+
+
+def class_names(model: Any) -> list[str]:
+    """Human-readable class names: the model's own, or ImageNet's synset descriptions."""
+    from timm.data import ImageNetInfo, infer_imagenet_subset
+
+    names = model.pretrained_cfg.get("label_names")
+    descriptions = model.pretrained_cfg.get("label_descriptions") or {}
+    if names:
+        return [descriptions.get(name, name) for name in names]
+    subset = infer_imagenet_subset(model)
+    if subset:
+        info = ImageNetInfo(subset)
+        return [info.index_to_description(i) for i in range(model.num_classes)]
+    return [f"class {i}" for i in range(model.num_classes)]
+
+
+def open_image(path: str, max_pixels: int) -> Any:
+    """The picture as RGB, after checking it is a real image of a size we accept."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            width, height = image.size
+            if width * height > max_pixels:
+                raise UserError(
+                    f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels, "
+                    "so resize it first."
+                )
+            image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(NOT_AN_IMAGE) from None
+    except (OSError, SyntaxError, ValueError):
+        raise UserError("The image file is damaged or incomplete; upload it again or try another picture.") from None
+    return image.convert("RGB")
+
+
+def predict(classifier: ImageClassifier, images: list[Any], top_k: int = TOP_K) -> list[dict[str, float]]:
+    """For each RGB image, its `top_k` classes with their probabilities, highest first."""
+    if not images:
+        return []
+    batch = preprocess(classifier, images)
+    probabilities = forward(classifier, batch)
+    return postprocess(classifier, probabilities, top_k)
+
+
+def preprocess(classifier: ImageClassifier, images: list[Any]) -> Any:
+    import torch
+
+    return torch.stack([classifier.transform(image) for image in images]).to(classifier.device, classifier.dtype)
+
+
+def forward(classifier: ImageClassifier, batch: Any) -> Any:
+    import torch
+
+    with torch.inference_mode():
+        return classifier.model(batch).float().softmax(dim=-1).cpu()
+
+
+def postprocess(classifier: ImageClassifier, probabilities: Any, top_k: int) -> list[dict[str, float]]:
+    values, indices = probabilities.topk(min(top_k, probabilities.shape[-1]), dim=-1)
+    return [
+        {classifier.labels[i]: round(p, 6) for p, i in zip(row_values, row_indices)}
+        for row_values, row_indices in zip(values.tolist(), indices.tolist())
+    ]
+
+
+def build_tab(studio: Studio) -> None:
+    """The Image classification tab."""
+    limits = studio.config.limits
+
+    @user_errors("classifying the image")
+    def classify_image(image_path: str | None, model_ref: str | None = None) -> dict[str, float]:
+        if not image_path:
+            raise UserError("No image was given; upload a picture first.")
+        image = open_image(image_path, limits.max_image_pixels)
+        loaded, note = studio.load(TASK, model_ref, load)
+        if note:
+            gr.Info(note)
+        return predict(loaded.model, [image])[0]
+
+    gr.Markdown(DESCRIPTION)
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            image = gr.Image(label="Image", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"])
+            guard_upload(image, NOT_AN_IMAGE)
+            button = gr.Button("Classify image", variant="primary")
+            model, status = model_controls(studio, TASK, load)
+        with gr.Column():
+            labels = gr.Label(label="Top 5 classes", num_top_classes=TOP_K)
+    examples = sorted(str(p) for p in ASSETS.glob("*.jpg")) + sorted(str(p) for p in ASSETS.glob("*.png"))
+    if examples:
+        gr.Examples(examples=[[e] for e in examples], inputs=[image])
+
+    run = button.click(classify_image, [image, model], labels, api_name="classify_image")
+    refresh_status(run, studio, TASK, model, status)

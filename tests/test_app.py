@@ -1,0 +1,200 @@
+"""The real app over HTTP through gradio_client: the five API names, their outputs, and bad input."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+from tests.conftest import NOT_CACHED_HUB_MODEL, ROOT, free_port
+
+API_NAMES = ["/classify_text", "/recognize_entities", "/translate", "/transcribe", "/classify_image", "/finetune"]
+
+
+def test_view_api_lists_the_five_task_endpoints_and_finetune(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert list(endpoints) == API_NAMES
+    for name, endpoint in endpoints.items():
+        first, *rest = endpoint["parameters"]
+        assert not first["parameter_has_default"], f"{name}: the user's input comes first"
+        assert all(p["parameter_has_default"] for p in rest), f"{name}: every other input has a default"
+
+
+def test_classify_text(client):
+    result = client.predict("What a great movie!", api_name="/classify_text")
+    assert result["label"] in {"POSITIVE", "NEGATIVE"}
+    confidences = [c["confidence"] for c in result["confidences"]]
+    assert {c["label"] for c in result["confidences"]} == {"POSITIVE", "NEGATIVE"}
+    assert confidences == sorted(confidences, reverse=True)
+
+
+def test_recognize_entities(client):
+    text = "Angela Merkel met Emmanuel Macron in Berlin."
+    highlighted, entities = client.predict(text, api_name="/recognize_entities")
+    assert "".join(piece["token"] for piece in highlighted) == text
+    for entity in entities:
+        assert text[entity["start"] : entity["end"]] == entity["word"]
+        assert set(entity) == {"entity_group", "word", "start", "end", "score"}
+
+
+def test_translate(client):
+    assert isinstance(client.predict("Hello world.", api_name="/translate"), str)
+
+
+def test_transcribe(client, assets):
+    text, language = client.predict(handle_file(str(assets / "speech_weather.wav")), api_name="/transcribe")
+    assert isinstance(text, str)
+    assert "%" in language
+
+
+def test_classify_image(client, assets):
+    result = client.predict(handle_file(str(assets / "crossword.png")), api_name="/classify_image")
+    assert len(result["confidences"]) == 5
+    assert result["label"] == result["confidences"][0]["label"]
+
+
+@pytest.mark.parametrize(
+    "args, api_name, message",
+    [
+        (("",), "/classify_text", "The text is empty; type or paste some text first."),
+        (("   \n\t ",), "/recognize_entities", "The text is empty; type or paste some text first."),
+        (("\x00\x00",), "/translate", "The text is empty; type or paste some text first."),
+        (("hello", "no-such-model"), "/classify_text", "Unknown model 'no-such-model'"),
+        (("hello", "../../etc/passwd"), "/recognize_entities", "Unknown model '../../etc/passwd'"),
+        (
+            ("hello", NOT_CACHED_HUB_MODEL),
+            "/classify_text",
+            "is not cached here and the Hugging Face Hub cannot be reached",
+        ),
+    ],
+)
+def test_bad_text_input_gets_a_clear_error_and_the_server_keeps_serving(client, args, api_name, message):
+    with pytest.raises(AppError) as error:
+        client.predict(*args, api_name=api_name)
+    assert message in str(error.value)
+    assert "Traceback" not in str(error.value)
+    assert client.predict("a great movie", api_name="/classify_text")["label"]
+
+
+def test_not_cached_model_says_how_to_get_it(client):
+    with pytest.raises(AppError, match="connect once to download it, or set the model to a local folder"):
+        client.predict("hello", NOT_CACHED_HUB_MODEL, api_name="/classify_text")
+
+
+def test_one_megabyte_of_text_is_truncated_not_a_crash(client):
+    text = "great movie, truly great. " * 40_000
+    assert len(text.encode()) > 1_000_000
+    for api_name in ["/classify_text", "/recognize_entities"]:
+        assert client.predict(text, api_name=api_name) is not None
+
+
+@pytest.mark.parametrize(
+    "name, content, api_name, message",
+    [
+        ("notes.wav", b"just some text, not sound", "/transcribe", "could not be read as audio"),
+        ("empty.mp3", b"", "/transcribe", "could not be read as audio"),
+        ("photo.png", b"no pixels in here", "/classify_image", "not an image this app can read"),
+        ("photo.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 64, "/classify_image", "not an image|damaged"),
+    ],
+)
+def test_bad_files_get_a_clear_error(client, tmp_path, name, content, api_name, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(path)), api_name=api_name)
+    assert client.predict("a great movie", api_name="/classify_text")["label"]
+
+
+def test_concurrent_first_requests_load_the_model_once(live_app, client, tiny_models):
+    _, studio = live_app
+    ref = f"{tiny_models['text_classification']}-copy"
+    assert studio.models.peek("text_classification", ref) is None
+    loads_before = studio.models.loads
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(client.predict, "great", ref, api_name="/classify_text") for _ in range(2)]
+        results = [f.result(timeout=120) for f in futures]
+    assert all(r["label"] for r in results)
+    assert studio.models.loads == loads_before + 1
+
+
+def test_app_starts_without_loading_a_model(config_file):
+    """`python app.py` serves the page in seconds, and loads nothing until a request needs it."""
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--config", str(config_file), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        page = wait_for_page(f"http://127.0.0.1:{port}/", timeout_s=120)
+        cold_start = time.perf_counter() - started
+        print(f"cold start to first HTTP 200: {cold_start:.1f} s")
+        assert "Model Studio" in page
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert "built in" in output
+    assert " loaded " not in output, "no model may load at start-up"
+
+
+def wait_for_page(url: str, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_config_is_chosen_by_flag_then_environment(tmp_path, monkeypatch, config_file):
+    from studio.config import DEFAULT_CONFIG, config_path
+
+    monkeypatch.delenv("STUDIO_CONFIG", raising=False)
+    assert config_path() == DEFAULT_CONFIG
+    monkeypatch.setenv("STUDIO_CONFIG", str(config_file))
+    assert config_path() == config_file
+    assert config_path(tmp_path / "other.toml") == tmp_path / "other.toml"
+
+
+def test_shipped_config_offers_the_documented_models():
+    from studio.config import load_config
+
+    config = load_config(ROOT / "models.toml")
+    assert config.tasks["text_classification"].default == "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+    assert config.tasks["ner"].default == "dslim/bert-base-NER"
+    pairs = set(config.tasks["translation"].choices.values())
+    for pair in ["en-de", "de-en", "en-fr", "fr-en", "en-es", "es-en", "en-zh", "zh-en"]:
+        assert f"Helsinki-NLP/opus-mt-{pair}" in pairs
+    assert config.tasks["speech"].default == "base"
+    assert {"tiny", "base", "small", "medium", "turbo", "large-v3", "base.en"} <= set(
+        config.tasks["speech"].choices.values()
+    )
+    assert config.tasks["image_classification"].default == "vit_base_patch16_224.augreg2_in21k_ft_in1k"
+
+
+def test_a_broken_config_stops_with_a_message(tmp_path):
+    from studio.config import load_config
+
+    path = tmp_path / "models.toml"
+    path.write_text("[text_classification]\nchoices = []\n")
+    with pytest.raises(SystemExit, match=r"needs a \[text_classification\] section with a `default` model"):
+        load_config(path)
+    path.write_text("not = [valid")
+    with pytest.raises(SystemExit, match="is not valid TOML"):
+        load_config(path)
+    assert not Path(tmp_path / "missing.toml").exists()
+    with pytest.raises(SystemExit, match="Config file not found"):
+        load_config(tmp_path / "missing.toml")
