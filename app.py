@@ -3,40 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import time
+from typing import Any
 
 import gradio as gr
 
 import tasks
 from finetune import tab as finetune_tab
 from studio.config import Config, load_config
-from studio.runtime import Studio
+from studio.runtime import Studio, use_own_file_cache
 
 TITLE = "Model Studio"
 INTRO = (
-    "Try strong pretrained models on your own text, audio and images: classify text, find named entities, "
-    "translate, transcribe speech and name what is in a picture. Every tab is also an API endpoint."
+    "Try strong pretrained models on your own text, audio and images, and train a text classifier on your own "
+    "data. Models load on first use; every tab is also an API endpoint (**Use via API**, at the bottom)."
 )
+THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="blue")
+# Theme variables, not fixed colours, so that dark mode stays readable.
 CSS = """
-.status-line p { font-size: 0.85rem; opacity: 0.8; margin: 0; }
+#studio-header h1 { margin-bottom: 0.2rem; }
+#studio-header p { margin-top: 0; }
+.status-line p { font-size: 0.85rem; color: var(--body-text-color); margin: 0; }
 """
+AUTH_ENV = "STUDIO_AUTH"
 
 
 def build_app(config: Config, device: str | None = None) -> tuple[gr.Blocks, Studio]:
     """The whole app, one tab per task; nothing is loaded until a request needs it."""
+    use_own_file_cache()  # before any component is made: each takes its cache folder when created
     studio = Studio(config=config, device_override=device)
     finetune_tab.register_runs(studio)
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}\n{INTRO}")
+        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="studio-header")
         built = {}
         for task in tasks.TASKS:
             with gr.Tab(task.TITLE, id=task.TASK):
                 built[task.TASK] = task.build_tab(studio)
         with gr.Tab(finetune_tab.TITLE, id="finetune"):
             finetune_tab.build_tab(studio, classifier_dropdown=built["text_classification"], demo=demo)
-    demo.queue(default_concurrency_limit=2)
+    limits = config.limits
+    # Beyond queue_size waiting requests Gradio answers at once: "This application is currently busy.
+    # Please try again." in the page, "Queue is full! Please try again." in gradio_client (HTTP 503).
+    demo.queue(default_concurrency_limit=limits.concurrency_per_task, max_size=limits.queue_size)
+    # Uploads and outputs are deleted on a schedule (and all of them when the server stops); a training
+    # job works on its own copy of its data (finetune/jobs.py), so no deletion can pull a file from under it.
+    demo.delete_cache = (limits.delete_files_every_s, limits.delete_files_after_s)
     return demo, studio
 
 
@@ -45,8 +59,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--config", default=None, help="a models.toml (default: $STUDIO_CONFIG, else ./models.toml)")
-    parser.add_argument("--share", action="store_true", help="also serve on a public gradio.live link")
-    return parser.parse_args(argv)
+    parser.add_argument("--share", action="store_true", help="also serve on a public gradio.live link for 1 week")
+    parser.add_argument(
+        "--auth",
+        action="append",
+        type=_user_password,
+        metavar="USER:PASSWORD",
+        help=f"ask for this login before anything else (repeat for more users; default: ${AUTH_ENV})",
+    )
+    parser.add_argument(
+        "--mcp", action="store_true", help="also serve the tasks as MCP tools at /gradio_api/mcp/ (needs `mcp`)"
+    )
+    args = parser.parse_args(argv)
+    if not args.auth and os.environ.get(AUTH_ENV):
+        try:
+            args.auth = [_user_password(login) for login in os.environ[AUTH_ENV].split(",")]
+        except argparse.ArgumentTypeError as e:
+            parser.error(f"${AUTH_ENV}: {e}")
+    if args.mcp and importlib.util.find_spec("mcp") is None:
+        parser.error("--mcp needs the `mcp` package: pip install 'mcp>=1.21,<2' (it is in requirements.txt)")
+    if args.mcp and args.auth:
+        # Gradio's MCP server does not log in: behind a login its tools are listed but every call fails.
+        parser.error("--mcp does not work behind a login; leave out --auth (and $STUDIO_AUTH) to serve MCP tools")
+    return args
+
+
+def _user_password(login: str) -> tuple[str, str]:
+    user, _, password = login.strip().partition(":")
+    if not user or not password:
+        # The value is not echoed: it may hold a password.
+        raise argparse.ArgumentTypeError("a login is USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def launch_options(args: argparse.Namespace, config: Config) -> dict[str, Any]:
+    """`demo.launch()`'s keyword arguments for these flags: where to serve, sharing, login, MCP and the look."""
+    return {
+        "server_name": args.host,
+        "server_port": args.port,
+        # None, not False, so Gradio's own GRADIO_SHARE / GRADIO_MCP_SERVER still work as documented.
+        "share": True if args.share else None,
+        "auth": args.auth or None,
+        "auth_message": f"{TITLE}: log in with the user name and password you were given." if args.auth else None,
+        "mcp_server": True if args.mcp else None,
+        "max_file_size": f"{config.limits.max_upload_mb}mb",
+        "theme": THEME,
+        "css": CSS,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,14 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     config = load_config(args.config)
     demo, _ = build_app(config)
     logging.getLogger("studio").info("built in %.1f s; models load on first use", time.perf_counter() - started)
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        share=args.share,
-        max_file_size=f"{config.limits.max_upload_mb}mb",
-        theme=gr.themes.Soft(),
-        css=CSS,
-    )
+    demo.launch(**launch_options(args, config))
 
 
 if __name__ == "__main__":

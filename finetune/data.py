@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import UserError
+from studio.hf import encodable
 
 if TYPE_CHECKING:
     import pandas
@@ -39,6 +40,11 @@ _FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 class DataError(UserError):
     """The uploaded data cannot be used for fine-tuning; the message says why and what to do."""
+
+    def __init__(self, message: str):
+        # Messages quote column names and labels, which a JSON file or an API call can fill with lone
+        # surrogates; the answer that carries the message must be valid UTF-8.
+        super().__init__(encodable(message))
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,8 @@ def prepare(df: pandas.DataFrame, text_column: str, label_column: str) -> Labell
     labels: list[str] = []
     dropped_empty = dropped_unlabelled = 0
     for raw_text, raw_label in zip(df[text_column].tolist(), df[label_column].tolist()):
-        text, label = _text_value(raw_text), _label_value(raw_label)
+        # A JSON file can hold lone surrogates, which no tokenizer or UTF-8 file accepts.
+        text, label = encodable(_text_value(raw_text)), encodable(_label_value(raw_label))
         if not text:
             dropped_empty += 1
         elif not label:
@@ -296,7 +303,8 @@ def _frame_from_records(records: list[Any]) -> pandas.DataFrame:
             )
         columns.update(dict.fromkeys(record))
     cells = [[_json_cell(record.get(column)) for column in columns] for record in records]
-    return pd.DataFrame(cells, columns=list(columns), dtype=str)
+    # JSON escapes can spell lone surrogates, which pandas' Arrow strings (and any tokenizer) refuse.
+    return pd.DataFrame(cells, columns=[encodable(column) for column in columns], dtype=str)
 
 
 def _read_parquet(path: Path, max_rows: int) -> pandas.DataFrame:
@@ -353,12 +361,12 @@ def _json_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return encodable(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return "" if math.isnan(value) else json.dumps(value)
-    return json.dumps(value, ensure_ascii=False)
+    return encodable(json.dumps(value, ensure_ascii=False))
 
 
 def _is_missing(value: Any) -> bool:

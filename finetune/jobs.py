@@ -7,31 +7,47 @@ import json
 import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from finetune.train import TrainConfig, remove_partial
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
+# What a child that ran out of memory leaves in its stderr: Python's, PyTorch's CPU and CUDA allocators'.
+OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "out of memory")
+OUT_OF_MEMORY_MESSAGE = (
+    "Training ran out of memory and stopped; no model was saved. Try a smaller batch size or max length."
+)
 
 
 class TrainingJob:
-    """`python -m finetune --progress jsonl` as a child process whose JSON events we read."""
+    """`python -m finetune --progress jsonl` as a child process whose JSON events we read.
 
-    def __init__(self, cfg: TrainConfig, owner: str = ""):
-        self.cfg = cfg
+    The job reads its own links (or copies) of the data files, so the app's scheduled cleanup of uploads
+    cannot delete them from under it; they go when the job ends. `command` replaces the training program
+    (tests use it to make a child fail in a chosen way).
+    """
+
+    def __init__(self, cfg: TrainConfig, owner: str = "", command: list[str] | None = None):
         self.owner = owner
         self.cancelled = False
+        self.workdir = Path(tempfile.mkdtemp(prefix="model-studio-job-"))
+        self.cfg = replace(
+            cfg,
+            data=_private_copy(cfg.data, self.workdir / "data"),
+            validation=_private_copy(cfg.validation, self.workdir / "validation") if cfg.validation else None,
+        )
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (lives as long as the job)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "finetune", *_cli_args(cfg), "--progress", "jsonl"],
+            command or [sys.executable, "-m", "finetune", *_cli_args(self.cfg), "--progress", "jsonl"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -64,6 +80,7 @@ class TrainingJob:
             finished = finished or event.get("event") in {"done", "error"}
             yield event
         code = self.process.wait()
+        self._remove_workdir()
         if not finished:
             yield {"event": "error", "message": self._failure_message(code)}
 
@@ -84,6 +101,10 @@ class TrainingJob:
                 _signal_group(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         remove_partial(Path(self.cfg.output))
+        self._remove_workdir()
+
+    def _remove_workdir(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _failure_message(self, code: int) -> str:
         remove_partial(Path(self.cfg.output))
@@ -96,6 +117,8 @@ class TrainingJob:
             return (
                 "Training was stopped by the system, most likely out of memory; try a smaller batch size or max length."
             )
+        if any(marker in tail for marker in OUT_OF_MEMORY):
+            return OUT_OF_MEMORY_MESSAGE
         return (
             f"Training stopped unexpectedly (exit code {code}); no model was saved, "
             "and the details are in the server log."
@@ -128,6 +151,7 @@ class JobSlot:
 
 
 def _cli_args(cfg: TrainConfig) -> list[str]:
+    """The CLI's arguments, each value glued to its flag: a column named "--output=/x" stays a value."""
     args = []
     for key, value in asdict(cfg).items():
         if value is None:
@@ -136,8 +160,22 @@ def _cli_args(cfg: TrainConfig) -> list[str]:
         if isinstance(value, bool):
             args += [flag] if value else []
         else:
-            args += [flag, str(value)]
+            args.append(f"{flag}={value}")
     return args
+
+
+def _private_copy(path: str, folder: Path) -> str:
+    """A hard link to `path` in `folder` (a copy across file systems), under the same name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(path).name
+    try:
+        os.link(path, target)
+    except OSError:
+        try:
+            shutil.copyfile(path, target)
+        except OSError:
+            return path  # gone already: the child reports it as the user's missing file
+    return str(target)
 
 
 def _signal_group(pid: int, sig: int) -> None:

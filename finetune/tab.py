@@ -22,8 +22,8 @@ from studio.ui import user_errors
 
 TITLE = "Fine-tune"
 DESCRIPTION = (
-    "Train your own text classifier: upload a file with a text column and a label column, press **Train**, "
-    "watch the loss fall, and use the new model at once in the Text classification tab (and as an API)."
+    "Train your own text classifier from a file of labelled texts, watch the loss fall, "
+    "and use it at once in the Text classification tab and the API."
 )
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "support_tickets.csv"
 OFFLINE_BASE = "pack:minilm-l6"
@@ -151,6 +151,23 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
         validation_file: str | None = None,
         request: gr.Request = None,
     ):
+        """Fine-tune a text classifier on labelled texts; streams progress, ends with metrics and the new model.
+
+        Args:
+            data_file: a CSV, TSV, JSON, JSONL or Parquet file with a text column and a label column.
+            text_column: the column holding the texts; empty: guessed.
+            label_column: the column holding the labels; empty: guessed.
+            base_model: the pretrained encoder to start from, as the Base model list names it; empty: the default.
+            epochs: the most epochs to train; training stops early when the validation loss stops improving.
+            learning_rate: 0 chooses one for the model's size.
+            batch_size: texts per training step.
+            max_length: tokens read of each text.
+            val_split: the share of rows held out for validation, when no validation file is given.
+            seed: fixes the split and the training, so the same data gives the same model.
+            validation_file: an optional file of the same shape to validate on instead of a split.
+        Returns:
+            status, loss curve, metrics, confusion matrix, misclassified texts, the model as a zip, its name.
+        """
         if not data_file:
             raise UserError("No data file was given; upload a CSV, TSV, JSON, JSONL or Parquet file first.")
         df = read_table(data_file, max_rows=limits.max_dataset_rows)
@@ -237,7 +254,10 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
 
     def refresh_choices():
         choices = [(label, ref) for label, ref in studio.choices("text_classification").items()]
-        offline_default = OFFLINE_BASE if hub_offline() and not _hub_cached(studio.config.finetune.default) else None
+        default = studio.config.finetune.default
+        # A local folder or pack model is there offline too (and is no Hub id to look up in the cache).
+        at_hand = pack.is_pack_ref(default) or Path(default).exists() or not hub_offline() or _hub_cached(default)
+        offline_default = None if at_hand else OFFLINE_BASE
         return gr.update(choices=choices), gr.update(value=offline_default) if offline_default else gr.update()
 
     gr.Markdown(DESCRIPTION)

@@ -88,6 +88,7 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
     from transformers import (
+        AutoConfig,
         AutoModelForSequenceClassification,
         AutoTokenizer,
         DataCollatorWithPadding,
@@ -123,8 +124,9 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
         raise DataError(f"The validation file has labels the training file lacks ({', '.join(unknown[:5])}).")
     label2id = {name: i for i, name in enumerate(label_names)}
     tokenizer = from_pretrained(AutoTokenizer, cfg.model)
-    train_set = _tokenize(tokenizer, train_data, label2id, cfg.max_length)
-    val_set = _tokenize(tokenizer, val_data, label2id, cfg.max_length)
+    max_length = usable_max_length(cfg.max_length, tokenizer, from_pretrained(AutoConfig, cfg.model))
+    train_set = _tokenize(tokenizer, train_data, label2id, max_length)
+    val_set = _tokenize(tokenizer, val_data, label2id, max_length)
     collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if accelerator.device.type == "cuda" else None)
 
     # Model: the pretrained encoder with a new classification head for the user's labels.
@@ -145,7 +147,8 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
         },
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW(params, lr=lr)
+    # The fused kernel updates all parameters in one pass: several times faster per step than the default loop.
+    optimizer = torch.optim.AdamW(params, lr=lr, fused=accelerator.device.type in {"cpu", "cuda"})
     lengths = [len(example["input_ids"]) for example in train_set]
     batches_per_epoch = len(length_grouped_batches(lengths, cfg.batch_size, 0))
     steps_per_epoch = math.ceil(batches_per_epoch / accelerator.num_processes)  # each process takes its share
@@ -153,7 +156,11 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
     # Counted in whole-dataset batches: the prepared scheduler steps once per process at every optimizer step.
     schedule_steps = batches_per_epoch * cfg.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_fraction * schedule_steps), schedule_steps)
-    val_loader = DataLoader(val_set, batch_size=cfg.batch_size * 2, collate_fn=collate)
+    # Validation texts go in length order, so batches pad little; the final predictions are put back in the
+    # texts' order (for the misclassified examples) below.
+    val_order = sorted(range(len(val_set)), key=lambda i: len(val_set[i]["input_ids"]))
+    val_batches = [val_order[i : i + cfg.batch_size * 2] for i in range(0, len(val_order), cfg.batch_size * 2)]
+    val_loader = DataLoader(val_set, batch_sampler=val_batches, collate_fn=collate)
     model, optimizer, scheduler, val_loader = accelerator.prepare(model, optimizer, scheduler, val_loader)
 
     emit(
@@ -221,6 +228,7 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
     unwrapped = accelerator.unwrap_model(model)
     unwrapped.load_state_dict(best_state)
     val_loss, predictions, references = _evaluate(model, val_loader, accelerator)
+    predictions, references = _in_text_order(predictions, val_order), _in_text_order(references, val_order)
     result = {}
     if main:
         metrics = classification_metrics(references, predictions, label_names)
@@ -241,6 +249,24 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
         save_run(output, unwrapped, tokenizer, result, [*events, done])
         emit(done)
     accelerator.wait_for_everyone()
+    return result
+
+
+def usable_max_length(wanted: int, tokenizer: Any, config: Any) -> int:
+    """`wanted`, but never more tokens than the model has positions for: a longer batch would crash mid-epoch."""
+    limits = [wanted, getattr(config, "max_position_embeddings", None)]
+    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        limits.append(config.max_position_embeddings - 2)  # two positions are reserved for the padding offset
+    if 0 < tokenizer.model_max_length < 1_000_000:  # some tokenizers say 1e30 for "no limit"
+        limits.append(tokenizer.model_max_length)
+    return int(min(limit for limit in limits if limit))
+
+
+def _in_text_order(values: list[int], order: list[int]) -> list[int]:
+    """Values that came in `order` (value k belongs to text order[k]), put back in the texts' own order."""
+    result = [0] * len(order)
+    for position, index in enumerate(order):
+        result[index] = values[position]
     return result
 
 

@@ -93,3 +93,16 @@ def _free_memory() -> None:
             torch.cuda.empty_cache()
     except ImportError:
         pass
+    _return_freed_heap()
+
+
+def _return_freed_heap() -> None:
+    # glibc keeps freed heap pages for reuse; without this, memory creeps up as models are unloaded and reloaded.
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only (musl has none)
+        if trim is not None:
+            trim(0)

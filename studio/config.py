@@ -36,7 +36,7 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one request may ask of the server."""
+    """What one request may ask of the server, and how many requests it takes at once."""
 
     max_loaded_models: int = 5
     max_text_chars: int = 100_000
@@ -44,6 +44,13 @@ class Limits:
     max_image_pixels: int = 50_000_000
     max_upload_mb: int = 200
     max_dataset_rows: int = 200_000
+    # Requests waiting for a slot, over all tasks; beyond it a request is told the app is busy.
+    queue_size: int = 64
+    # Requests one task runs at once (tasks that batch requests together take a batch's worth).
+    concurrency_per_task: int = 2
+    # Uploads and outputs in Gradio's cache are deleted this long after they were written, checked this often.
+    delete_files_after_s: int = 86_400
+    delete_files_every_s: int = 3_600
 
 
 @dataclass(frozen=True)
@@ -74,11 +81,27 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
 
     tasks = {name: _task_config(name, raw.get(name), path.parent) for name in TASK_NAMES}
     app = raw.get("app", {})
-    known = Limits.__dataclass_fields__
-    limits = Limits(**{k: v for k, v in app.items() if k in known})
+    limits = _limits(app, path)
     runs_dir = _local_path(app.get("runs_dir", "runs"), path.parent)
     finetune = _task_config("finetune", raw.get("finetune", FINETUNE_DEFAULT), path.parent)
     return Config(path=path, tasks=tasks, limits=limits, runs_dir=runs_dir, finetune=finetune)
+
+
+def _limits(app: dict, path: Path) -> Limits:
+    """The [app] limits, each a positive number; a wrong value stops the app with a message naming its key."""
+    values = {}
+    for key, spec in Limits.__dataclass_fields__.items():
+        if key not in app:
+            continue
+        value = app[key]
+        kind = float if spec.type in ("float", float) else int
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+            what = "a number" if kind is float else "a whole number"
+            raise SystemExit(f"{path}: [app] {key} must be {what}, not {value!r}")
+        if value <= 0:
+            raise SystemExit(f"{path}: [app] {key} must be above 0, not {value!r}")
+        values[key] = kind(value)
+    return Limits(**values)
 
 
 def _task_config(name: str, section: dict | None, base: Path) -> TaskConfig:

@@ -35,6 +35,35 @@ def configure_threads() -> None:
     """Use every core for intra-op work, but one inter-op thread: requests already run in parallel."""
     import torch
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(usable_cpus())
     with contextlib.suppress(RuntimeError):  # it can be set only once per process
         torch.set_num_interop_threads(1)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use: its affinity mask, capped by a container's CPU quota (cgroup v2 or v1).
+
+    os.cpu_count() counts the host's CPUs; in a container limited to two of them, that many threads would
+    take turns on two CPUs, and every forward pass would wait on the slowest of them.
+    """
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        count = os.cpu_count() or 1
+    for quota_file, period_file in (
+        ("/sys/fs/cgroup/cpu.max", None),
+        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+    ):
+        try:
+            with open(quota_file) as f:
+                fields = f.read().split()
+            if period_file is not None:
+                with open(period_file) as f:
+                    fields = [fields[0], f.read().strip()]
+            quota, period = fields[0], fields[1]
+        except (OSError, IndexError):
+            continue
+        if quota not in {"max", "-1"} and period.isdigit() and quota.isdigit() and int(period) > 0:
+            count = min(count, max(1, -(-int(quota) // int(period))))  # rounded up: 1.5 CPUs -> 2 threads
+        break
+    return max(1, count)

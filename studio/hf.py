@@ -20,11 +20,26 @@ def local_or_hub(model_ref: str) -> str:
     return model_ref
 
 
+# Weights that Python's pickle would have to open: loading one can run any code it carries.
+PICKLE_WEIGHTS = ("pytorch_model.bin", "model.ckpt", "model.pt", "model.pth")
+
+
 def from_pretrained(auto_class: Any, model_ref: str, **kwargs: Any) -> Any:
-    """`auto_class.from_pretrained` that never runs remote code and fails fast, clearly, when offline."""
+    """`auto_class.from_pretrained` that never runs remote code and fails fast, clearly, when offline.
+
+    A local folder (a configured path, a fine-tuned run, the offline pack) must hold safetensors weights:
+    only a Hub model may fall back to `pytorch_model.bin`, which transformers then opens with
+    `torch.load(weights_only=True)` (no code runs). Forcing safetensors on Hub ids too would make any
+    default that ships only a `.bin` depend on the Hub bot's converted copy (a refs/pr branch, fetched
+    online), so it would fail offline even when the model is cached.
+    """
     source = local_or_hub(model_ref)
     is_local = Path(source).exists()
     offline = not is_local and hub_offline()
+    loads_weights = hasattr(auto_class, "_model_mapping")  # AutoModel*, not AutoTokenizer or AutoConfig
+    if is_local and loads_weights:
+        check_safetensors(Path(source), model_ref)
+        kwargs = {"use_safetensors": True, **kwargs}
     try:
         return auto_class.from_pretrained(
             source, local_files_only=is_local or offline, trust_remote_code=False, **kwargs
@@ -45,3 +60,44 @@ def from_pretrained(auto_class: Any, model_ref: str, **kwargs: Any) -> Any:
             f"'{model_ref}' could not be downloaded from the Hugging Face Hub; "
             "check the name and your connection, or set the model to a local folder in models.toml."
         ) from None
+    except Exception as e:
+        if "trust_remote_code" in str(e):
+            raise UserError(
+                f"The model '{model_ref}' needs its own Python code to load, which Model Studio never runs; "
+                "choose a model that transformers supports as it is."
+            ) from None
+        if not is_local:
+            raise
+        # A broken config.json or damaged weights.
+        log.warning("could not load %s", model_ref, exc_info=True)
+        raise UserError(
+            f"The model in '{model_ref}' could not be loaded ({type(e).__name__}); check that the folder holds "
+            "a transformers model saved with save_pretrained, or choose another model."
+        ) from None
+
+
+def check_safetensors(folder: Path, model_ref: str) -> None:
+    """Refuse a local model folder whose weights are only in pickle files, before anything opens them."""
+    if not folder.is_dir() or any(folder.glob("*.safetensors")):
+        return
+    pickles = [name for name in PICKLE_WEIGHTS if (folder / name).is_file()] or [
+        p.name for p in sorted(folder.glob("*.bin"))
+    ]
+    if pickles:
+        raise UserError(
+            f"The folder for '{model_ref}' holds its weights only as {pickles[0]}, a pickle file that can run code "
+            "when opened, so it is not loaded; save the model as safetensors "
+            "(model.save_pretrained(folder, safe_serialization=True)) and try again."
+        )
+
+
+def encodable(text: str) -> str:
+    """The text with lone surrogates (which JSON can carry but UTF-8 cannot) replaced by U+FFFD, one for one.
+
+    Tokenizers refuse such a string outright; replacing each one keeps every other character's offset.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from studio import pack
 from studio.cache import LoadedModel, ModelCache
 from studio.config import Config, TaskConfig
 from studio.errors import ModelUnavailableError, UserError
+from studio.hf import encodable
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,8 @@ class Studio:
 
     def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it."""
-        ref = (ref or "").strip() or self.task(task_name).default
+        # Only the listed choices load, so no path or Hub name a client makes up is ever opened.
+        ref = ("" if ref is None else str(ref)).strip() or self.task(task_name).default
         choices = self.choices(task_name)
         if ref not in choices.values():
             if ref in choices:  # a label, as the dropdown shows it
@@ -81,5 +86,17 @@ class Studio:
         return self.models.peek(task_name, ref), ""
 
 
+def use_own_file_cache() -> Path:
+    """Give this process its own folder for Gradio's uploads and outputs, unless GRADIO_TEMP_DIR names one.
+
+    Gradio files everything under one folder per machine, named by content, and an app with `delete_cache`
+    deletes every file it created when it stops: two apps on one machine would delete each other's files.
+    """
+    own = Path(tempfile.gettempdir()) / "gradio" / f"model-studio-{os.getpid()}"
+    return Path(os.environ.setdefault("GRADIO_TEMP_DIR", str(own)))
+
+
 def _shorten(text: str, limit: int = 80) -> str:
+    """The start of `text` for a message, fit to be sent as JSON (lone surrogates replaced)."""
+    text = encodable(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

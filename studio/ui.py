@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import PurePath
 from typing import Any
 
 import gradio as gr
@@ -24,34 +26,32 @@ INTERNAL_ERROR = (
 def user_errors(doing: str) -> Callable[[Callable], Callable]:
     """Turn a UserError into its message and any other failure into a short, logged one: no tracebacks leak."""
 
+    @contextlib.contextmanager
+    def policy() -> Iterator[None]:
+        try:
+            yield
+        except gr.Error:
+            raise
+        except UserError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+        except Exception:
+            log.exception("failed while %s", doing)
+            raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None
+
     def decorate(fn: Callable) -> Callable:
         if inspect.isgeneratorfunction(fn):
 
             @functools.wraps(fn)
             def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                try:
+                with policy():
                     yield from fn(*args, **kwargs)
-                except gr.Error:
-                    raise
-                except UserError as e:
-                    raise gr.Error(str(e), print_exception=False) from None
-                except Exception:
-                    log.exception("failed while %s", doing)
-                    raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None
 
             return gen_wrapper
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
+            with policy():
                 return fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except UserError as e:
-                raise gr.Error(str(e), print_exception=False) from None
-            except Exception:
-                log.exception("failed while %s", doing)
-                raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None
 
         return wrapper
 
@@ -116,7 +116,9 @@ def status_line(loaded: LoadedModel | None, note: str = "") -> str:
     """What is loaded, where, and how long it took: one line under each tab's controls."""
     if loaded is None:
         return "Not loaded yet: the first request (or **Load**) loads it."
-    line = f"Loaded **{loaded.ref}** on **{loaded.device}** in {loaded.load_seconds:.1f} s."
+    # A local model is named by its folder: the full path would push the line onto a second one.
+    name = PurePath(loaded.ref).name if PurePath(loaded.ref).is_absolute() else loaded.ref
+    line = f"Loaded **{name}** on **{loaded.device}** in {loaded.load_seconds:.1f} s."
     return f"{line} *{note}*" if note else line
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import PIL.Image
 
 from studio import pack
+from studio.batching import MAX_BATCH_SIZE, MicroBatcher
 from studio.errors import ModelUnavailableError, UserError
+from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hub import hub_offline
 from studio.runtime import Studio
 from studio.ui import guard_upload, model_controls, refresh_status, user_errors
@@ -21,6 +24,12 @@ DESCRIPTION = "Name what is in a picture: the five most likely of the 1,000 Imag
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 TOP_K = 5
 NOT_AN_IMAGE = "The file is not an image this app can read; upload a PNG, JPEG, WebP, GIF or BMP picture."
+DAMAGED_IMAGE = "The image file is damaged or incomplete; upload it again or try another picture."
+
+# open_image checks the configured max_image_pixels from the header before anything is decoded. PIL's own
+# decompression-bomb check would fire first, in Gradio's header-only read of the upload, and turn a picture
+# that is merely too large into a bare "not an image".
+PIL.Image.MAX_IMAGE_PIXELS = None
 
 
 @dataclass
@@ -30,6 +39,7 @@ class ImageClassifier:
     labels: list[str]
     device: str
     dtype: Any
+    batcher: MicroBatcher | None = None
 
 
 def load(model_ref: str, device: str) -> ImageClassifier:
@@ -44,7 +54,9 @@ def load(model_ref: str, device: str) -> ImageClassifier:
     dtype = inference_dtype(device)
     model.to(device=device, dtype=dtype).eval()
     transform = create_transform(**resolve_data_config(model=model))
-    return ImageClassifier(model, transform, class_names(model), device, dtype)
+    classifier = ImageClassifier(model, transform, class_names(model), device, dtype)
+    classifier.batcher = MicroBatcher(lambda images: predict(classifier, images), max_batch_size=MAX_BATCH_SIZE)
+    return classifier
 
 
 def _local_folder(model_ref: str) -> Path:
@@ -52,6 +64,11 @@ def _local_folder(model_ref: str) -> Path:
     if pack.is_pack_ref(model_ref):
         return pack.resolve(pack.pack_name(model_ref))
     if Path(model_ref).is_dir():
+        if not (Path(model_ref) / "model.safetensors").is_file():
+            raise UserError(
+                f"The folder for '{model_ref}' has no model.safetensors; local image models are loaded only from "
+                "safetensors (pickle files can run code when opened), so save it with timm's save_for_hf first."
+            )
         return Path(model_ref)
     from huggingface_hub import snapshot_download
 
@@ -88,25 +105,28 @@ def class_names(model: Any) -> list[str]:
 
 
 def open_image(path: str, max_pixels: int) -> Any:
-    """The picture as RGB, after checking it is a real image of a size we accept."""
+    """The picture as RGB, after checking it is a real image of a size we accept (from its header, undecoded)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            width, height = image.size
-            if width * height > max_pixels:
-                raise UserError(
-                    f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels, "
-                    "so resize it first."
-                )
-            image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        image = Image.open(path)
+    except UnidentifiedImageError:
         raise UserError(NOT_AN_IMAGE) from None
     except (OSError, SyntaxError, ValueError):
-        raise UserError("The image file is damaged or incomplete; upload it again or try another picture.") from None
-    return image.convert("RGB")
+        raise UserError(DAMAGED_IMAGE) from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise UserError(
+            f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels, "
+            "so resize it first."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+        return image.convert("RGB")
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise UserError(DAMAGED_IMAGE) from None
 
 
 def predict(classifier: ImageClassifier, images: list[Any], top_k: int = TOP_K) -> list[dict[str, float]]:
@@ -142,16 +162,25 @@ def postprocess(classifier: ImageClassifier, probabilities: Any, top_k: int) -> 
 def build_tab(studio: Studio) -> None:
     """The Image classification tab."""
     limits = studio.config.limits
+    predict_on_device = predict_on_gpu(studio, TASK, load, predict)
 
     @user_errors("classifying the image")
     def classify_image(image_path: str | None, model_ref: str | None = None) -> dict[str, float]:
+        """Name what is in a picture: the five most likely ImageNet classes with their confidences.
+
+        Args:
+            image_path: the picture (PNG, JPEG, WebP, GIF or BMP).
+            model_ref: a model the dropdown lists (its label or reference); empty: the default.
+        """
         if not image_path:
             raise UserError("No image was given; upload a picture first.")
         image = open_image(image_path, limits.max_image_pixels)
         loaded, note = studio.load(TASK, model_ref, load)
         if note:
             gr.Info(note)
-        return predict(loaded.model, [image])[0]
+        if zero_gpu():  # ZeroGPU lends the GPU call by call, so requests are not batched together there
+            return predict_on_device(loaded.ref, [image])[0]
+        return loaded.model.batcher(image)
 
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
@@ -166,5 +195,7 @@ def build_tab(studio: Studio) -> None:
     if examples:
         gr.Examples(examples=[[e] for e in examples], inputs=[image])
 
-    run = button.click(classify_image, [image, model], labels, api_name="classify_image")
+    run = button.click(
+        classify_image, [image, model], labels, api_name="classify_image", concurrency_limit=MAX_BATCH_SIZE
+    )
     refresh_status(run, studio, TASK, model, status)

@@ -7,7 +7,9 @@ from typing import Any
 
 import gradio as gr
 
-from studio.hf import from_pretrained
+from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_groups
+from studio.gpu import predict_on_gpu, zero_gpu
+from studio.hf import encodable, from_pretrained
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, refresh_status, user_errors
 
@@ -28,6 +30,7 @@ class EntityRecognizer:
     tokenizer: Any
     device: str
     max_length: int
+    batcher: MicroBatcher | None = None
 
 
 def load(model_ref: str, device: str) -> EntityRecognizer:
@@ -43,7 +46,9 @@ def load(model_ref: str, device: str) -> EntityRecognizer:
     model = from_pretrained(AutoModelForTokenClassification, model_ref, dtype=inference_dtype(device))
     model.to(device).eval()
     max_length = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512), 512)
-    return EntityRecognizer(model, tokenizer, device, int(max_length))
+    recognizer = EntityRecognizer(model, tokenizer, device, int(max_length))
+    recognizer.batcher = MicroBatcher(lambda texts: predict(recognizer, texts), max_batch_size=MAX_BATCH_SIZE)
+    return recognizer
 
 
 def predict(recognizer: EntityRecognizer, texts: list[str]) -> list[list[dict]]:
@@ -58,7 +63,7 @@ def predict(recognizer: EntityRecognizer, texts: list[str]) -> list[list[dict]]:
 
 def preprocess(recognizer: EntityRecognizer, texts: list[str]) -> tuple[Any, list[dict]]:
     encoded = recognizer.tokenizer(
-        texts,
+        [encodable(text) for text in texts],  # one for one, so offsets still index `texts`
         truncation=True,
         max_length=recognizer.max_length,
         stride=WINDOW_STRIDE,
@@ -87,13 +92,22 @@ def preprocess(recognizer: EntityRecognizer, texts: list[str]) -> tuple[Any, lis
 def forward(recognizer: EntityRecognizer, batch: dict, windows_per_step: int = 16) -> Any:
     import torch
 
-    # Windows go through in small groups so a long text cannot exhaust memory.
-    outputs = []
+    # Windows go through in small groups so a long text cannot exhaust memory, and windows of similar length
+    # go together, each group cut to its longest, so that a short text is not computed at a long one's length.
+    count, width = batch["input_ids"].shape
+    lengths = batch["attention_mask"].sum(dim=1).tolist()
+    if recognizer.tokenizer.padding_side != "right":
+        lengths = [width] * count  # the padding is on the left: no columns can be cut away
+    scores = None
     with torch.inference_mode():
-        for start in range(0, len(batch["input_ids"]), windows_per_step):
-            inputs = {k: v[start : start + windows_per_step].to(recognizer.device) for k, v in batch.items()}
-            outputs.append(recognizer.model(**inputs).logits.float().softmax(dim=-1).cpu())
-    return torch.cat(outputs)
+        for group in length_groups(lengths, max_size=windows_per_step):
+            longest = max(lengths[i] for i in group)
+            inputs = {k: v[group, :longest].to(recognizer.device) for k, v in batch.items()}
+            probabilities = recognizer.model(**inputs).logits.float().softmax(dim=-1).cpu()
+            if scores is None:
+                scores = torch.zeros(count, width, probabilities.shape[-1])
+            scores[group, :longest] = probabilities
+    return scores
 
 
 def postprocess(recognizer: EntityRecognizer, texts: list[str], windows: list[dict], scores: Any) -> list[list[dict]]:
@@ -161,14 +175,25 @@ def highlight(text: str, entities: list[dict]) -> list[tuple[str, str | None]]:
 def build_tab(studio: Studio) -> None:
     """The Named entities tab."""
     limits = studio.config.limits
+    predict_on_device = predict_on_gpu(studio, TASK, load, predict)
 
     @user_errors("finding entities")
     def recognize_entities(text: str, model_ref: str | None = None) -> tuple[list, list[dict]]:
-        text = clip_text(text, limits.max_text_chars)
+        """Find the people, organisations, places and other names in a text.
+
+        Args:
+            text: the text to search.
+            model_ref: a model the dropdown lists (its label or reference); empty: the default.
+        Returns:
+            the text in pieces, each with its entity type or none; the entities with their character offsets.
+        """
+        # The text comes back in the answer, which must be valid UTF-8: lone surrogates become U+FFFD.
+        text = encodable(clip_text(text, limits.max_text_chars))
         loaded, note = studio.load(TASK, model_ref, load)
         if note:
             gr.Info(note)
-        entities = predict(loaded.model, [text])[0]
+        # ZeroGPU lends the GPU call by call, so requests are not batched together there.
+        entities = predict_on_device(loaded.ref, [text])[0] if zero_gpu() else loaded.model.batcher(text)
         return highlight(text, entities), entities
 
     gr.Markdown(DESCRIPTION)
@@ -182,7 +207,13 @@ def build_tab(studio: Studio) -> None:
             as_json = gr.JSON(label="Entities as JSON")
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
 
-    run = button.click(recognize_entities, [text, model], [highlighted, as_json], api_name="recognize_entities")
+    run = button.click(
+        recognize_entities,
+        [text, model],
+        [highlighted, as_json],
+        api_name="recognize_entities",
+        concurrency_limit=MAX_BATCH_SIZE,
+    )
     refresh_status(run, studio, TASK, model, status)
     submit = text.submit(recognize_entities, [text, model], [highlighted, as_json], api_visibility="private")
     refresh_status(submit, studio, TASK, model, status)

@@ -1,12 +1,23 @@
-"""Speech recognition with openai-whisper: any audio ffmpeg reads, in 99 languages, or translated to English."""
+"""Speech recognition with Whisper: any audio or video ffmpeg reads, in 99 languages or translated to English."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
+import importlib
 import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
+import tempfile
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +27,99 @@ from studio import pack
 from studio.errors import ModelUnavailableError, UserError
 from studio.runtime import Studio
 from studio.ui import model_controls, refresh_status, user_errors
+from tasks import subtitles
 
 TASK = "speech"
 TITLE = "Speech recognition"
-DESCRIPTION = "Transcribe speech from a recording or your microphone, detect its language, or translate it to English."
+DESCRIPTION = (
+    "Transcribe speech from a recording, a video or your microphone, detect its language, or translate it to "
+    "English; download the transcript as SRT or WebVTT subtitles."
+)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_RATE = 16_000
 # Below this peak amplitude (about -80 dBFS) a recording holds nothing Whisper could hear.
 SILENCE_PEAK = 1e-4
 WHISPER_HOST = "openaipublic.azureedge.net"
+ENGINES = ("faster-whisper", "openai-whisper")
+BACKENDS = ("auto", *ENGINES)
+# A Hugging Face Hub id ("Systran/faster-whisper-small"), which only faster-whisper loads.
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+# An uploaded playlist (.m3u8, .sdp…) must not make ffmpeg fetch from the network.
+LOCAL_FILES_ONLY = ("-protocol_whitelist", "file")
+UNREADABLE = (
+    "The file could not be read as audio; upload a sound or video file with an audio track "
+    "(wav, mp3, m4a, ogg, flac, webm, mp4)."
+)
+
+# Whisper's own decoding recipe, the same for both engines so that they give the same words: greedy decoding,
+# falling back to sampling at rising temperatures when the text repeats itself (gzip compression ratio) or is
+# unlikely (average log-probability), and a window counted as silence when no-speech is likely.
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+COMPRESSION_RATIO_THRESHOLD = 2.4
+LOGPROB_THRESHOLD = -1.0
+NO_SPEECH_THRESHOLD = 0.6
+BEST_OF = 5
+# The previous window's text as a prompt keeps names and style consistent, but it is also how one bad window
+# turns into a repetition loop; both engines drop it after a window needed a temperature above 0.5. Measured on
+# the tests' three-minute address with long pauses: no loop either way, and the same WER (base: 11.4% with it,
+# 11.1% without), so it stays on where it helps, for consistency across windows.
+CONDITION_ON_PREVIOUS_TEXT = True
+# With word timings, a silence longer than this around a doubtful segment is skipped instead of transcribed.
+HALLUCINATION_SILENCE_SECONDS = 2.0
+# Language detection reads 30 seconds from where the speech starts, not from a leading silence.
+ONSET_FRAME_SECONDS = 0.02
+ONSET_RELATIVE_LEVEL = 0.1
+
+# Gradio copies each output file into its own cache, so a request's subtitle folder can go once it is this old.
+SUBTITLE_FOLDER_SECONDS = 3600
+
+# The callback of this thread's openai-whisper transcription, for its progress.
+_whisper_progress = threading.local()
+_subtitle_folders: collections.deque[tuple[float, Path]] = collections.deque()
+_subtitle_folders_lock = threading.Lock()
 
 
-def load(model_ref: str, device: str) -> Any:
-    """An openai-whisper model from a known name ("base", "large-v3"…), a checkpoint file, or a pack name."""
+@dataclass
+class SpeechModel:
+    """A Whisper model and the engine that runs it."""
+
+    engine: str
+    model: Any
+    multilingual: bool
+    # openai-whisper keeps its key/value cache in hooks on the shared modules: one decode at a time per model.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def load(model_ref: str, device: str, backend: str = "auto") -> SpeechModel:
+    """A Whisper model from a known name ("base", "large-v3"…), a checkpoint, a CTranslate2 folder, or a pack name."""
+    if choose_engine(model_ref, device, backend) == "faster-whisper":
+        return _load_faster_whisper(model_ref, device)
+    return _load_openai_whisper(model_ref, device)
+
+
+def choose_engine(model_ref: str, device: str, backend: str = "auto") -> str:
+    """The engine for `model_ref`: the one asked for, or with "auto" faster-whisper where it can run the model."""
+    if backend not in BACKENDS:
+        raise UserError(f"The speech backend '{backend}' is unknown; set it to one of {', '.join(BACKENDS)}.")
+    checkpoint = Path(model_ref).is_file()
+    ct2_folder = (Path(model_ref) / "model.bin").is_file()
+    hub_repo = HUB_ID.fullmatch(model_ref) is not None and not Path(model_ref).exists()
+    if backend == "openai-whisper" and (ct2_folder or hub_repo):
+        raise UserError(f"'{model_ref}' is a CTranslate2 model, which only faster-whisper runs; set backend to it.")
+    if backend == "faster-whisper" and checkpoint:
+        raise UserError(f"'{model_ref}' is an openai-whisper checkpoint; set the speech backend to openai-whisper.")
+    installed = importlib.util.find_spec("faster_whisper") is not None
+    if backend == "faster-whisper" or ct2_folder or hub_repo:
+        if not installed:
+            raise UserError("faster-whisper is not installed; run `pip install faster-whisper` to use it.")
+        return "faster-whisper"
+    if backend == "openai-whisper" or checkpoint:
+        return "openai-whisper"
+    # CTranslate2 runs on CPUs and CUDA only; on Apple's MPS openai-whisper is the faster one.
+    return "faster-whisper" if installed and device.split(":")[0] in {"cpu", "cuda"} else "openai-whisper"
+
+
+def _load_openai_whisper(model_ref: str, device: str) -> SpeechModel:
     import whisper
 
     from studio.hub import reachable
@@ -37,9 +128,10 @@ def load(model_ref: str, device: str) -> Any:
         name = pack.pack_name(model_ref)
         model = whisper.load_model(str(pack.resolve(name)), device=device)
         model.set_alignment_heads(pack.alignment_heads(name))  # for word timestamps; a path load sets none
-        return model
+        return SpeechModel("openai-whisper", model, model.is_multilingual)
     if Path(model_ref).is_file():
-        return whisper.load_model(model_ref, device=device)
+        model = whisper.load_model(model_ref, device=device)
+        return SpeechModel("openai-whisper", model, model.is_multilingual)
     if model_ref not in whisper.available_models():
         raise UserError(f"'{model_ref}' is neither a Whisper model name nor a checkpoint file; pick one from the list.")
     download_root = os.environ.get("WHISPER_CACHE", os.path.join(Path.home(), ".cache", "whisper"))
@@ -49,100 +141,297 @@ def load(model_ref: str, device: str) -> Any:
             f"Whisper '{model_ref}' is not cached here and its download server cannot be reached; "
             "connect once to download it, or choose an offline-pack model."
         )
-    return whisper.load_model(model_ref, device=device, download_root=download_root)
+    model = whisper.load_model(model_ref, device=device, download_root=download_root)
+    return SpeechModel("openai-whisper", model, model.is_multilingual)
+
+
+def _load_faster_whisper(model_ref: str, device: str) -> SpeechModel:
+    from faster_whisper import WhisperModel
+
+    if pack.is_pack_ref(model_ref):
+        path = str(pack.ct2_path(pack.pack_name(model_ref)))
+    elif Path(model_ref).is_dir():
+        path = model_ref
+    else:
+        path = _ct2_download(model_ref)
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        model = WhisperModel(path, device="cuda", device_index=int(index or 0), compute_type="float16")
+    else:
+        model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 0)
+    return SpeechModel("faster-whisper", model, model.model.is_multilingual)
+
+
+def _ct2_download(model_ref: str) -> str:
+    """The local folder of a faster-whisper model named by size ("base") or Hub id, downloaded when online."""
+    from faster_whisper.utils import available_models, download_model
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    from studio.hub import hub_offline
+
+    if model_ref not in available_models() and not HUB_ID.fullmatch(model_ref):
+        raise UserError(f"'{model_ref}' is neither a Whisper model name nor a model folder; pick one from the list.")
+    try:
+        return download_model(model_ref, local_files_only=True)
+    except LocalEntryNotFoundError:
+        if hub_offline():
+            raise ModelUnavailableError(
+                f"Whisper '{model_ref}' is not cached here and the Hugging Face Hub cannot be reached; "
+                "connect once to download it, or choose an offline-pack model."
+            ) from None
+    return download_model(model_ref)
 
 
 def load_audio(path: str, max_seconds: float) -> Any:
-    """The recording as 16 kHz mono float32, after checking it has audio and is not too long."""
-    import whisper
+    """The recording (or a video's sound) as 16 kHz mono float32, after checking it has audio and is not too long."""
+    import numpy as np
 
-    duration = audio_duration(path)
+    info = probe(path)
+    if info is None:
+        raise UserError(UNREADABLE)
+    if not any(stream.get("codec_type") == "audio" for stream in info.get("streams", [])):
+        raise UserError("The file has no audio track; upload a recording, or a video with sound.")
+    duration = _float(info.get("format", {}).get("duration"))
     if duration is not None and duration > max_seconds:
         raise UserError(
-            f"The recording is {duration / 60:.1f} minutes long; the limit is {max_seconds / 60:.0f} minutes, "
+            f"The recording is {duration / 60:.1f} minutes long; the limit is {_minutes(max_seconds)}, "
             "so cut it into shorter parts."
         )
-    try:
-        audio = whisper.load_audio(path)
-    except RuntimeError:
-        raise UserError(
-            "The file could not be read as audio; upload a sound or video file with an audio track "
-            "(wav, mp3, m4a, ogg, flac, webm, mp4)."
-        ) from None
+    # Decoding stops just past the limit, so a file that hides its length cannot fill the memory.
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-threads", "0", *LOCAL_FILES_ONLY, "-i", path, "-map", "0:a:0"]
+    command += ["-t", f"{max_seconds + 1:.0f}", "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-ar", "16000", "-"]
+    decoded = subprocess.run(command, capture_output=True, check=False)
+    if decoded.returncode != 0 and not decoded.stdout:
+        raise UserError(UNREADABLE)
+    audio = np.frombuffer(decoded.stdout, np.int16).astype(np.float32) / 32768.0
     if audio.size == 0:
         raise UserError("The file has no audio in it; upload a recording with sound.")
     if len(audio) / SAMPLE_RATE > max_seconds:
         raise UserError(
-            f"The recording is longer than the {max_seconds / 60:.0f}-minute limit; cut it into shorter parts."
+            f"The recording is longer than the limit of {_minutes(max_seconds)}; cut it into shorter parts."
         )
     if float(abs(audio).max()) < SILENCE_PEAK:
         raise UserError("The recording is silent; check the microphone or upload a recording with speech.")
     return audio
 
 
-def audio_duration(path: str) -> float | None:
-    """The duration ffprobe reads from the container, without decoding; None when it cannot tell."""
+def probe(path: str) -> dict | None:
+    """What ffprobe reads from the file's header (its streams and duration), or None when it cannot read it."""
     try:
-        probe = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", "--", path],
+        result = subprocess.run(
+            ["ffprobe", "-v", "error", *LOCAL_FILES_ONLY, "-show_entries", "format=duration:stream=codec_type"]
+            + ["-of", "json", "--", path],
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
-        return float(json.loads(probe.stdout)["format"]["duration"])
-    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+        info = json.loads(result.stdout)
+    except (ValueError, subprocess.TimeoutExpired):  # a missing ffprobe is the server's fault: it is raised
+        return None
+    return info if result.returncode == 0 and info.get("format") else None
+
+
+def _minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
         return None
 
 
-def detect_language(model: Any, audio: Any) -> tuple[str, float]:
-    """The spoken language of the first 30 seconds and its probability."""
+def speech_onset(audio: Any) -> int:
+    """The sample, half a second before the first loud moment, from which speech probably starts."""
+    import numpy as np
+
+    frame = int(SAMPLE_RATE * ONSET_FRAME_SECONDS)
+    frames = len(audio) // frame
+    if frames == 0:
+        return 0
+    level = np.sqrt(np.mean(np.square(audio[: frames * frame].reshape(frames, frame)), axis=1))
+    loud = np.flatnonzero(level >= ONSET_RELATIVE_LEVEL * level.max())
+    return max(0, int(loud[0]) * frame - SAMPLE_RATE // 2)
+
+
+def detect_language(model: SpeechModel, audio: Any) -> tuple[str, float]:
+    """The spoken language of 30 seconds from where the speech starts, and its probability."""
+    if not model.multilingual:
+        return "en", 1.0
+    window = audio[speech_onset(audio) :][: 30 * SAMPLE_RATE]
+    if model.engine == "faster-whisper":
+        language, probability, _ = model.model.detect_language(audio=window)
+        return language, float(probability)
     import torch
     import whisper
 
-    if not model.is_multilingual:
-        return "en", 1.0
-    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), n_mels=model.dims.n_mels).to(model.device)
-    with torch.inference_mode():
-        _, probs = model.detect_language(mel)
+    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(window), n_mels=model.model.dims.n_mels)
+    with model.lock, torch.inference_mode():
+        _, probs = model.model.detect_language(mel.to(model.model.device))
     language = max(probs, key=probs.get)
     return language, float(probs[language])
 
 
-def predict(model: Any, audio: Any, language: str | None = None, task: str = "transcribe") -> dict:
-    """The transcript (or English translation) of 16 kHz audio, with its language and timed segments."""
-    import torch
-    import whisper
+def predict(
+    model: SpeechModel,
+    audio: Any,
+    language: str | None = None,
+    task: str = "transcribe",
+    timestamps: bool = True,
+    word_timestamps: bool = False,
+    progress: Callable[[float, float], None] | None = None,
+) -> dict:
+    """The transcript (or English translation) of 16 kHz audio, with its language and timed segments.
 
+    `progress(seconds_done, total_seconds)` is called as the transcription advances; an exception it raises stops
+    the transcription. With `timestamps` off, Whisper writes plain text and each segment is a 30-second window.
+    """
+    if task not in {"transcribe", "translate"}:
+        raise UserError(f"The task '{task}' is unknown; choose 'transcribe' or 'translate'.")
     if language and language not in whisper_languages():
         raise UserError(
             f"'{language}' is not a language Whisper knows; pick one from the list or leave it on automatic."
         )
-    if language and not model.is_multilingual and language != "en":
+    if not model.multilingual and language and language != "en":
         raise UserError("This Whisper model understands English only; choose a multilingual model for other languages.")
+    if not model.multilingual and task == "translate":
+        raise UserError("This Whisper model knows English only, so it cannot translate; choose a multilingual model.")
+    if word_timestamps and not timestamps:
+        raise UserError("Word timestamps need timestamps; turn timestamps on, or word timestamps off.")
+    total = len(audio) / SAMPLE_RATE
+    if progress:
+        progress(0.0, total)
     if language:
         probability = None
     else:
         language, probability = detect_language(model, audio)
-    with torch.inference_mode():
-        result = whisper.transcribe(
-            model,
-            audio,
-            language=language,
-            task=task,
-            fp16=model.device.type == "cuda",
-            verbose=None,
-        )
-    segments = [
-        {"start": round(s["start"], 2), "end": round(s["end"], 2), "text": s["text"].strip()}
-        for s in result["segments"]
-    ]
+    transcribe = _transcribe_faster_whisper if model.engine == "faster-whisper" else _transcribe_openai_whisper
+    raw = transcribe(model, audio, language, task, timestamps, progress)
+    if progress:
+        progress(total, total)
+    segments = subtitles.subtitle_segments(raw, total)
+    if not word_timestamps:
+        segments = [{key: value for key, value in s.items() if key != "words"} for s in segments]
     return {
-        "text": result["text"].strip(),
+        "text": "".join(s["text"] for s in raw).strip(),
         "language": language,
         "language_probability": probability,
         "segments": segments,
     }
+
+
+def _transcribe_openai_whisper(
+    model: SpeechModel, audio: Any, language: str, task: str, timestamps: bool, progress: Callable | None
+) -> list[dict]:
+    import torch
+    import whisper
+
+    total = len(audio) / SAMPLE_RATE
+    report = (lambda done, _: progress(min(done, total), total)) if progress else None
+    with model.lock, _reporting_whisper_progress(report), torch.inference_mode():
+        result = whisper.transcribe(
+            model.model,
+            audio,
+            language=language,
+            task=task,
+            temperature=TEMPERATURES,
+            best_of=BEST_OF,
+            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+            logprob_threshold=LOGPROB_THRESHOLD,
+            no_speech_threshold=NO_SPEECH_THRESHOLD,
+            condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT,
+            # Word timings also pin each segment's start and end to its speech, even after a long silence.
+            word_timestamps=timestamps,
+            hallucination_silence_threshold=HALLUCINATION_SILENCE_SECONDS if timestamps else None,
+            without_timestamps=not timestamps,
+            fp16=model.model.device.type == "cuda",
+            verbose=None,
+        )
+    segments = []
+    for s in result["segments"]:
+        words = [(w["start"], w["end"], w["word"], w["probability"]) for w in s.get("words", [])]
+        segments.append(_segment(s["start"], s["end"], s["text"], words))
+    return segments
+
+
+def _transcribe_faster_whisper(
+    model: SpeechModel, audio: Any, language: str, task: str, timestamps: bool, progress: Callable | None
+) -> list[dict]:
+    pieces, _ = model.model.transcribe(
+        audio,
+        language=language,
+        task=task,
+        beam_size=1,
+        temperature=list(TEMPERATURES),
+        best_of=BEST_OF,
+        compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+        log_prob_threshold=LOGPROB_THRESHOLD,
+        no_speech_threshold=NO_SPEECH_THRESHOLD,
+        condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT,
+        word_timestamps=timestamps,
+        hallucination_silence_threshold=HALLUCINATION_SILENCE_SECONDS if timestamps else None,
+        without_timestamps=not timestamps,
+        vad_filter=False,
+    )
+    total, done = len(audio) / SAMPLE_RATE, 0.0
+    segments = []
+    for s in pieces:  # a generator: each segment is decoded as it is asked for
+        words = [(w.start, w.end, w.word, w.probability) for w in s.words or []]
+        segments.append(_segment(s.start, s.end, s.text, words))
+        done = max(done, min(float(s.end), total))
+        if progress:
+            progress(done, total)
+    return segments
+
+
+def _segment(start: float, end: float, text: str, words: list[tuple[float, float, str, float]]) -> dict:
+    """One engine's segment in plain Python types, its words as start, end, word, probability."""
+    return {
+        "start": float(start),
+        "end": float(end),
+        "text": text,
+        "words": [
+            {"start": float(s), "end": float(e), "word": word, "probability": round(float(p), 3)}
+            for s, e, word, p in words
+        ],
+    }
+
+
+class _WindowProgress:
+    """Stands in for the tqdm bar of whisper.transcribe, passing each decoded window to this thread's callback."""
+
+    def __init__(self, total: int, **_: Any):
+        self.total = total
+        self.done = 0
+
+    def __enter__(self) -> _WindowProgress:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        return None
+
+    def update(self, frames: int) -> None:
+        self.done += frames
+        callback = getattr(_whisper_progress, "callback", None)
+        if callback:
+            callback(self.done / 100, self.total / 100)  # 100 mel frames a second
+
+
+@contextlib.contextmanager
+def _reporting_whisper_progress(callback: Callable | None) -> Iterator[None]:
+    """Route whisper.transcribe's progress to `callback` while the block runs in this thread."""
+    # whisper.transcribe reports progress only to a tqdm bar of its module's `tqdm`; it offers no callback.
+    module = importlib.import_module("whisper.transcribe")
+    if not isinstance(module.tqdm, types.SimpleNamespace):
+        module.tqdm = types.SimpleNamespace(tqdm=_WindowProgress)
+    _whisper_progress.callback = callback
+    try:
+        yield
+    finally:
+        _whisper_progress.callback = None
 
 
 @functools.cache
@@ -165,29 +454,108 @@ def describe_language(code: str, probability: float | None) -> str:
     return f"{name} ({probability:.0%})" if probability is not None else f"{name} (chosen)"
 
 
+def format_duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def subtitle_folder() -> Path:
+    """A new folder under the system temp dir for one request's files; this process's hour-old ones are removed."""
+    now = time.monotonic()
+    with _subtitle_folders_lock:
+        while _subtitle_folders and now - _subtitle_folders[0][0] > SUBTITLE_FOLDER_SECONDS:
+            shutil.rmtree(_subtitle_folders.popleft()[1], ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(prefix="transcript-"))
+        _subtitle_folders.append((now, folder))
+    return folder
+
+
+def timing_tables(segments: list[dict]) -> tuple[Any, Any]:
+    """The segments (start, end, text) and their words (start, end, word, probability) as tables."""
+    import pandas as pd
+
+    table = pd.DataFrame([[s["start"], s["end"], s["text"]] for s in segments], columns=["start", "end", "text"])
+    words = [[w["start"], w["end"], w["word"].strip(), w["probability"]] for s in segments for w in s.get("words", [])]
+    return table, pd.DataFrame(words, columns=["start", "end", "word", "probability"])
+
+
 def build_tab(studio: Studio) -> None:
     """The Speech recognition tab."""
     limits = studio.config.limits
+    backend = str(studio.task(TASK).options.get("backend", "auto"))
+    if backend not in BACKENDS:
+        raise SystemExit(f"models.toml: [speech] backend must be one of {', '.join(BACKENDS)}, not '{backend}'")
+    load_model = functools.partial(load, backend=backend)
+    # The transcription each browser session is running, so that Cancel can stop it between windows.
+    running: dict[str, threading.Event] = {}
 
     @user_errors("transcribing the audio")
     def transcribe(
-        audio_path: str | None, model_ref: str | None = None, language: str = "", task: str = "transcribe"
-    ) -> tuple[str, str]:
-        if not audio_path:
+        audio_path: str | None,
+        model_ref: str | None = None,
+        language: str = "",
+        task: str = "transcribe",
+        timestamps: bool = True,
+        word_timestamps: bool = False,
+        video_path: str | None = None,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> tuple:
+        media = audio_path or video_path
+        if not media:
             raise UserError("No audio was given; upload a file or record with the microphone first.")
-        if task not in {"transcribe", "translate"}:
-            raise UserError("The task must be 'transcribe' or 'translate'.")
-        audio = load_audio(audio_path, limits.max_audio_seconds)
-        loaded, note = studio.load(TASK, model_ref, load)
+        audio = load_audio(media, limits.max_audio_seconds)
+        loaded, note = studio.load(TASK, model_ref, load_model)
         if note:
             gr.Info(note)
-        result = predict(loaded.model, audio, language=language or None, task=task)
-        return result["text"], describe_language(result["language"], result["language_probability"])
+        session = getattr(request, "session_hash", None) or ""
+        cancelled = running[session] = threading.Event()
+
+        def report(done: float, total: float) -> None:
+            if cancelled.is_set():
+                raise UserError("The transcription was cancelled.")
+            progress((round(done), round(total)), desc="Transcribing", unit="seconds")
+
+        started = time.perf_counter()
+        try:
+            result = predict(
+                loaded.model,
+                audio,
+                language=language or None,
+                task=task,
+                timestamps=bool(timestamps),
+                word_timestamps=bool(word_timestamps),
+                progress=report,
+            )
+        finally:
+            if running.get(session) is cancelled:
+                del running[session]
+        if not result["segments"]:
+            raise UserError(
+                "No speech was heard in the recording; check the microphone or upload a recording with speech."
+            )
+        seconds = len(audio) / SAMPLE_RATE
+        gr.Info(
+            f"Transcribed {format_duration(seconds)} of audio in {time.perf_counter() - started:.1f} s "
+            f"with {loaded.model.engine}."
+        )
+        files = subtitles.write_subtitles(result["segments"], subtitle_folder())
+        detected = describe_language(result["language"], result["language_probability"])
+        table, words = timing_tables(result["segments"])
+        return result["text"], detected, table, str(files["srt"]), str(files["vtt"]), str(files["txt"]), words
+
+    def cancel(request: gr.Request) -> None:
+        event = running.get(getattr(request, "session_hash", None) or "")
+        if event:
+            event.set()
 
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
         with gr.Column():
             audio = gr.Audio(label="Audio", sources=["upload", "microphone"], type="filepath")
+            video = gr.File(
+                label="…or a video (its sound is transcribed)", file_types=["video"], type="filepath", height=120
+            )
             with gr.Row():
                 language = gr.Dropdown(language_choices(), value="", label="Language")
                 task = gr.Radio(
@@ -195,14 +563,35 @@ def build_tab(studio: Studio) -> None:
                     value="transcribe",
                     label="Task",
                 )
-            button = gr.Button("Transcribe", variant="primary")
-            model, status = model_controls(studio, TASK, load)
+            with gr.Row():
+                timestamps = gr.Checkbox(value=True, label="Timestamps", info="Off: plain text in 30-second pieces")
+                word_timestamps = gr.Checkbox(value=False, label="Word timestamps", info="When each word is said")
+            with gr.Row():
+                button = gr.Button("Transcribe", variant="primary", scale=3)
+                stop = gr.Button("Cancel", variant="stop", scale=1)
+            model, status = model_controls(studio, TASK, load_model)
         with gr.Column():
             text = gr.Textbox(label="Transcript", lines=8, buttons=["copy"], interactive=False)
             detected = gr.Textbox(label="Language", interactive=False)
+            segments = gr.Dataframe(
+                headers=["start", "end", "text"], label="Segments (seconds)", interactive=False, wrap=True
+            )
+            with gr.Group():
+                srt = gr.File(label="SRT subtitles", interactive=False, height=90)
+                vtt = gr.File(label="WebVTT subtitles", interactive=False, height=90)
+                txt = gr.File(label="Text", interactive=False, height=90)
+            with gr.Accordion("Word timings", open=False):
+                words = gr.Dataframe(headers=["start", "end", "word", "probability"], interactive=False)
     examples = sorted(str(p) for p in ASSETS.glob("*.wav"))
     if examples:
         gr.Examples(examples=[[e] for e in examples], inputs=[audio])
 
-    run = button.click(transcribe, [audio, model, language, task], [text, detected], api_name="transcribe")
+    run = button.click(
+        transcribe,
+        [audio, model, language, task, timestamps, word_timestamps, video],
+        [text, detected, segments, srt, vtt, txt, words],
+        api_name="transcribe",
+        show_progress_on=[text],  # one "12/60 seconds" bar, not one on every output
+    )
+    stop.click(cancel, None, None, cancels=[run], api_visibility="private")
     refresh_status(run, studio, TASK, model, status)

@@ -7,7 +7,9 @@ from typing import Any
 
 import gradio as gr
 
-from studio.hf import from_pretrained
+from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_groups
+from studio.gpu import predict_on_gpu, zero_gpu
+from studio.hf import encodable, from_pretrained
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, refresh_status, user_errors
 
@@ -28,6 +30,7 @@ class TextClassifier:
     device: str
     max_length: int
     multi_label: bool
+    batcher: MicroBatcher | None = None
 
 
 def load(model_ref: str, device: str) -> TextClassifier:
@@ -39,27 +42,41 @@ def load(model_ref: str, device: str) -> TextClassifier:
     tokenizer = from_pretrained(AutoTokenizer, model_ref)
     model = from_pretrained(AutoModelForSequenceClassification, model_ref, dtype=inference_dtype(device))
     model.to(device).eval()
-    return TextClassifier(
+    classifier = TextClassifier(
         model=model,
         tokenizer=tokenizer,
         device=device,
         max_length=_max_length(tokenizer, model),
         multi_label=model.config.problem_type == "multi_label_classification",
     )
+    classifier.batcher = MicroBatcher(lambda texts: predict(classifier, texts), max_batch_size=MAX_BATCH_SIZE)
+    return classifier
 
 
 def predict(classifier: TextClassifier, texts: list[str]) -> list[dict[str, float]]:
     """For each text, every label with its score, highest first."""
     if not texts:
         return []
-    batch = preprocess(classifier, texts)
-    logits = forward(classifier, batch)
-    return postprocess(classifier, logits)
+    if len(texts) == 1:
+        return postprocess(classifier, forward(classifier, preprocess(classifier, texts)))
+    # Texts of similar length run together, so a short text is not computed at a long one's padded length.
+    encoded = classifier.tokenizer([encodable(t) for t in texts], truncation=True, max_length=classifier.max_length)
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    results: list[dict[str, float]] = [{} for _ in texts]
+    for group in length_groups(lengths):
+        logits = forward(classifier, preprocess(classifier, [texts[i] for i in group]))
+        for i, result in zip(group, postprocess(classifier, logits)):
+            results[i] = result
+    return results
 
 
 def preprocess(classifier: TextClassifier, texts: list[str]) -> Any:
     return classifier.tokenizer(
-        texts, truncation=True, max_length=classifier.max_length, padding=True, return_tensors="pt"
+        [encodable(text) for text in texts],
+        truncation=True,
+        max_length=classifier.max_length,
+        padding=True,
+        return_tensors="pt",
     ).to(classifier.device)
 
 
@@ -98,9 +115,16 @@ def _max_length(tokenizer: Any, model: Any) -> int:
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Text classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
+    predict_on_device = predict_on_gpu(studio, TASK, load, predict)
 
     @user_errors("classifying the text")
     def classify_text(text: str, model_ref: str | None = None) -> dict[str, float]:
+        """Classify a text: every label of the model with its confidence, highest first.
+
+        Args:
+            text: the text to classify (English for the default sentiment model).
+            model_ref: a model the dropdown lists (its label or reference) or a fine-tuned run's name; empty: default.
+        """
         text = clip_text(text, limits.max_text_chars)
         loaded, note = studio.load(TASK, model_ref, load)
         if note:
@@ -110,7 +134,9 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 f"The text is longer than this model reads ({loaded.model.max_length} tokens); "
                 "only its beginning was classified."
             )
-        return predict(loaded.model, [text])[0]
+        if zero_gpu():  # ZeroGPU lends the GPU call by call, so requests are not batched together there
+            return predict_on_device(loaded.ref, [text])[0]
+        return loaded.model.batcher(text)
 
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
@@ -122,7 +148,9 @@ def build_tab(studio: Studio) -> gr.Dropdown:
             labels = gr.Label(label="Labels", num_top_classes=10)
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
 
-    run = button.click(classify_text, [text, model], labels, api_name="classify_text")
+    run = button.click(
+        classify_text, [text, model], labels, api_name="classify_text", concurrency_limit=MAX_BATCH_SIZE
+    )
     refresh_status(run, studio, TASK, model, status)
     submit = text.submit(classify_text, [text, model], labels, api_visibility="private")
     refresh_status(submit, studio, TASK, model, status)

@@ -8,16 +8,14 @@ from typing import Any
 
 import gradio as gr
 
-from studio.hf import from_pretrained
+from studio.gpu import predict_on_gpu
+from studio.hf import encodable, from_pretrained
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, refresh_status, user_errors
 
 TASK = "translation"
 TITLE = "Translation"
-DESCRIPTION = (
-    "Translate text between languages. Long texts are split into sentences and translated in batches; "
-    "line breaks are kept."
-)
+DESCRIPTION = "Translate text between languages, sentence by sentence, keeping its line breaks."
 EXAMPLES = [
     "The weather is lovely today. Shall we go for a walk in the park?",
     "Machine translation has improved a lot in the last ten years.",
@@ -73,7 +71,7 @@ def translate_sentences(
     for start in range(0, len(order), BATCH_SIZE):
         chunk = order[start : start + BATCH_SIZE]
         batch = translator.tokenizer(
-            [sentences[i] for i in chunk], truncation=True, max_length=512, padding=True, return_tensors="pt"
+            [encodable(sentences[i]) for i in chunk], truncation=True, max_length=512, padding=True, return_tensors="pt"
         ).to(translator.device)
         with torch.inference_mode():
             generated = translator.model.generate(
@@ -100,14 +98,21 @@ def _target_language(model_ref: str) -> str:
 def build_tab(studio: Studio) -> None:
     """The Translation tab."""
     limits = studio.config.limits
+    predict_on_device = predict_on_gpu(studio, TASK, load, predict, duration=120)
 
     @user_errors("translating")
     def translate(text: str, model_ref: str | None = None) -> str:
+        """Translate a text; long texts sentence by sentence, with line breaks kept.
+
+        Args:
+            text: the text to translate, in the model's source language.
+            model_ref: the language pair's model as the dropdown lists it; empty: English to German.
+        """
         text = clip_text(text, limits.max_text_chars)
         loaded, note = studio.load(TASK, model_ref, load)
         if note:
             gr.Info(note)
-        return predict(loaded.model, text)
+        return predict_on_device(loaded.ref, text)
 
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):

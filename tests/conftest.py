@@ -60,6 +60,12 @@ default = "{models["speech"]}"
 
 [image_classification]
 default = "{models["image_classification"]}"
+
+[finetune]
+default = "{models["text_classification"]}"
+[finetune.choices]
+"Tiny BERT" = "{models["text_classification"]}"
+"MiniLM-L6 (offline pack)" = "pack:minilm-l6"
 """,
         encoding="utf-8",
     )

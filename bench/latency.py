@@ -1,0 +1,337 @@
+"""Warm latency per task: the app's endpoint over HTTP against the direct library call, same model, same inputs.
+
+The app runs as `python app.py` in a subprocess and is called two ways: through gradio_client (what the README
+documents) and through Gradio's queue API over plain HTTP (the same requests, without gradio_client's 50 ms
+result polling). Gradio reports how long each event's function ran on the server, which splits the time
+into the model, the app's own code, and Gradio's queue and HTTP. A one-line Gradio echo app gives the floor
+that any Gradio endpoint pays. Requests of the three kinds take turns, so load from other processes on the
+machine falls on all of them alike.
+
+    .venv/bin/python -m bench latency [--tasks ner translation] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import common
+from bench.common import API_NAMES, ASSETS, Table, median, ms, percentile, progress, ratio
+
+# Rows of the table: (row name, task whose endpoint serves it, which model).
+ROWS = (
+    ("text_classification", "text_classification", "text_classification"),
+    ("ner", "ner", "ner"),
+    ("translation", "translation", "translation"),
+    ("speech", "speech", "speech"),
+    ("image_classification", "image_classification", "image_classification"),
+    ("image (EfficientNet-Lite0)", "image_classification", "image_efficientnet"),
+)
+GOAL = 1.10
+ECHO_APP = """
+import sys, gradio as gr
+with gr.Blocks() as demo:
+    text, out = gr.Textbox(), gr.Textbox()
+    image = gr.Image(type="filepath")
+    gr.Button().click(lambda t: t, text, out, api_name="echo_text")
+    gr.Button().click(lambda p: "ok" if p else "", image, out, api_name="echo_image")
+demo.queue(default_concurrency_limit=2)
+demo.launch(server_name="127.0.0.1", server_port=int(sys.argv[1]), quiet=True)
+"""
+
+
+def inputs_for(task: str) -> list[Any]:
+    """A few real inputs per task; requests cycle through them."""
+    if task in {"text_classification", "ner"}:
+        return common.news_texts(8, seed=1, min_chars=80, max_chars=300)
+    if task == "translation":
+        # One sentence each, so the app's sentence splitting makes the same single batch as the direct call.
+        return [
+            "The weather is lovely today.",
+            "Machine translation has improved a lot.",
+            "The museum opens at nine in the morning.",
+        ]
+    if task == "speech":
+        return [ASSETS / "speech_weather.wav"]
+    return [ASSETS / "traffic_light.png", ASSETS / "tennis_ball.png", ASSETS / "crossword.png"]
+
+
+def direct_call(task: str, ref: str) -> tuple[Callable[[Any], Any], Callable[[Any], Any] | None, str]:
+    """(the raw library's own way to get the task's result, the app's predict() in-process, what the first is).
+
+    Both share one copy of the model, loaded by the task module, so they run the very same weights.
+    """
+    import torch
+
+    from studio.hf import local_or_hub
+
+    if task == "text_classification":
+        from tasks import text_classification
+
+        loaded = text_classification.load(ref, "cpu")
+        tokenizer, model = loaded.tokenizer, loaded.model
+
+        def classify(text: str) -> dict:
+            with torch.inference_mode():
+                encoded = tokenizer([text], truncation=True, return_tensors="pt")
+                scores = model(**encoded).logits.softmax(-1)[0].tolist()
+            return {model.config.id2label[i]: s for i, s in enumerate(scores)}
+
+        return (
+            classify,
+            lambda text: text_classification.predict(loaded, [text])[0],
+            "tokenizer + model forward + softmax under torch.inference_mode",
+        )
+    if task == "ner":
+        from transformers import pipeline
+
+        from tasks import ner
+
+        loaded = ner.load(ref, "cpu")
+        tagger = pipeline(
+            "token-classification", model=loaded.model, tokenizer=loaded.tokenizer, aggregation_strategy="simple"
+        )
+        return (
+            tagger,
+            lambda text: ner.predict(loaded, [text])[0],
+            'transformers.pipeline("token-classification", aggregation_strategy="simple")',
+        )
+    if task == "translation":
+        from tasks import translation
+
+        loaded = translation.load(ref, "cpu")
+        tokenizer, model = loaded.tokenizer, loaded.model
+
+        def translate(text: str) -> str:
+            with torch.inference_mode():
+                encoded = tokenizer([text], truncation=True, return_tensors="pt")
+                limit = translation._max_new_tokens(encoded["input_ids"].shape[1], model.config)
+                generated = model.generate(**encoded, num_beams=4, max_new_tokens=limit)
+            return tokenizer.batch_decode(generated, skip_special_tokens=True)[0]
+
+        return (
+            translate,
+            lambda text: translation.predict(loaded, text),
+            "tokenizer + model.generate(num_beams=4, max_new_tokens=2*source+16) + decode",
+        )
+    if task == "speech":
+        import whisper
+
+        # The speech module is another engineer's and may change backends: only its endpoint is compared.
+        model = whisper.load_model(local_or_hub(ref), device="cpu")
+        return (
+            lambda path: whisper.transcribe(model, str(path), fp16=False)["text"],
+            None,
+            "whisper.transcribe(model, path), language detected, fp16 off (CPU)",
+        )
+    from PIL import Image
+
+    from tasks import image_classification
+
+    loaded = image_classification.load(ref, "cpu")
+
+    def classify_image(path: Path) -> Any:
+        with Image.open(path) as image:
+            batch = loaded.transform(image.convert("RGB")).unsqueeze(0)
+        with torch.inference_mode():
+            return loaded.model(batch).softmax(-1).topk(5)
+
+    return (
+        classify_image,
+        lambda path: image_classification.predict(loaded, [image_classification.open_image(str(path), 10**9)])[0],
+        "PIL open + timm transform + model forward + softmax top-5 under torch.inference_mode",
+    )
+
+
+def echo_floor(seconds: float) -> dict[str, dict[str, float]]:
+    """The round trip of a Gradio endpoint that does nothing, for text and for an uploaded image."""
+    import subprocess
+
+    port = common.free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", ECHO_APP, str(port)],
+        env=common.bench_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        common.wait_for_http(url, time.perf_counter(), 120, process)
+        client, plain = common.gradio_client(url), common.PlainClient(url)
+        floors = {}
+        for kind, api, item in (
+            ("text", "/echo_text", "hello"),
+            ("file", "/echo_image", ASSETS / "traffic_light.png"),
+        ):
+            task = "text_classification" if kind == "text" else "image_classification"
+            times: dict[str, list[float]] = {"gradio_client": [], "plain": []}
+            deadline = time.perf_counter() + seconds
+            for i in range(40):
+                if i >= 10 and time.perf_counter() > deadline:
+                    break
+                args = common.client_args(task, item)
+                started = time.perf_counter()
+                client.predict(*args, api_name=api)
+                times["gradio_client"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                plain.predict(api, *plain.args(task, item))
+                times["plain"].append(time.perf_counter() - started)
+            floors[kind] = {k: median(v[2:]) for k, v in times.items()}
+        plain.close()
+        return floors
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServer, seconds: float) -> dict:
+    """Interleaved repeated requests: direct call, app via gradio_client, app via plain HTTP."""
+    api = API_NAMES[task]
+    ref = refs[model_key]
+    items = inputs_for(task)
+    progress(f"latency: {row}: loading the direct model")
+    direct, in_process, how = direct_call(task, ref)
+    client, plain = common.gradio_client(app.url), common.PlainClient(app.url)
+
+    def via_client(item: Any) -> Any:
+        return client.predict(*common.client_args(task, item), ref, api_name=api)
+
+    def via_plain(item: Any) -> tuple[Any, float]:
+        return plain.predict(api, *plain.args(task, item), ref)
+
+    progress(f"latency: {row}: warming up (the app loads its model on the first request)")
+    first_app = common.timed(lambda: via_client(items[0]))[0]
+    for item in items[:2]:
+        direct(item)
+        via_plain(item)
+        if in_process:
+            in_process(item)
+    single = common.timed(lambda: direct(items[0]))[0]
+    calls = 4 if in_process else 3
+    # Bounded time per row: fewer rounds for slow models (at least 3, so a median means something).
+    reps = max(3, min(40, int(seconds / max(1e-3, calls * single))))
+    progress(f"latency: {row}: {reps} rounds of {calls} requests (about {reps * single * calls:.0f} s)")
+    times: dict[str, list[float]] = {"direct": [], "predict": [], "client": [], "plain": [], "server": []}
+    for i in range(reps):
+        item = items[i % len(items)]
+        calls = [("direct", direct), ("client", via_client), ("plain", via_plain)]
+        if in_process:
+            calls.append(("predict", in_process))
+        turn = i % len(calls)
+        for name, call in calls[turn:] + calls[:turn]:
+            started = time.perf_counter()
+            result = call(item)
+            seconds_taken = time.perf_counter() - started
+            times[name].append(seconds_taken)
+            if name == "plain":
+                times["server"].append(result[1])
+    plain.close()
+    return {"row": row, "task": task, "how": how, "reps": reps, "first_app": first_app, **times}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench latency", description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", nargs="*", default=[r[0] for r in ROWS], help="rows to measure")
+    parser.add_argument("--seconds", type=float, default=20.0, help="about how long each row runs")
+    args = parser.parse_args(argv)
+    common.start_results("latency")
+    common.configure_threads()
+    refs = common.build_models(progress)
+    rows = [r for r in ROWS if r[0] in args.tasks]
+    progress("latency: measuring the Gradio floor (an echo app)")
+    floor = echo_floor(args.seconds / 2)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
+        config = common.write_config(Path(tmp) / "models.toml", refs, max_loaded_models=8)
+        with common.AppServer(config) as app:
+            for row, task, model_key in rows:
+                try:
+                    results.append(measure(row, task, model_key, refs, app, args.seconds))
+                except Exception as e:  # one failing row must not hide the others
+                    progress(f"latency: {row} failed: {type(e).__name__}: {e}\n{app.log_text()[-2000:]}")
+                    results.append({"row": row, "error": f"{type(e).__name__}: {e}"})
+    report(results, floor)
+    return 0
+
+
+def report(results: list[dict], floor: dict) -> None:
+    table = Table(
+        "Warm latency, batch of one: app over HTTP vs the direct library call (ms; median, p95 in brackets)",
+        [
+            "Task",
+            "Direct call",
+            "App over HTTP (plain)",
+            "App via gradio_client",
+            "Plain / direct",
+            "gradio_client / direct",
+            f"Goal <= {GOAL:.2f}x",
+        ],
+    )
+    where = Table(
+        "Where the app's time goes (ms, medians): the model, the app's own code, Gradio's queue and HTTP",
+        [
+            "Task",
+            "Direct call",
+            "App predict() in-process",
+            "App handler (server)",
+            "App code over direct",
+            "Gradio queue + HTTP",
+            "gradio_client polling",
+            "Handler / direct",
+        ],
+    )
+    for r in results:
+        if "error" in r:
+            table.add(r["row"], "failed", r["error"][:80], "", "", "", "")
+            continue
+        direct, plain, client, server = (median(r[k]) for k in ("direct", "plain", "client", "server"))
+        table.add(
+            r["row"],
+            f"{ms(direct)} ({ms(percentile(r['direct'], 95))})",
+            f"{ms(plain)} ({ms(percentile(r['plain'], 95))})",
+            f"{ms(client)} ({ms(percentile(r['client'], 95))})",
+            ratio(plain, direct),
+            ratio(client, direct),
+            common.mark(plain / direct <= GOAL),
+        )
+        where.add(
+            r["row"],
+            ms(direct),
+            ms(median(r["predict"])) if r["predict"] else "n/a",
+            ms(server),
+            f"{(server - direct) * 1000:+.1f}",
+            ms(plain - server),
+            ms(client - plain),
+            ratio(server, direct),
+        )
+    for r in results:
+        if "error" not in r:
+            table.note(f"{r['row']}: {r['reps']} requests each way; direct = {r['how']}.")
+    table.note(
+        "The goal column judges plain HTTP against the direct call. Translation: both sides generate with "
+        "num_beams=4 and the same max_new_tokens (2 x source tokens + 16, the app's own bound), because a "
+        "random-weight model never stops by itself."
+    )
+    where.note(
+        "Floor of any Gradio endpoint on this machine (an echo app): plain HTTP "
+        f"{ms(floor['text']['plain'])} ms for text, {ms(floor['file']['plain'])} ms with an image upload; "
+        f"gradio_client {ms(floor['text']['gradio_client'])} ms and {ms(floor['file']['gradio_client'])} ms."
+    )
+    where.note(
+        "App predict() in-process = the task module's predict() on the same model object as the direct call, "
+        "no server. App handler = Gradio's own measure of the event function (the app's checks, model lookup, request "
+        "batcher, pre/post-processing and the forward pass); Gradio queue + HTTP = plain HTTP minus that; "
+        "gradio_client polling = gradio_client minus plain HTTP (it checks for results every 50 ms)."
+    )
+    table.show("latency")
+    where.show("latency")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Speech clips for the tests and the benchmark: public-domain texts read by espeak-ng, with silences between."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+RATE = 16_000
+# Robert Frost, "The Road Not Taken" (1916), in the public domain.
+POEM = """Two roads diverged in a yellow wood,
+And sorry I could not travel both
+And be one traveler, long I stood
+And looked down one as far as I could
+To where it bent in the undergrowth;
+
+Then took the other, as just as fair,
+And having perhaps the better claim,
+Because it was grassy and wanted wear;
+Though as for that the passing there
+Had worn them really about the same,
+
+And both that morning equally lay
+In leaves no step had trodden black.
+Oh, I kept the first for another day!
+Yet knowing how way leads on to way,
+I doubted if I should ever come back.
+
+I shall be telling this with a sigh
+Somewhere ages and ages hence:
+Two roads diverged in a wood, and I—
+I took the one less traveled by,
+And that has made all the difference."""
+POEM_SECONDS = 53.0
+# Abraham Lincoln, the Gettysburg Address (1863), each part after a pause of its own length in seconds: long
+# silences are where Whisper invents text, loses its timestamps or starts repeating itself.
+PAUSES = (1, 2, 8, 1, 35, 2, 1, 15, 3, 1, 4)
+ADDRESS = """\
+Four score and seven years ago our fathers brought forth on this continent a new nation, conceived in liberty,
+and dedicated to the proposition that all men are created equal.
+
+Now we are engaged in a great civil war, testing whether that nation, or any nation so conceived and so
+dedicated, can long endure.
+
+We are met on a great battlefield of that war. We have come to dedicate a portion of that field, as a final
+resting place for those who here gave their lives that that nation might live.
+
+It is altogether fitting and proper that we should do this.
+
+But, in a larger sense, we can not dedicate, we can not consecrate, we can not hallow this ground.
+
+The brave men, living and dead, who struggled here, have consecrated it, far above our poor power to add or
+detract.
+
+The world will little note, nor long remember what we say here, but it can never forget what they did here.
+
+It is for us the living, rather, to be dedicated here to the unfinished work which they who fought here have
+thus far so nobly advanced.
+
+It is rather for us to be here dedicated to the great task remaining before us.
+
+That from these honored dead we take increased devotion to that cause for which they gave the last full
+measure of devotion.
+
+That we here highly resolve that these dead shall not have died in vain, that this nation, under God, shall
+have a new birth of freedom, and that government of the people, by the people, for the people, shall not
+perish from the earth."""
+# Read by espeak-ng, this one is heard word for word even by Whisper tiny.en, even at 8 kHz.
+SENTENCE = "Good morning, everyone. Please send the report to the office before the end of the week."
+
+
+def address_parts() -> list[str]:
+    """The address's parts, one per pause."""
+    return [" ".join(part.split()) for part in ADDRESS.split("\n\n")]
+
+
+def speak(text: str, rate: int = 150) -> np.ndarray:
+    """espeak-ng's reading of the text as 16 kHz mono int16 samples."""
+    wav = subprocess.run(["espeak-ng", "-s", str(rate), "--stdout", text], capture_output=True, check=True).stdout
+    pcm = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", "-", "-ar", str(RATE), "-ac", "1", "-f", "s16le", "-"],
+        input=wav,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(pcm, np.int16)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(round(seconds * RATE), np.int16)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype(np.int16).tobytes())
+    return path
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as source:
+        return source.getnframes() / source.getframerate()
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-y", "-v", "error", *args], check=True)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without punctuation, as the word error rate compares them."""
+    text = text.lower().replace("—", " ").replace("cannot", "can not")
+    return re.sub(r"[^a-z0-9' ]+", " ", text).split()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """The word error rate of the hypothesis against the reference."""
+    import jiwer
+
+    return jiwer.wer(" ".join(words(reference)), " ".join(words(hypothesis)))
+
+
+def poem_clip() -> np.ndarray:
+    """The poem read in 53 seconds: 0.7 s of silence, the reading (about 51.6 s), silence to the end."""
+    reading = speak(POEM, rate=140)
+    lead = silence(0.7)
+    return np.concatenate([lead, reading, silence(max(0.0, POEM_SECONDS - len(lead) / RATE - len(reading) / RATE))])
+
+
+def address_clip() -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """The address with its pauses, about three minutes, and where each spoken part starts and ends."""
+    parts, spans, at = [], [], 0.0
+    for pause, text in zip(PAUSES, address_parts(), strict=True):
+        spoken = speak(text)
+        parts += [silence(pause), spoken]
+        at += pause
+        spans.append((at, at + len(spoken) / RATE))
+        at += len(spoken) / RATE
+    parts.append(silence(5))
+    return np.concatenate(parts), spans
