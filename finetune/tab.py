@@ -243,6 +243,10 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
                         model_name=run.name,
                         classifier=gr.update(choices=choices, value=str(run)),
                     )
+                    # The model is saved; let the process exit by itself. Yielding anything more would
+                    # replace this result for API clients, who see only the last update.
+                    _wait_quietly(job.process, timeout_s=60)
+                    return
         finally:
             if job.process.poll() is None:  # the client went away or pressed Cancel
                 job.cancel()
@@ -347,6 +351,14 @@ def _mistakes(run: Path) -> Any:
 
     rows = json.loads((run / "metrics.json").read_text(encoding="utf-8")).get("misclassified", [])
     return pd.DataFrame(rows, columns=["text", "true", "predicted"])
+
+
+def _wait_quietly(process: Any, timeout_s: float) -> None:
+    import contextlib
+    import subprocess
+
+    with contextlib.suppress(subprocess.TimeoutExpired):  # the finally block stops it
+        process.wait(timeout=timeout_s)
 
 
 def _positive_int(value: float, what: str) -> int:
