@@ -525,6 +525,7 @@ class Table:
         return "\n".join(out) + "\n"
 
     def show(self, name: str) -> None:
+        self.note(f"Machine: {machine()}.")
         text = self.render()
         print("\n" + text, flush=True)
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -544,7 +545,7 @@ def machine() -> str:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
         load = "?"
-    return f"{os.cpu_count()} CPU cores, load average {load}, Python {sys.version.split()[0]}"
+    return f"{os.cpu_count()} CPU cores, load average {load} (1, 5, 15 min), Python {sys.version.split()[0]}"
 
 
 def progress(text: str) -> None:

@@ -6,7 +6,7 @@ topics) with each text cut to a seeded random length, so padding costs what it c
 runs as its own process and reports JSON events on stdout; this script timestamps them as they arrive, so
 both are timed the same way.
 
-    .venv/bin/python -m bench finetune [--per-topic 80 --val-per-topic 40 --epochs 2 --max-length 256]
+    .venv/bin/python -m bench finetune [--per-topic 50 --val-per-topic 30 --epochs 2 --max-length 256]
 """
 
 from __future__ import annotations
@@ -180,8 +180,8 @@ def stock_trainer(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench finetune", description=__doc__.split("\n")[0])
-    parser.add_argument("--per-topic", type=int, default=80, help="training texts per topic (5 topics)")
-    parser.add_argument("--val-per-topic", type=int, default=40, help="validation texts per topic")
+    parser.add_argument("--per-topic", type=int, default=50, help="training texts per topic (5 topics)")
+    parser.add_argument("--val-per-topic", type=int, default=30, help="validation texts per topic")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=16)
