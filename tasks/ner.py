@@ -215,5 +215,11 @@ def build_tab(studio: Studio) -> None:
         concurrency_limit=MAX_BATCH_SIZE,
     )
     refresh_status(run, studio, TASK, model, status)
-    submit = text.submit(recognize_entities, [text, model], [highlighted, as_json], api_visibility="private")
+    submit = text.submit(
+        recognize_entities,
+        [text, model],
+        [highlighted, as_json],
+        api_visibility="private",
+        concurrency_limit=MAX_BATCH_SIZE,
+    )
     refresh_status(submit, studio, TASK, model, status)

@@ -152,6 +152,8 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         classify_text, [text, model], labels, api_name="classify_text", concurrency_limit=MAX_BATCH_SIZE
     )
     refresh_status(run, studio, TASK, model, status)
-    submit = text.submit(classify_text, [text, model], labels, api_visibility="private")
+    submit = text.submit(
+        classify_text, [text, model], labels, api_visibility="private", concurrency_limit=MAX_BATCH_SIZE
+    )
     refresh_status(submit, studio, TASK, model, status)
     return model
