@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=1e-4, help="python -m finetune's default for MiniLM")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="pack:minilm-l6")
+    parser.add_argument("--target-accuracy", type=float, default=0.90, help="for the time-to-accuracy column")
     # Internal: run the stock-Trainer side in this process.
     parser.add_argument("--stock-trainer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -241,35 +242,36 @@ def _token_stats(train_csv: Path, model: str, max_length: int) -> dict:
 def report(ours: dict, ours_wall: float, stock: dict, stock_wall: float, n_train: int, n_val: int,
            args: argparse.Namespace, tokens: dict) -> None:  # fmt: skip
     final_ours, final_stock = ours["accuracies"][-1][1], stock["accuracies"][-1][1]
-    target = min(max(a for _, a in ours["accuracies"]), max(a for _, a in stock["accuracies"]))
+    target = args.target_accuracy
 
-    def time_to(accuracies: list[tuple[float, float]]) -> float:
-        return next(at for at, accuracy in accuracies if accuracy >= target)
+    def time_to(accuracies: list[tuple[float, float]]) -> str:
+        return next((f"{at:.0f}" for at, accuracy in accuracies if accuracy >= target), "not reached")
 
     speedup = ours["samples_per_second"] / stock["samples_per_second"]
     table = Table(
         "Fine-tuning: python -m finetune vs a stock Trainer padding to max length (same model, data, epochs, seed)",
-        ["Side", "Training samples/s", "Training time (s)", "Time to accuracy (s)", "Wall time (s)",
-         "Accuracy after each epoch"],
+        ["Side", "Training samples/s", "Training time (s)", f"Time to {target:.2f} accuracy (s)", "Wall time (s)",
+         "Accuracy after each epoch (s since start)"],
     )  # fmt: skip
     for name, side, wall in (("python -m finetune", ours, ours_wall), ("stock Trainer", stock, stock_wall)):
         table.add(
             name,
             f"{side['samples_per_second']:.2f}",
             f"{side['train_seconds']:.0f}",
-            f"{time_to(side['accuracies']):.0f}",
+            time_to(side["accuracies"]),
             f"{wall:.0f}",
-            ", ".join(f"{a:.3f}" for _, a in side["accuracies"]),
+            ", ".join(f"{a:.3f} ({at:.0f})" for at, a in side["accuracies"]),
         )
+    equal = final_ours >= final_stock - ACCURACY_TOLERANCE - 1e-9
     table.note(
-        f"Goal: samples/s >= {SPEEDUP_GOAL}x the stock Trainer's at equal accuracy (within 1 point): "
-        f"{common.mark(speedup >= SPEEDUP_GOAL and abs(final_ours - final_stock) <= ACCURACY_TOLERANCE + 1e-9)} "
-        f"({speedup:.2f}x; final accuracy {final_ours:.3f} vs {final_stock:.3f}, one validation text = "
-        f"{1 / n_val:.3f})."
+        f"Goal: samples/s >= {SPEEDUP_GOAL}x the stock Trainer's at equal accuracy (not more than 1 point below "
+        f"it): {common.mark(speedup >= SPEEDUP_GOAL and equal)} ({speedup:.2f}x; final accuracy {final_ours:.3f} vs "
+        f"{final_stock:.3f}; one validation text is {1 / n_val:.3f})."
     )
     table.note(
-        f"Time to accuracy = process start to the first evaluation at {target:.3f} or better (the lower of the "
-        "two sides' best accuracies). Training time leaves out the evaluations; wall time is the whole process."
+        f"Time to {target:.2f} accuracy = process start to the first evaluation (one per epoch) at {target:.2f} or "
+        "better, the target fixed before the runs. Training time leaves out the evaluations; wall time is the whole "
+        "process."
     )
     table.note(
         f"Data: {n_train} training and {n_val} validation BBC News texts, 5 topics, each cut to a seeded "

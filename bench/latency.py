@@ -214,8 +214,9 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
             in_process(item)
     single = common.timed(lambda: direct(items[0]))[0]
     calls = 4 if in_process else 3
-    # Bounded time per row: fewer rounds for slow models (at least 3, so a median means something).
-    reps = max(3, min(40, int(seconds / max(1e-3, calls * single))))
+    # Bounded time per row: fewer rounds for slow models (at least 5, so one burst of load elsewhere on the
+    # machine cannot make the median).
+    reps = max(5, min(40, int(seconds / max(1e-3, calls * single))))
     progress(f"latency: {row}: {reps} rounds of {calls} requests (about {reps * single * calls:.0f} s)")
     times: dict[str, list[float]] = {"direct": [], "predict": [], "client": [], "plain": [], "server": []}
     for i in range(reps):

@@ -111,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     common.start_results("throughput")
     common.configure_threads()
     refs = common.build_models(progress)
-    results = {}
+    results: dict[str, dict] = {}
+    ceilings = {}
+    for task in args.tasks:
+        progress(f"throughput: {task}: the forward-pass ceiling, in this process, before any server starts")
+        ceilings[task] = forward_ceiling(task, refs[task], inputs_for(task, CLIENTS))
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         config = common.write_config(Path(tmp) / "models.toml", refs, max_loaded_models=8)
         progress("throughput: starting the app twice: batched, and one request at a time (STUDIO_MAX_BATCH=1)")
@@ -130,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 ):
                     progress(f"throughput: {task}: round {turn + 1} of 4 ({name}), {CLIENTS} x {per_client} requests")
                     rounds[name].append(load_round(app, task, items, per_client))
-                progress(f"throughput: {task}: the forward-pass ceiling, in this process")
-                ceiling = forward_ceiling(task, refs[task], items)
-                results[task] = {"solo": solo, "ceiling": ceiling, **{k: _merge(v) for k, v in rounds.items()}}
+                results[task] = {"solo": solo, "ceiling": ceilings[task], **{k: _merge(v) for k, v in rounds.items()}}
     report(args.tasks, results)
     return 0
 
