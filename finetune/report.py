@@ -128,6 +128,22 @@ def list_runs(runs_dir: Path) -> dict[str, Path]:
     return {path.name: path for path in complete}
 
 
+def sweep_partial(runs_dir: Path) -> list[Path]:
+    """Remove the half-written folders of saves whose process died (killed mid-save); returns what went."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    import psutil
+
+    swept = []
+    for partial in runs_dir.glob(".*.partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if partial.is_dir() and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+            swept.append(partial)
+    return swept
+
+
 def zip_run(run: Path, destination_dir: Path) -> Path:
     """The run folder as one zip file to download."""
     destination_dir.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ import gradio as gr
 
 from finetune.data import SUPPORTED_SUFFIXES, guess_columns, prepare, preview, read_table, summary
 from finetune.jobs import JobSlot
-from finetune.report import list_runs, zip_run
+from finetune.report import list_runs, sweep_partial, zip_run
 from finetune.train import TrainConfig
 from studio import pack
 from studio.errors import UserError
@@ -38,6 +40,7 @@ slot = JobSlot()
 
 def register_runs(studio: Studio) -> None:
     """Offer every finished run in the Text classification tab, as it was when the app last ran."""
+    sweep_partial(studio.config.runs_dir)
     for name, path in reversed(list_runs(studio.config.runs_dir).items()):
         studio.add_choice("text_classification", name, str(path))
 
@@ -124,7 +127,8 @@ def metrics_table(metrics: dict) -> str:
 def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks) -> None:
     """The Fine-tune tab; a finished model is added to `classifier_dropdown` (Text classification's)."""
     limits = studio.config.limits
-    downloads = Path(studio.config.runs_dir) / ".downloads"
+    # Gradio serves files only from the working and temp folders, and runs_dir may be anywhere.
+    downloads = Path(tempfile.mkdtemp(prefix="model-studio-downloads-"))
 
     @user_errors("reading the file")
     def on_upload(data_file: str | None):
@@ -237,7 +241,7 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
                         "Text classification tab.",
                         curve=curve,
                         metrics=metrics_table(metrics),
-                        confusion=str(run / "confusion_matrix.png"),
+                        confusion=str(shutil.copy(run / "confusion_matrix.png", downloads / f"{run.name}.png")),
                         mistakes=_mistakes(run),
                         download=str(zip_run(run, downloads)),
                         model_name=run.name,

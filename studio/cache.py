@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from studio.device import return_freed_heap
+
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +51,11 @@ class ModelCache:
                 if key in self._models:
                     self._models.move_to_end(key)
                     return self._models[key]
+            # Make room first, so that memory peaks at the bound's worth of models, not one more.
+            with self._lock:
+                evicted = self._evict_over_bound(room_for=1)
+            if evicted:
+                _free_memory()
             start = time.perf_counter()
             model, device = load()
             loaded = LoadedModel(task, ref, model, device, time.perf_counter() - start, note)
@@ -56,7 +63,7 @@ class ModelCache:
             with self._lock:
                 self.loads += 1
                 self._models[key] = loaded
-                evicted = self._evict_over_bound()
+                evicted = self._evict_over_bound()  # others may have loaded meanwhile
             if evicted:
                 _free_memory()
             return loaded
@@ -75,9 +82,9 @@ class ModelCache:
             self._models.pop((task, ref), None)
         _free_memory()
 
-    def _evict_over_bound(self) -> bool:
+    def _evict_over_bound(self, room_for: int = 0) -> bool:
         evicted = False
-        while len(self._models) > self.max_models:
+        while self._models and len(self._models) + room_for > self.max_models:
             (task, ref), _ = self._models.popitem(last=False)
             log.info("evicted %s model %s (bound %d)", task, ref, self.max_models)
             evicted = True
@@ -93,16 +100,4 @@ def _free_memory() -> None:
             torch.cuda.empty_cache()
     except ImportError:
         pass
-    _return_freed_heap()
-
-
-def _return_freed_heap() -> None:
-    # glibc keeps freed heap pages for reuse; without this, memory creeps up as models are unloaded and reloaded.
-    import sys
-
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only (musl has none)
-        if trim is not None:
-            trim(0)
+    return_freed_heap()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -67,3 +69,24 @@ def usable_cpus() -> int:
             count = min(count, max(1, -(-int(quota) // int(period))))  # rounded up: 1.5 CPUs -> 2 threads
         break
     return max(1, count)
+
+
+def return_freed_heap() -> None:
+    """Give the memory freed since the last call back to the OS.
+
+    glibc keeps freed heap pages for reuse, and PyTorch's CPU kernels free differently sized buffers from many
+    threads, so without this the app's memory creeps up request after request (measured: openai-whisper +367 MiB
+    over 80 transcriptions, +34 MiB with it) and never falls when a model is unloaded.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only (musl has none)

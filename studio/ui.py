@@ -14,6 +14,7 @@ import gradio as gr
 
 from studio.cache import LoadedModel
 from studio.errors import UserError
+from studio.hf import encodable
 from studio.runtime import Studio
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def user_errors(doing: str) -> Callable[[Callable], Callable]:
         except gr.Error:
             raise
         except UserError as e:
-            raise gr.Error(str(e), print_exception=False) from None
+            # A message may quote the user's input, which can hold lone surrogates that would break the stream.
+            raise gr.Error(encodable(str(e)), print_exception=False) from None
         except Exception:
             log.exception("failed while %s", doing)
             raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None

@@ -8,7 +8,9 @@ import functools
 import importlib
 import importlib.util
 import json
+import logging
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -24,10 +26,13 @@ from typing import Any
 import gradio as gr
 
 from studio import pack
+from studio.device import return_freed_heap
 from studio.errors import ModelUnavailableError, UserError
 from studio.runtime import Studio
 from studio.ui import model_controls, refresh_status, user_errors
 from tasks import subtitles
+
+log = logging.getLogger(__name__)
 
 TASK = "speech"
 TITLE = "Speech recognition"
@@ -130,7 +135,14 @@ def _load_openai_whisper(model_ref: str, device: str) -> SpeechModel:
         model.set_alignment_heads(pack.alignment_heads(name))  # for word timestamps; a path load sets none
         return SpeechModel("openai-whisper", model, model.is_multilingual)
     if Path(model_ref).is_file():
-        model = whisper.load_model(model_ref, device=device)
+        try:
+            model = whisper.load_model(model_ref, device=device)
+        except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError) as e:
+            log.info("not a Whisper checkpoint: %s", model_ref, exc_info=True)
+            raise UserError(
+                f"'{Path(model_ref).name}' is not an openai-whisper checkpoint (a .pt holding `dims` and "
+                "`model_state_dict`); point the config at one."
+            ) from e
         return SpeechModel("openai-whisper", model, model.is_multilingual)
     if model_ref not in whisper.available_models():
         raise UserError(f"'{model_ref}' is neither a Whisper model name nor a checkpoint file; pick one from the list.")
@@ -291,10 +303,7 @@ def predict(
     """
     if task not in {"transcribe", "translate"}:
         raise UserError(f"The task '{task}' is unknown; choose 'transcribe' or 'translate'.")
-    if language and language not in whisper_languages():
-        raise UserError(
-            f"'{language}' is not a language Whisper knows; pick one from the list or leave it on automatic."
-        )
+    language = language_code(language)
     if not model.multilingual and language and language != "en":
         raise UserError("This Whisper model understands English only; choose a multilingual model for other languages.")
     if not model.multilingual and task == "translate":
@@ -445,6 +454,22 @@ def whisper_languages() -> dict[str, str]:
     return dict(module.LANGUAGES)
 
 
+def language_code(language: str | None) -> str | None:
+    """A Whisper language code from a code or a name in any case ("fr", "French"); None for automatic."""
+    language = (language or "").strip().lower()
+    if not language:
+        return None
+    languages = whisper_languages()
+    if language in languages:
+        return language
+    by_name = {name: code for code, name in languages.items()}
+    if language in by_name:
+        return by_name[language]
+    raise UserError(
+        f"'{language[:40]}' is not a language Whisper knows; pick one from the list or leave it on automatic."
+    )
+
+
 def language_choices() -> list[tuple[str, str]]:
     return [("Detect automatically", "")] + sorted((name.title(), code) for code, name in whisper_languages().items())
 
@@ -504,6 +529,7 @@ def build_tab(studio: Studio) -> None:
         media = audio_path or video_path
         if not media:
             raise UserError("No audio was given; upload a file or record with the microphone first.")
+        language = language_code(language)
         audio = load_audio(media, limits.max_audio_seconds)
         loaded, note = studio.load(TASK, model_ref, load_model)
         if note:
@@ -521,7 +547,7 @@ def build_tab(studio: Studio) -> None:
             result = predict(
                 loaded.model,
                 audio,
-                language=language or None,
+                language=language,
                 task=task,
                 timestamps=bool(timestamps),
                 word_timestamps=bool(word_timestamps),
@@ -530,6 +556,7 @@ def build_tab(studio: Studio) -> None:
         finally:
             if running.get(session) is cancelled:
                 del running[session]
+            return_freed_heap()  # a transcription frees hundreds of MiB in pieces; see return_freed_heap
         if not result["segments"]:
             raise UserError(
                 "No speech was heard in the recording; check the microphone or upload a recording with speech."
@@ -557,7 +584,8 @@ def build_tab(studio: Studio) -> None:
                 label="…or a video (its sound is transcribed)", file_types=["video"], type="filepath", height=120
             )
             with gr.Row():
-                language = gr.Dropdown(language_choices(), value="", label="Language")
+                # Custom values reach language_code(), which also takes names and explains a wrong one.
+                language = gr.Dropdown(language_choices(), value="", label="Language", allow_custom_value=True)
                 task = gr.Radio(
                     [("Transcribe", "transcribe"), ("Translate to English", "translate")],
                     value="transcribe",

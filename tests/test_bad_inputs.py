@@ -293,6 +293,10 @@ def hello_world(result: list) -> None:
     assert language.endswith("%)")
 
 
+def hello_world_in_english_as_chosen(result: list) -> None:
+    assert result[:2] == ["Hello world", "English (chosen)"]
+
+
 ONE_MB = "great movie, truly great. " * 40_000
 CLIPPED = f"The text is {len(ONE_MB):,} characters long; only the first {MAX_TEXT_CHARS:,} were used."
 TRUNCATED = "The text is longer than this model reads (128 tokens); only its beginning was classified."
@@ -420,7 +424,13 @@ ROWS = [
         "unknown language",
         "/transcribe",
         upload("tone.wav", wav(1.0), None, "xx", "transcribe"),
-        "Value: xx is not in the list of choices: ['', 'af', 'sq', …",  # …and the other 97 languages
+        "'xx' is not a language Whisper knows; pick one from the list or leave it on automatic.",
+    ),
+    Row(
+        "language by its name",
+        "/transcribe",
+        upload("tone.wav", wav(1.0), None, "English", "transcribe"),
+        check=hello_world_in_english_as_chosen,
     ),
     # Fine-tuning data.
     Row(
@@ -496,6 +506,12 @@ ROWS = [
         "/finetune",
         finetune("data.csv", csv_rows(two_labels()), base_model="../../root/.ssh"),
         UNKNOWN_BASE.format("../../root/.ssh"),
+    ),
+    Row(
+        "base model with a lone surrogate",
+        "/finetune",
+        finetune("data.csv", csv_rows(two_labels()), base_model="x\ud800y"),
+        UNKNOWN_BASE.format("x\ufffdy"),
     ),
     Row(
         "absolute path as base model",

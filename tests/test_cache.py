@@ -62,6 +62,21 @@ def test_least_recently_used_model_is_evicted():
     assert calls == ["a", "b", "c", "b"]
 
 
+def test_the_least_recent_model_is_unloaded_before_the_next_one_loads():
+    cache = ModelCache(max_models=2)
+    resident_during_load = []
+
+    def load_c():
+        resident_during_load.extend(m.ref for m in cache.resident())
+        return "model c", "cpu"
+
+    for name in ["a", "b"]:
+        cache.get("task", name, slow_loader([], name, 0))
+    cache.get("task", "c", load_c)
+    assert resident_during_load == ["b"], "memory peaks at the bound's worth of models, not one more"
+    assert [m.ref for m in cache.resident()] == ["b", "c"]
+
+
 def test_a_failed_load_is_not_cached_and_can_be_retried():
     cache = ModelCache(max_models=2)
     attempts = []

@@ -190,6 +190,27 @@ def test_finetuned_models_survive_a_restart(client, live_app, config_file):
     assert set(names) <= set(restarted.choices("text_classification"))
 
 
+def test_saves_killed_midway_are_swept_at_start_up(live_app, config_file):
+    import app
+    from studio.config import load_config
+
+    _, studio = live_app
+    runs_dir = Path(studio.config.runs_dir)
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = runs_dir / f".news.partial-{int(finished.stdout)}"
+    saving = runs_dir / f".tickets.partial-{os.getpid()}"  # a save in progress in a live process
+    for folder in (dead, saving):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    try:
+        app.build_app(load_config(config_file))
+        assert not dead.exists()
+        assert saving.is_dir()
+    finally:
+        shutil.rmtree(saving, ignore_errors=True)
+        shutil.rmtree(dead, ignore_errors=True)
+
+
 def test_cancel_stops_training_and_the_app_keeps_serving(client, live_app, tmp_path):
     from finetune.tab import slot
 
