@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 RESULTS = ROOT / "bench" / "results"
 # Bump when a built model changes, so cached copies are rebuilt.
-MODELS_VERSION = "2"
+MODELS_VERSION = "3"
 
 TASKS = ("text_classification", "ner", "translation", "speech", "image_classification")
 # What the app's defaults are, and what stands in for each here.
@@ -139,71 +139,24 @@ def _build_token_classifier(folder: Path) -> None:
 
 
 def _build_translator(folder: Path) -> None:
-    """tests.tiny_models.build_translator's recipe at opus-mt-en-de's sizes: its SentencePiece training (here on
-    BBC News text, 8,000 pieces, so that sentences split into about as many tokens as opus-mt's), its Marian
-    vocabulary layout padded to 58,101 entries, and its generation settings."""
-    import sentencepiece
-    import torch
-    from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
-
+    """tests.tiny_models' Marian at opus-mt-en-de's sizes: SentencePiece trained on BBC News text (8,000 pieces,
+    so that sentences split into about as many tokens as opus-mt's), the vocabulary padded to 58,101 entries."""
     from finetune.news_sample import bbc_news
-    from tests.tiny_models import GERMAN_SENTENCES, _train_sentencepiece
+    from tests.tiny_models import GERMAN_SENTENCES, _train_sentencepiece, write_marian
 
-    folder.mkdir(parents=True, exist_ok=True)
     sentences = [s for row in bbc_news(per_topic=120, max_chars=None) for s in row["text"].split(". ")]
     spm_bytes = _train_sentencepiece(sentences + GERMAN_SENTENCES, vocab_size=8000)
-    (folder / "source.spm").write_bytes(spm_bytes)
-    (folder / "target.spm").write_bytes(spm_bytes)
-    processor = sentencepiece.SentencePieceProcessor(model_proto=spm_bytes)
-    pieces = [
-        processor.id_to_piece(i)
-        for i in range(processor.get_piece_size())
-        if not (processor.is_unknown(i) or processor.is_control(i))
-    ]
-    # opus-mt's layout: </s> first, <unk> second, <pad> last; pieces no text produces fill it to the real size,
-    # so the embeddings and the output projection (the costliest step of each generated token) are real-sized.
-    tokens = ["</s>", "<unk>", *pieces]
-    tokens += [f"▁bench{i}" for i in range(MARIAN_VOCAB - 1 - len(tokens))]
-    vocab = {token: i for i, token in enumerate([*tokens, "<pad>"])}
-    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    pad_id, eos_id = vocab["<pad>"], vocab["</s>"]
-    config = MarianConfig(
-        vocab_size=len(vocab),
+    write_marian(
+        folder,
+        spm_bytes,
         d_model=512,
-        encoder_layers=6,
-        decoder_layers=6,
-        encoder_attention_heads=8,
-        decoder_attention_heads=8,
-        encoder_ffn_dim=2048,
-        decoder_ffn_dim=2048,
-        max_position_embeddings=512,
-        pad_token_id=pad_id,
-        eos_token_id=eos_id,
-        decoder_start_token_id=pad_id,
-        forced_eos_token_id=eos_id,
-        scale_embedding=True,
-        share_encoder_decoder_embeddings=True,
+        layers=6,
+        heads=8,
+        ffn_dim=2048,
+        max_length=512,
+        generation={"num_beams": 4},
+        vocab_size=MARIAN_VOCAB,
     )
-    torch.manual_seed(0)
-    model = MarianMTModel(config)
-    model.generation_config = GenerationConfig(
-        num_beams=4,
-        pad_token_id=pad_id,
-        eos_token_id=eos_id,
-        decoder_start_token_id=pad_id,
-        forced_eos_token_id=eos_id,
-        bad_words_ids=[[pad_id]],
-    )
-    model.save_pretrained(folder)
-    tokenizer = MarianTokenizer(
-        source_spm=str(folder / "source.spm"),
-        target_spm=str(folder / "target.spm"),
-        vocab=str(folder / "vocab.json"),
-        source_lang="en",
-        target_lang="de",
-        model_max_length=512,
-    )
-    tokenizer.save_pretrained(folder)
 
 
 def _build_vit_base(folder: Path) -> None:

@@ -178,6 +178,7 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
 
     # Training: each epoch a new length-grouped order; evaluate after each; keep the best weights.
     step, best_loss, best_state, bad_epochs = 0, math.inf, None, 0
+    training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
     for epoch in range(1, cfg.epochs + 1):
         train_loader = accelerator.prepare(
             DataLoader(
@@ -206,7 +207,7 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
                     "loss": round(loss.item(), 5),
                     "learning_rate": scheduler.get_last_lr()[0],
                     "elapsed": round(elapsed, 1),
-                    "eta": round(elapsed / step * (total_steps - step), 1),
+                    "eta": round((time.perf_counter() - training_started) / step * (total_steps - step), 1),
                     "total_steps": total_steps,
                 }
             )

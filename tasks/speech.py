@@ -332,6 +332,22 @@ def predict(
     }
 
 
+def decoding_options(timestamps: bool) -> dict[str, Any]:
+    """The decoding both engines use, in openai-whisper's argument names."""
+    return {
+        "temperature": TEMPERATURES,
+        "best_of": BEST_OF,
+        "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD,
+        "logprob_threshold": LOGPROB_THRESHOLD,
+        "no_speech_threshold": NO_SPEECH_THRESHOLD,
+        "condition_on_previous_text": CONDITION_ON_PREVIOUS_TEXT,
+        # Word timings also pin each segment's start and end to its speech, even after a long silence.
+        "word_timestamps": timestamps,
+        "hallucination_silence_threshold": HALLUCINATION_SILENCE_SECONDS if timestamps else None,
+        "without_timestamps": not timestamps,
+    }
+
+
 def _transcribe_openai_whisper(
     model: SpeechModel, audio: Any, language: str, task: str, timestamps: bool, progress: Callable | None
 ) -> list[dict]:
@@ -346,16 +362,7 @@ def _transcribe_openai_whisper(
             audio,
             language=language,
             task=task,
-            temperature=TEMPERATURES,
-            best_of=BEST_OF,
-            compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
-            logprob_threshold=LOGPROB_THRESHOLD,
-            no_speech_threshold=NO_SPEECH_THRESHOLD,
-            condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT,
-            # Word timings also pin each segment's start and end to its speech, even after a long silence.
-            word_timestamps=timestamps,
-            hallucination_silence_threshold=HALLUCINATION_SILENCE_SECONDS if timestamps else None,
-            without_timestamps=not timestamps,
+            **decoding_options(timestamps),
             fp16=model.model.device.type == "cuda",
             verbose=None,
         )
@@ -369,22 +376,10 @@ def _transcribe_openai_whisper(
 def _transcribe_faster_whisper(
     model: SpeechModel, audio: Any, language: str, task: str, timestamps: bool, progress: Callable | None
 ) -> list[dict]:
-    pieces, _ = model.model.transcribe(
-        audio,
-        language=language,
-        task=task,
-        beam_size=1,
-        temperature=list(TEMPERATURES),
-        best_of=BEST_OF,
-        compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
-        log_prob_threshold=LOGPROB_THRESHOLD,
-        no_speech_threshold=NO_SPEECH_THRESHOLD,
-        condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT,
-        word_timestamps=timestamps,
-        hallucination_silence_threshold=HALLUCINATION_SILENCE_SECONDS if timestamps else None,
-        without_timestamps=not timestamps,
-        vad_filter=False,
-    )
+    options = decoding_options(timestamps)
+    options["log_prob_threshold"] = options.pop("logprob_threshold")  # faster-whisper's spelling
+    options["temperature"] = list(options["temperature"])
+    pieces, _ = model.model.transcribe(audio, language=language, task=task, beam_size=1, vad_filter=False, **options)
     total, done = len(audio) / SAMPLE_RATE, 0.0
     segments = []
     for s in pieces:  # a generator: each segment is decoded as it is asked for

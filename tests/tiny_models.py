@@ -169,14 +169,41 @@ def _train_sentencepiece(sentences: list[str], vocab_size: int) -> bytes:
 
 def build_translator(folder: Path) -> Path:
     """Build a tiny random Marian English-to-German translator with trained SentencePiece models."""
+    spm_bytes = _train_sentencepiece(ENGLISH_SENTENCES + GERMAN_SENTENCES, vocab_size=200)
+    # A random model rarely emits </s>; a small max_length keeps generation short.
+    return write_marian(
+        folder,
+        spm_bytes,
+        d_model=32,
+        layers=1,
+        heads=2,
+        ffn_dim=64,
+        max_length=64,
+        generation={"max_length": 32, "num_beams": 1},
+    )
+
+
+def write_marian(
+    folder: Path,
+    spm_bytes: bytes,
+    *,
+    d_model: int,
+    layers: int,
+    heads: int,
+    ffn_dim: int,
+    max_length: int,
+    generation: dict,
+    vocab_size: int | None = None,
+) -> Path:
+    """A random Marian translator in opus-mt's on-disk layout around one SentencePiece model (opus-mt shares
+    one between source and target). `vocab_size` pads the vocabulary with pieces no text produces, so that the
+    embeddings and the output projection are as large as a real model's."""
     import sentencepiece
     import torch
     from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    spm_bytes = _train_sentencepiece(ENGLISH_SENTENCES + GERMAN_SENTENCES, vocab_size=200)
-    # opus-mt models share one vocabulary; source and target spm are the same model.
     (folder / "source.spm").write_bytes(spm_bytes)
     (folder / "target.spm").write_bytes(spm_bytes)
     processor = sentencepiece.SentencePieceProcessor(model_proto=spm_bytes)
@@ -186,29 +213,22 @@ def build_translator(folder: Path) -> Path:
         if not (processor.is_unknown(i) or processor.is_control(i))
     ]
     # Same layout as Helsinki-NLP/opus-mt-*: </s> first, <unk> second, <pad> last.
-    tokens = ["</s>", "<unk>", *pieces, "<pad>"]
-    vocab = {token: i for i, token in enumerate(tokens)}
+    tokens = ["</s>", "<unk>", *pieces]
+    if vocab_size is not None:
+        tokens += [f"▁unused{i}" for i in range(vocab_size - 1 - len(tokens))]
+    vocab = {token: i for i, token in enumerate([*tokens, "<pad>"])}
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=2), encoding="utf-8")
-
-    tokenizer = MarianTokenizer(
-        source_spm=str(folder / "source.spm"),
-        target_spm=str(folder / "target.spm"),
-        vocab=str(folder / "vocab.json"),
-        source_lang="en",
-        target_lang="de",
-        model_max_length=64,
-    )
     pad_id, eos_id = vocab["<pad>"], vocab["</s>"]
     config = MarianConfig(
         vocab_size=len(vocab),
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_position_embeddings=64,
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn_dim,
+        decoder_ffn_dim=ffn_dim,
+        max_position_embeddings=max_length,
         pad_token_id=pad_id,
         eos_token_id=eos_id,
         decoder_start_token_id=pad_id,
@@ -218,10 +238,8 @@ def build_translator(folder: Path) -> Path:
     )
     torch.manual_seed(0)
     model = MarianMTModel(config)
-    # A random model rarely emits </s>; a small max_length keeps generation short.
     model.generation_config = GenerationConfig(
-        max_length=32,
-        num_beams=1,
+        **generation,
         pad_token_id=pad_id,
         eos_token_id=eos_id,
         decoder_start_token_id=pad_id,
@@ -229,6 +247,14 @@ def build_translator(folder: Path) -> Path:
         bad_words_ids=[[pad_id]],
     )
     model.save_pretrained(folder)
+    tokenizer = MarianTokenizer(
+        source_spm=str(folder / "source.spm"),
+        target_spm=str(folder / "target.spm"),
+        vocab=str(folder / "vocab.json"),
+        source_lang="en",
+        target_lang="de",
+        model_max_length=max_length,
+    )
     tokenizer.save_pretrained(folder)
     return folder
 
