@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402  (after the path, so the script runs from anywhere)
+
 API_NAMES = {
     "text_classification": "/classify_text",
     "ner": "/recognize_entities",
@@ -282,16 +284,6 @@ def start_finetune(url: str, rows: int, epochs: int) -> dict:
     outcome["thread"] = threading.Thread(target=train, daemon=True)
     outcome["thread"].start()
     return outcome
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def report(args: argparse.Namespace, results: Results, memory: dict, finetune: dict | None, seconds: float) -> str:
