@@ -214,4 +214,7 @@ def convert(parts: Sequence[Path], output: Path, alignment_heads: Sequence[Seque
     }
     if alignment_heads:
         checkpoint["alignment_heads"] = alignment_heads_dump(alignment_heads, dims["n_text_layer"], dims["n_text_head"])
-    torch.save(checkpoint, output)
+    # Through a file object the zip's inner folder is always "archive"; given a path, torch names it after the
+    # (temporary, per-process) file, and the same weights would give different bytes from one run to the next.
+    with open(output, "wb") as f:
+        torch.save(checkpoint, f)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import multiprocessing
@@ -348,7 +349,7 @@ def test_two_processes_convert_once_and_a_damaged_output_is_redone(
 
     monkeypatch.setenv("STUDIO_CACHE", str(cache))
     caplog.set_level(logging.INFO, logger="studio.pack")
-    size = checkpoint.stat().st_size
+    size, digest = checkpoint.stat().st_size, hashlib.sha256(checkpoint.read_bytes()).hexdigest()
     assert pack.resolve("whisper-tiny.en") == checkpoint
     assert "Preparing" not in caplog.text
 
@@ -356,7 +357,8 @@ def test_two_processes_convert_once_and_a_damaged_output_is_redone(
         damaged.truncate(size // 2)
     assert pack.resolve("whisper-tiny.en") == checkpoint
     assert caplog.text.count("Preparing whisper-tiny.en.pt") == 1
-    assert checkpoint.stat().st_size == size
+    # The same bytes as the other process wrote, though under another temporary name and process id.
+    assert hashlib.sha256(checkpoint.read_bytes()).hexdigest() == digest
     assert whisper.load_model(str(checkpoint), device="cpu").dims.n_vocab == 51864
 
     with open(checkpoint, "r+b") as damaged:  # same size, scribbled over
