@@ -207,7 +207,9 @@ def build_tab(studio: Studio) -> None:
             as_json = gr.JSON(label="Entities as JSON")
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
 
-    run = button.click(
+    # One event for the button and Enter, so both share the batched concurrency limit and the API name.
+    run = gr.on(
+        [button.click, text.submit],
         recognize_entities,
         [text, model],
         [highlighted, as_json],
@@ -215,11 +217,3 @@ def build_tab(studio: Studio) -> None:
         concurrency_limit=MAX_BATCH_SIZE,
     )
     refresh_status(run, studio, TASK, model, status)
-    submit = text.submit(
-        recognize_entities,
-        [text, model],
-        [highlighted, as_json],
-        api_visibility="private",
-        concurrency_limit=MAX_BATCH_SIZE,
-    )
-    refresh_status(submit, studio, TASK, model, status)

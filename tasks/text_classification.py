@@ -148,12 +148,14 @@ def build_tab(studio: Studio) -> gr.Dropdown:
             labels = gr.Label(label="Labels", num_top_classes=10)
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
 
-    run = button.click(
-        classify_text, [text, model], labels, api_name="classify_text", concurrency_limit=MAX_BATCH_SIZE
+    # One event for the button and Enter, so both share the batched concurrency limit and the API name.
+    run = gr.on(
+        [button.click, text.submit],
+        classify_text,
+        [text, model],
+        labels,
+        api_name="classify_text",
+        concurrency_limit=MAX_BATCH_SIZE,
     )
     refresh_status(run, studio, TASK, model, status)
-    submit = text.submit(
-        classify_text, [text, model], labels, api_visibility="private", concurrency_limit=MAX_BATCH_SIZE
-    )
-    refresh_status(submit, studio, TASK, model, status)
     return model

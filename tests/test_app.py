@@ -124,6 +124,18 @@ def test_concurrent_first_requests_load_the_model_once(live_app, client, tiny_mo
     assert studio.models.loads == loads_before + 1
 
 
+@pytest.mark.parametrize("api_name", ["classify_text", "recognize_entities"])
+def test_enter_and_the_button_run_one_batched_event(config_file, api_name):
+    import app
+    from studio.batching import MAX_BATCH_SIZE
+    from studio.config import load_config
+
+    demo, _ = app.build_app(load_config(config_file))
+    (event,) = [fn for fn in demo.fns.values() if fn.api_name == api_name]
+    assert sorted(kind for _, kind in event.targets) == ["click", "submit"]
+    assert event.concurrency_limit == MAX_BATCH_SIZE
+
+
 def test_app_starts_without_loading_a_model(config_file):
     """`python app.py` serves the page in seconds, and loads nothing until a request needs it."""
     port = free_port()
