@@ -43,8 +43,6 @@ STAND_INS = {
     "translation": "Marian with opus-mt-en-de's sizes (d_model 512, 6+6 layers, 58,101 tokens), random weights",
     "speech": "Whisper base, real weights (offline pack)",
     "image_classification": "ViT-B/16 224 (timm vit_base_patch16_224), random weights",
-    "image_efficientnet": "EfficientNet-Lite0, real weights (offline pack)",
-    "finetune": "all-MiniLM-L6-v2, real weights (offline pack)",
 }
 API_NAMES = {
     "text_classification": "/classify_text",
@@ -90,7 +88,6 @@ def build_models(log: Callable[[str], None] = print) -> dict[str, str]:
         refs[task] = str(folder)
     refs["speech"] = "pack:whisper-base"
     refs["image_efficientnet"] = "pack:efficientnet-lite0"
-    refs["finetune"] = "pack:minilm-l6"
     return refs
 
 
@@ -168,13 +165,12 @@ def _build_vit_base(folder: Path) -> None:
     timm.models.save_for_hf(model, folder, safe_serialization=True)
 
 
-def write_config(path: Path, refs: dict[str, str], max_loaded_models: int = 8, runs_dir: Path | None = None) -> Path:
+def write_config(path: Path, refs: dict[str, str], max_loaded_models: int = 8) -> Path:
     """A models.toml whose defaults are the benchmark models."""
-    runs_dir = runs_dir or path.parent / "runs"
     lines = [
         "[app]",
         f"max_loaded_models = {max_loaded_models}",
-        f'runs_dir = "{runs_dir}"',
+        f'runs_dir = "{path.parent / "runs"}"',
         "",
     ]
     for task in TASKS:
@@ -235,6 +231,14 @@ def bench_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_json(module: str, *args: str) -> Any:
+    """`python -m module args...` in a fresh process with the benchmarks' environment: the JSON it prints last."""
+    output = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=bench_env(), capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
 @dataclass
 class AppServer:
     """`python app.py --config ... --port ...` as a subprocess: started, waited for, measured, stopped."""
@@ -262,7 +266,11 @@ class AppServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.startup_seconds = wait_for_http(self.url, started, timeout_s, self.process, self.log_text)
+        try:
+            self.startup_seconds = wait_for_http(self.url, started, timeout_s, self.process, self.log_text)
+        except BaseException:  # __exit__ never runs when __enter__ raises, and the app has its own session
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -279,7 +287,7 @@ class AppServer:
             self._log = None
 
     def __enter__(self) -> AppServer:
-        return self.start() if self.process is None else self
+        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

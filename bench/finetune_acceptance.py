@@ -8,7 +8,6 @@ Run from the repo root: `.venv/bin/python -m bench.finetune_acceptance`.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,11 +29,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from gradio_client import Client, handle_file
 
+    from bench.common import free_port
     from finetune.news_sample import bbc_news, write_csv
 
     work = Path(tempfile.mkdtemp(prefix="finetune-acceptance-"))
     data = write_csv(work / "bbc_news.csv", bbc_news(per_topic=200, seed=0))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     config = work / "models.toml"
     config.write_text((ROOT / "models.toml").read_text().replace('runs_dir = "runs"', f'runs_dir = "{work / "runs"}"'))
@@ -65,12 +65,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(url: str, timeout_s: float = 120) -> None:

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,18 +33,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS = ROOT / "assets"
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile  # noqa: E402  (after the path, so the script runs from anywhere)
+# After the path, so that the script runs from anywhere.
+from bench.common import API_NAMES, ASSETS, RESULTS, free_port, percentile  # noqa: E402
 
-API_NAMES = {
-    "text_classification": "/classify_text",
-    "ner": "/recognize_entities",
-    "translation": "/translate",
-    "speech": "/transcribe",
-    "image_classification": "/classify_image",
-}
 # The mix of requests: mostly the fast text tasks, as on a real page, but every task often.
 MIX = ["text_classification"] * 3 + ["ner"] * 2 + ["translation"] * 2 + ["speech"] * 2 + ["image_classification"] * 2
 TEXTS = [
@@ -202,12 +194,6 @@ def wait_for(app: App, log: Path, timeout_s: float = 180) -> None:
         time.sleep(0.5)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def progress(text: str) -> None:
     print(f"[load] {text}", file=sys.stderr, flush=True)
 
@@ -228,10 +214,9 @@ class Results:
                 self.errors[task].append(error)
 
 
-def run_clients(url: str, clients: int, requests: int, deadline: float, results: Results, mix: list[str]) -> int:
+def run_clients(url: str, clients: int, requests: int, deadline: float, results: Results, mix: list[str]) -> None:
     """`clients` threads share `requests` requests in `mix` order until all are sent or the deadline passes."""
     counter = itertools.count()
-    sent = []
 
     def client_loop() -> None:
         client = Client(url)
@@ -247,14 +232,12 @@ def run_clients(url: str, clients: int, requests: int, deadline: float, results:
             except Exception as e:  # noqa: BLE001 (every failure is a finding to report)
                 error = f"{type(e).__name__}: {e}"
             results.add(task, time.perf_counter() - started, error)
-            sent.append(i)
 
     threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()) + 30)
-    return len(sent)
 
 
 def start_finetune(url: str, rows: int, epochs: int) -> dict:
@@ -340,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-finetune", action="store_true", help="do not train alongside")
     parser.add_argument("--finetune-rows", type=int, default=600)
     parser.add_argument("--finetune-epochs", type=int, default=3)
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "load_test.md")
+    parser.add_argument("--output", type=Path, default=RESULTS / "load_test.md")
     args = parser.parse_args(argv)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if not 1 <= args.clients <= 64 or not 1 <= args.requests <= 10_000 or not 0 < args.max_seconds <= 3600:
@@ -380,7 +363,6 @@ def main(argv: list[str] | None = None) -> int:
 
     text = report(args, results, memory, finetune, seconds)
     print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     failed = sum(len(v) for v in results.errors.values()) or (finetune and finetune["status"] != "done")
     sent = sum(len(v) for v in results.latencies.values())

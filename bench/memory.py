@@ -14,7 +14,6 @@ import gc
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,15 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         progress("memory: the app with room for every model")
         all_loaded = app_memory(roomy)
         progress("memory: the libraries directly, in one process")
-        output = subprocess.run(
-            [sys.executable, "-m", "bench.memory", "--direct"],
-            cwd=common.ROOT,
-            env=common.bench_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        direct = json.loads(output.strip().splitlines()[-1])
+        direct = common.run_json("bench.memory", "--direct")
         progress(f"memory: the app with max_loaded_models = {args.bound}, twice round the tasks")
         bounded_rows = app_memory(bounded, laps=2)
     report(all_loaded, direct, bounded_rows, args.bound)

@@ -119,15 +119,7 @@ def direct_first(task: str, ref: str, keep: bool = False) -> dict[str, float]:
 
 def direct_first_in_subprocess(task: str, ref: str) -> dict[str, float]:
     started = time.perf_counter()
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.startup", "--direct-first", task, ref],
-        cwd=common.ROOT,
-        env=common.bench_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    timings = json.loads(output.strip().splitlines()[-1])
+    timings = common.run_json("bench.startup", "--direct-first", task, ref)
     timings["process"] = time.perf_counter() - started
     return timings
 
