@@ -107,7 +107,8 @@ def test_the_readme_api_examples_run_against_the_app(live_app, assets, monkeypat
         pytest.fail(f"the README's API example failed: {type(e).__name__}: {e}\nafter rewriting {rewrite.replaced}")
 
     # What the example's comments promise.
-    assert all(set(e) == {"entity_group", "word", "start", "end", "score"} for e in namespace["entities"])
+    entities = namespace["entities"]
+    assert entities and all(set(e) == {"entity_group", "word", "start", "end", "score"} for e in entities)
     assert isinstance(namespace["text"], str) and namespace["language"].strip()
     assert namespace["model_name"] in studio.choices("text_classification")
     assert "is ready in the Text classification tab" in namespace["status"]

@@ -55,6 +55,7 @@ def test_a_bad_item_fails_alone():
 def test_the_worker_stops_when_idle_and_restarts_on_demand():
     batcher = MicroBatcher(slow_square, idle_s=0.1)
     assert batcher(2) == 4
-    time.sleep(0.4)
-    assert batcher._worker is None
+    worker = batcher._worker
+    worker.join(timeout=5)  # it ends by itself after idle_s
+    assert not worker.is_alive() and batcher._worker is None
     assert batcher(5) == 25

@@ -226,8 +226,7 @@ def test_models_and_runs_are_not_served(hostile, tiny_models):
 
 def test_file_names_never_reach_a_shell(hostile, tmp_path):
     api, _, _ = hostile
-    marker = Path("/tmp/studio-name-ran")
-    marker.unlink(missing_ok=True)
+    marker = tmp_path / "name-ran"
     for name in [f"$(touch {marker}).wav", f"a;touch {marker};.wav", f"`touch {marker}`.wav", "-i.wav", "--.wav"]:
         audio = api.upload(name, wav(0.5))
         outcome = api.call("transcribe", audio)

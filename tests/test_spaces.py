@@ -231,7 +231,8 @@ def test_a_malformed_login_stops_the_app_without_echoing_it(monkeypatch, capsys,
         app.parse_args(argv)
     assert stop.value.code == 2
     error = capsys.readouterr().err
-    assert "USER:PASSWORD" in error and "pw" not in error
+    secret = (argv[-1] if argv else env).strip(":")
+    assert "USER:PASSWORD" in error and secret not in error
 
 
 def test_mcp_and_auth_together_are_refused(monkeypatch, capsys):
