@@ -64,25 +64,27 @@ class TrainingJob:
         lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read_lines, args=(lines,), daemon=True).start()
         finished = False
-        while True:
-            try:
-                line = lines.get(timeout=heartbeat_s)
-            except queue.Empty:
-                yield None
-                continue
-            if line is None:
-                break
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                log.info("finetune: %s", line.rstrip())
-                continue
-            finished = finished or event.get("event") in {"done", "error"}
-            yield event
-        code = self.process.wait()
-        self._remove_workdir()
-        if not finished:
-            yield {"event": "error", "message": self._failure_message(code)}
+        try:
+            while True:
+                try:
+                    line = lines.get(timeout=heartbeat_s)
+                except queue.Empty:
+                    yield None
+                    continue
+                if line is None:
+                    break
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    log.info("finetune: %s", line.rstrip())
+                    continue
+                finished = finished or event.get("event") in {"done", "error"}
+                yield event
+            code = self.process.wait()
+            if not finished:
+                yield {"event": "error", "message": self._failure_message(code)}
+        finally:  # also when the caller stops reading early, e.g. once it has the "done" event
+            self._remove_workdir()
 
     def _read_lines(self, lines: queue.Queue) -> None:
         assert self.process.stdout is not None

@@ -248,8 +248,11 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
                         classifier=gr.update(choices=choices, value=str(run)),
                     )
                     # The model is saved; let the process exit by itself. Yielding anything more would
-                    # replace this result for API clients, who see only the last update.
+                    # replace this result for API clients, who see only the last update. Gradio has copied
+                    # the files into its own cache before this generator resumes, so ours can go.
                     _wait_quietly(job.process, timeout_s=60)
+                    for served in downloads.glob(f"{run.name}.*"):
+                        served.unlink(missing_ok=True)
                     return
         finally:
             if job.process.poll() is None:  # the client went away or pressed Cancel

@@ -165,7 +165,11 @@ def test_non_utf8_file_is_refused_by_the_cli(tiny_models, tmp_path):
 
 
 def test_finetune_in_the_app_deploys_a_model_to_text_classification(client, live_app):
+    import tempfile
+
     _, studio = live_app
+    temp = Path(tempfile.gettempdir())
+    job_folders = set(temp.glob("model-studio-job-*"))
     job = client.submit(handle_file(str(SAMPLE)), api_name="/finetune")
     outputs = job.result(timeout=600)
     status, _curve, metrics, confusion, _mistakes, download, model_name, _dropdown = outputs
@@ -177,6 +181,12 @@ def test_finetune_in_the_app_deploys_a_model_to_text_classification(client, live
     assert {c["label"] for c in result["confidences"]} == {"billing", "shipping", "technical"}
     progress = [update[0] for update in job.outputs() if update and update[0]]
     assert any(str(p).startswith("Step ") for p in progress), "progress was streamed while training"
+    # Nothing is left behind: not the job's copy of the data, not our copies of the files it served.
+    deadline = time.monotonic() + 10
+    while set(temp.glob("model-studio-job-*")) - job_folders and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(temp.glob("model-studio-job-*")) <= job_folders
+    assert not list(temp.glob(f"model-studio-downloads-*/{model_name}.*"))
 
 
 def test_finetuned_models_survive_a_restart(client, live_app, config_file):
@@ -196,8 +206,8 @@ def test_saves_killed_midway_are_swept_at_start_up(live_app, config_file):
 
     _, studio = live_app
     runs_dir = Path(studio.config.runs_dir)
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = runs_dir / f".news.partial-{int(finished.stdout)}"
+    no_such_process = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    dead = runs_dir / f".news.partial-{no_such_process}"
     saving = runs_dir / f".tickets.partial-{os.getpid()}"  # a save in progress in a live process
     for folder in (dead, saving):
         folder.mkdir(parents=True)
