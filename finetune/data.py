@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.errors import UserError
-from studio.hf import encodable
+from studio.errors import UserError, encodable
 
 if TYPE_CHECKING:
     import pandas
@@ -40,11 +39,6 @@ _FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 class DataError(UserError):
     """The uploaded data cannot be used for fine-tuning; the message says why and what to do."""
-
-    def __init__(self, message: str):
-        # Messages quote column names and labels, which a JSON file or an API call can fill with lone
-        # surrogates; the answer that carries the message must be valid UTF-8.
-        super().__init__(encodable(message))
 
 
 @dataclass(frozen=True)

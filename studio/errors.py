@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 
+def encodable(text: str) -> str:
+    """The text with lone surrogates (which JSON can carry but UTF-8 cannot) replaced by U+FFFD, one for one.
+
+    Tokenizers refuse such a string outright; replacing each one keeps every other character's offset.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
 class UserError(Exception):
     """A problem with the user's input or setup; the message says what to do."""
+
+    def __init__(self, message: str):
+        # Messages quote what the user sent, which JSON can fill with lone surrogates; the answer that
+        # carries the message must be valid UTF-8.
+        super().__init__(encodable(message))
 
 
 class ModelUnavailableError(UserError):

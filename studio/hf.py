@@ -89,15 +89,3 @@ def check_safetensors(folder: Path, model_ref: str) -> None:
             "when opened, so it is not loaded; save the model as safetensors "
             "(model.save_pretrained(folder, safe_serialization=True)) and try again."
         )
-
-
-def encodable(text: str) -> str:
-    """The text with lone surrogates (which JSON can carry but UTF-8 cannot) replaced by U+FFFD, one for one.
-
-    Tokenizers refuse such a string outright; replacing each one keeps every other character's offset.
-    """
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)

@@ -15,7 +15,6 @@ from studio import pack
 from studio.cache import LoadedModel, ModelCache
 from studio.config import Config, TaskConfig
 from studio.errors import ModelUnavailableError, UserError
-from studio.hf import encodable
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +96,5 @@ def use_own_file_cache() -> Path:
 
 
 def _shorten(text: str, limit: int = 80) -> str:
-    """The start of `text` for a message, fit to be sent as JSON (lone surrogates replaced)."""
-    text = encodable(text)
+    """The start of `text` for a message."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

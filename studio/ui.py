@@ -13,8 +13,7 @@ from typing import Any
 import gradio as gr
 
 from studio.cache import LoadedModel
-from studio.errors import UserError
-from studio.hf import encodable
+from studio.errors import UserError, encodable
 from studio.runtime import Studio
 
 log = logging.getLogger(__name__)
@@ -34,8 +33,7 @@ def user_errors(doing: str) -> Callable[[Callable], Callable]:
         except gr.Error:
             raise
         except UserError as e:
-            # A message may quote the user's input, which can hold lone surrogates that would break the stream.
-            raise gr.Error(encodable(str(e)), print_exception=False) from None
+            raise gr.Error(str(e), print_exception=False) from None
         except Exception:
             log.exception("failed while %s", doing)
             raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None
@@ -125,8 +123,9 @@ def status_line(loaded: LoadedModel | None, note: str = "") -> str:
 
 
 def clip_text(text: str | None, max_chars: int, what: str = "text") -> str:
-    """The user's text, checked: empty is an error, overly long is cut with a visible warning."""
-    text = (text or "").replace("\x00", "")
+    """The user's text, checked: empty is an error, overly long is cut with a visible warning; lone surrogates
+    (which JSON carries but tokenizers and UTF-8 refuse) become U+FFFD."""
+    text = encodable((text or "").replace("\x00", ""))
     if not text.strip():
         raise UserError(f"The {what} is empty; type or paste some text first.")
     if len(text) > max_chars:

@@ -8,8 +8,9 @@ from typing import Any
 import gradio as gr
 
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_groups
+from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
-from studio.hf import encodable, from_pretrained
+from studio.hf import from_pretrained
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, refresh_status, user_errors
 
@@ -188,7 +189,7 @@ def build_tab(studio: Studio) -> None:
             the text in pieces, each with its entity type or none; the entities with their character offsets.
         """
         # The text comes back in the answer, which must be valid UTF-8: lone surrogates become U+FFFD.
-        text = encodable(clip_text(text, limits.max_text_chars))
+        text = clip_text(text, limits.max_text_chars)
         loaded, note = studio.load(TASK, model_ref, load)
         if note:
             gr.Info(note)

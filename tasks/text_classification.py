@@ -8,8 +8,9 @@ from typing import Any
 import gradio as gr
 
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_groups
+from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
-from studio.hf import encodable, from_pretrained
+from studio.hf import from_pretrained
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, refresh_status, user_errors
 

@@ -323,6 +323,13 @@ ROWS = [
     Row("zero-width characters only", "/classify_text", text("\u200b\u200c\u200d\ufeff"), check=labels_scored),
     Row("1 MB of text to classify", "/classify_text", text(ONE_MB), check=labels_scored, warnings=(CLIPPED, TRUNCATED)),
     Row(
+        "long text with a lone surrogate",
+        "/classify_text",
+        text("great movie, truly great. " * 30 + "\ud83d"),
+        check=labels_scored,
+        warnings=(TRUNCATED,),
+    ),
+    Row(
         "1 MB of text for entities",
         "/recognize_entities",
         text(ONE_MB),

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from finetune.data import MIN_ROWS, DataError, guess_columns, prepare, read_table
-from studio.hf import encodable
+from studio.errors import encodable
 
 EMPTY_TEXT = "The text is empty; type or paste some text first."
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
