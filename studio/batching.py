@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -45,7 +46,7 @@ class MicroBatcher:
         self._queue: queue.Queue[tuple[Any, Future]] = queue.Queue()
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
-        self.batch_sizes: list[int] = []  # what ran, for benchmarks and tests
+        self.batch_sizes: collections.deque[int] = collections.deque(maxlen=1000)  # the latest, for tests
 
     def __call__(self, item: Any) -> Any:
         """The result for one item, computed in whichever batch it joins."""
@@ -67,10 +68,10 @@ class MicroBatcher:
         self.batch_sizes.append(len(batch))
         try:
             results = self.predict_batch([item for item, _ in batch])
-        except Exception:
+        except Exception as e:
             if len(batch) == 1:
                 _, future = batch[0]
-                future.set_exception(_current_exception())
+                future.set_exception(e)
                 return
             # One bad item must not fail its neighbours: run them one by one to find it.
             log.warning("a batch of %d failed; retrying its items one by one", len(batch))
@@ -103,6 +104,18 @@ def length_groups(lengths: list[int], max_size: int | None = None, max_padding: 
     return groups
 
 
+def length_grouped(batch: dict, padding_side: str, max_size: int | None = None) -> Iterator[tuple[list[int], dict]]:
+    """A padded batch in pieces of rows of similar length, each cut to its longest row: (rows, tensors).
+
+    With the padding on the left no columns can be cut away, so the rows are grouped as they come.
+    """
+    count, width = batch["input_ids"].shape
+    lengths = batch["attention_mask"].sum(dim=1).tolist() if padding_side == "right" else [width] * count
+    for group in length_groups(lengths, max_size=max_size):
+        longest = max(lengths[i] for i in group)
+        yield group, {k: v[group, :longest] for k, v in batch.items()}
+
+
 def _serve(batcher_ref: weakref.ref, requests: queue.Queue, idle_s: float) -> None:
     """The worker: runs whatever queued up as one batch, until idle for `idle_s` or the batcher is gone."""
     while True:
@@ -130,9 +143,3 @@ def _serve(batcher_ref: weakref.ref, requests: queue.Queue, idle_s: float) -> No
                 break
         batcher._run_batch(batch)
         del batcher, batch, first
-
-
-def _current_exception() -> BaseException:
-    import sys
-
-    return sys.exc_info()[1]

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_groups
+from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained
@@ -96,18 +96,14 @@ def forward(recognizer: EntityRecognizer, batch: dict, windows_per_step: int = 1
     # Windows go through in small groups so a long text cannot exhaust memory, and windows of similar length
     # go together, each group cut to its longest, so that a short text is not computed at a long one's length.
     count, width = batch["input_ids"].shape
-    lengths = batch["attention_mask"].sum(dim=1).tolist()
-    if recognizer.tokenizer.padding_side != "right":
-        lengths = [width] * count  # the padding is on the left: no columns can be cut away
     scores = None
     with torch.inference_mode():
-        for group in length_groups(lengths, max_size=windows_per_step):
-            longest = max(lengths[i] for i in group)
-            inputs = {k: v[group, :longest].to(recognizer.device) for k, v in batch.items()}
+        for group, inputs in length_grouped(batch, recognizer.tokenizer.padding_side, max_size=windows_per_step):
+            inputs = {k: v.to(recognizer.device) for k, v in inputs.items()}
             probabilities = recognizer.model(**inputs).logits.float().softmax(dim=-1).cpu()
             if scores is None:
                 scores = torch.zeros(count, width, probabilities.shape[-1])
-            scores[group, :longest] = probabilities
+            scores[group, : probabilities.shape[1]] = probabilities
     return scores
 
 

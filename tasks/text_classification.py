@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_groups
+from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained
@@ -58,17 +58,7 @@ def predict(classifier: TextClassifier, texts: list[str]) -> list[dict[str, floa
     """For each text, every label with its score, highest first."""
     if not texts:
         return []
-    if len(texts) == 1:
-        return postprocess(classifier, forward(classifier, preprocess(classifier, texts)))
-    # Texts of similar length run together, so a short text is not computed at a long one's padded length.
-    encoded = classifier.tokenizer([encodable(t) for t in texts], truncation=True, max_length=classifier.max_length)
-    lengths = [len(ids) for ids in encoded["input_ids"]]
-    results: list[dict[str, float]] = [{} for _ in texts]
-    for group in length_groups(lengths):
-        logits = forward(classifier, preprocess(classifier, [texts[i] for i in group]))
-        for i, result in zip(group, postprocess(classifier, logits)):
-            results[i] = result
-    return results
+    return postprocess(classifier, forward(classifier, preprocess(classifier, texts)))
 
 
 def preprocess(classifier: TextClassifier, texts: list[str]) -> Any:
@@ -78,14 +68,22 @@ def preprocess(classifier: TextClassifier, texts: list[str]) -> Any:
         max_length=classifier.max_length,
         padding=True,
         return_tensors="pt",
-    ).to(classifier.device)
+    )
 
 
 def forward(classifier: TextClassifier, batch: Any) -> Any:
     import torch
 
+    # Texts of similar length run together, so a short text is not computed at a long one's padded length.
+    logits = None
     with torch.inference_mode():
-        return classifier.model(**batch).logits.float().cpu()
+        for group, inputs in length_grouped(batch, classifier.tokenizer.padding_side):
+            inputs = {k: v.to(classifier.device) for k, v in inputs.items()}
+            group_logits = classifier.model(**inputs).logits.float().cpu()
+            if logits is None:
+                logits = torch.empty(len(batch["input_ids"]), group_logits.shape[-1])
+            logits[group] = group_logits
+    return logits
 
 
 def postprocess(classifier: TextClassifier, logits: Any) -> list[dict[str, float]]:

@@ -21,7 +21,7 @@ def slow_square(items: list[int]) -> list[int]:
 def test_a_lone_request_runs_at_once_alone():
     batcher = MicroBatcher(slow_square)
     assert batcher(3) == 9
-    assert batcher.batch_sizes == [1]
+    assert list(batcher.batch_sizes) == [1]
 
 
 def test_concurrent_requests_share_batches_and_get_their_own_results():
