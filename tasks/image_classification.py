@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,9 +120,7 @@ def open_image(path: str, max_pixels: int) -> Any:
             "so resize it first."
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image.load()
+        image.load()
         return image.convert("RGB")
     except (OSError, SyntaxError, ValueError, EOFError):
         raise UserError(DAMAGED_IMAGE) from None
