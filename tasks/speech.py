@@ -301,15 +301,12 @@ def predict(
     `progress(seconds_done, total_seconds)` is called as the transcription advances; an exception it raises stops
     the transcription. With `timestamps` off, Whisper writes plain text and each segment is a 30-second window.
     """
-    if task not in {"transcribe", "translate"}:
-        raise UserError(f"The task '{task}' is unknown; choose 'transcribe' or 'translate'.")
+    check_options(task, timestamps, word_timestamps)
     language = language_code(language)
     if not model.multilingual and language and language != "en":
         raise UserError("This Whisper model understands English only; choose a multilingual model for other languages.")
     if not model.multilingual and task == "translate":
         raise UserError("This Whisper model knows English only, so it cannot translate; choose a multilingual model.")
-    if word_timestamps and not timestamps:
-        raise UserError("Word timestamps need timestamps; turn timestamps on, or word timestamps off.")
     total = len(audio) / SAMPLE_RATE
     if progress:
         progress(0.0, total)
@@ -449,6 +446,14 @@ def whisper_languages() -> dict[str, str]:
     return dict(module.LANGUAGES)
 
 
+def check_options(task: str, timestamps: bool, word_timestamps: bool) -> None:
+    """The checks that need no model, so that a request can fail before its audio is decoded."""
+    if task not in {"transcribe", "translate"}:
+        raise UserError(f"The task '{task}' is unknown; choose 'transcribe' or 'translate'.")
+    if word_timestamps and not timestamps:
+        raise UserError("Word timestamps need timestamps; turn timestamps on, or word timestamps off.")
+
+
 def language_code(language: str | None) -> str | None:
     """A Whisper language code from a code or a name in any case ("fr", "French"); None for automatic."""
     language = (language or "").strip().lower()
@@ -524,6 +529,7 @@ def build_tab(studio: Studio) -> None:
         media = audio_path or video_path
         if not media:
             raise UserError("No audio was given; upload a file or record with the microphone first.")
+        check_options(task, bool(timestamps), bool(word_timestamps))
         language = language_code(language)
         audio = load_audio(media, limits.max_audio_seconds)
         loaded, note = studio.load(TASK, model_ref, load_model)
