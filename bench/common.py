@@ -24,7 +24,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,6 +325,26 @@ def wait_for_http(
         if time.perf_counter() - started > timeout_s:
             raise RuntimeError(f"no HTTP 200 from {url} after {timeout_s:.0f} s:\n{log()[-3000:]}")
         time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def script_server(source: str, timeout_s: float = 120.0) -> Iterator[tuple[str, float]]:
+    """`python -c source PORT` serving on a free port: (its URL, seconds from start to first HTTP 200)."""
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", source, str(port)],
+        env=bench_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        yield url, wait_for_http(url, started, timeout_s, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
 
 
 def rss_mb(pid: int) -> float:

@@ -150,19 +150,7 @@ def direct_call(task: str, ref: str) -> tuple[Callable[[Any], Any], Callable[[An
 
 def echo_floor(seconds: float) -> dict[str, dict[str, float]]:
     """The round trip of a Gradio endpoint that does nothing, for text and for an uploaded image."""
-    import subprocess
-
-    port = common.free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", ECHO_APP, str(port)],
-        env=common.bench_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        common.wait_for_http(url, time.perf_counter(), 120, process)
+    with common.script_server(ECHO_APP) as (url, _):
         client, plain = common.gradio_client(url), common.PlainClient(url)
         floors = {}
         for kind, api, item in (
@@ -185,9 +173,6 @@ def echo_floor(seconds: float) -> dict[str, dict[str, float]]:
             floors[kind] = {k: median(v[2:]) for k, v in times.items()}
         plain.close()
         return floors
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServer, seconds: float) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,20 +39,8 @@ FIRST_INPUT = {
 
 
 def bare_gradio_start() -> float:
-    port = common.free_port()
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-c", BARE_GRADIO, str(port)],
-        env=common.bench_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        return common.wait_for_http(f"http://127.0.0.1:{port}/", started, 120, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with common.script_server(BARE_GRADIO) as (_, seconds):
+        return seconds
 
 
 # What direct_first(keep=True) loaded, kept alive for the memory benchmark.
