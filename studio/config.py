@@ -11,6 +11,16 @@ import tomllib
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "models.toml"
 TASK_NAMES = ("text_classification", "ner", "translation", "speech", "image_classification")
+# Zero-shot classification (the Text classification tab's "Your labels"): natural-language-inference models online,
+# the pack's MiniLM-L6 sentence encoder offline.
+ZERO_SHOT_DEFAULT = {
+    "default": "MoritzLaurer/deberta-v3-base-zeroshot-v2.0",
+    "choices": {
+        "DeBERTa-v3 base zero-shot v2.0": "MoritzLaurer/deberta-v3-base-zeroshot-v2.0",
+        "BART large MNLI": "facebook/bart-large-mnli",
+        "MiniLM-L6 similarity (offline pack)": "pack:minilm-l6",
+    },
+}
 FINETUNE_DEFAULT = {
     "default": "distilbert/distilbert-base-uncased",
     "choices": {
@@ -80,6 +90,7 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
             raise SystemExit(f"{path} is not valid TOML: {e}") from None
 
     tasks = {name: _task_config(name, raw.get(name), path.parent) for name in TASK_NAMES}
+    tasks["zero_shot"] = _task_config("zero_shot", raw.get("zero_shot", ZERO_SHOT_DEFAULT), path.parent)
     app = raw.get("app", {})
     limits = _limits(app, path)
     runs_dir = _local_path(app.get("runs_dir", "runs"), path.parent)
@@ -116,7 +127,18 @@ def _task_config(name: str, section: dict | None, base: Path) -> TaskConfig:
     if default not in choices.values():
         choices = {str(section["default"]): default, **choices}
     options = {k: v for k, v in section.items() if k not in {"default", "choices"}}
+    if "offline" in options:
+        options["offline"] = _offline(name, options["offline"], base)
     return TaskConfig(name=name, default=default, choices=choices, options=options)
+
+
+def _offline(name: str, value: object, base: Path) -> str | dict[str, str]:
+    """`offline = "model"` (stands in for any of the task's models) or `[task.offline]` (model -> stand-in)."""
+    if isinstance(value, str):
+        return _ref(value, base)
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return {_ref(str(k), base): _ref(v, base) for k, v in value.items()}
+    raise SystemExit(f"models.toml: [{name}] offline must be a model or a table of model = stand-in, not {value!r}")
 
 
 def _ref(value: str, base: Path) -> str:

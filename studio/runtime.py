@@ -18,8 +18,22 @@ from studio.errors import ModelUnavailableError, UserError
 
 log = logging.getLogger(__name__)
 
-# The offline-pack model each task falls back to when its own model cannot be had.
-PACK_TASK = {"speech": "speech", "image_classification": "image_classification"}
+# The offline pack's models that stand in for any model of a task that cannot be had ("pack tasks" of pack.py).
+# Translation has none for the whole task: its stand-ins are per language pair, in [translation.offline].
+PACK_TASK = {
+    "speech": "speech",
+    "image_classification": "image_classification",
+    "ner": "ner",
+    "text_classification": "text_base",
+    "zero_shot": "text_base",
+}
+# What the status line and the toast say when a pack model stands in; {title} is the pack model's.
+FALLBACK_NOTES = {
+    "text_classification": "offline: zero-shot with MiniLM-L6 from the offline pack; fine-tune for better results",
+    "zero_shot": "offline: zero-shot with MiniLM-L6 from the offline pack (an approximation; fine-tune for better "
+    "results)",
+}
+DEFAULT_FALLBACK_NOTE = "offline: using {title} from the offline pack"
 
 
 @dataclass
@@ -66,15 +80,42 @@ class Studio:
         try:
             return self.models.get(task_name, ref, lambda: (load(ref, self.device), self.device)), ""
         except ModelUnavailableError:
-            fallback = pack.fallback_for(PACK_TASK[task_name]) if task_name in PACK_TASK else None
-            if fallback is None or fallback == ref:
+            stand_in = self.fallback_for(task_name, ref)
+            if stand_in is None:
                 raise
-            title = pack.PACK_MODELS[pack.pack_name(fallback)].title
+            fallback, note = stand_in
             log.info("%s unavailable; falling back to %s", ref, fallback)
             loaded = self.models.get(task_name, fallback, lambda: (load(fallback, self.device), self.device))
-            note = f"offline: using {title} from the offline pack"
             self.fallbacks[(task_name, ref)] = (fallback, note)
             return loaded, note
+
+    def fallback_for(self, task_name: str, ref: str) -> tuple[str, str] | None:
+        """What stands in for `ref` when it cannot be had, and the note that says so; None when nothing does.
+
+        In order: the model `[task.offline]` names for `ref`, the task's `offline` model (a fine-tuned run's
+        name, a local folder), then the offline pack's model for the task.
+        """
+        offline = self.task(task_name).options.get("offline")
+        candidates = []
+        if isinstance(offline, dict) and ref in offline:
+            candidates.append(str(offline[ref]))
+        elif isinstance(offline, str) and offline:
+            candidates.append(self.choices(task_name).get(offline, offline))
+        if task_name in PACK_TASK and (packed := pack.fallback_for(PACK_TASK[task_name])):
+            candidates.append(packed)
+        for candidate in candidates:
+            if candidate == ref:
+                continue
+            if not pack.is_pack_ref(candidate):
+                if not Path(candidate).exists():
+                    log.warning("the offline model %s for %s is not there; skipped", candidate, task_name)
+                    continue
+                return candidate, f"offline: using {Path(candidate).name}"
+            if not pack.is_installed(pack.pack_name(candidate)):
+                continue
+            title = pack.PACK_MODELS[pack.pack_name(candidate)].title
+            return candidate, FALLBACK_NOTES.get(task_name, DEFAULT_FALLBACK_NOTE).format(title=title)
+        return None
 
     def loaded(self, task_name: str, ref: str | None) -> tuple[LoadedModel | None, str]:
         """What serves `ref` right now, if anything, without loading it."""
