@@ -81,13 +81,14 @@ def _hub_cached(repo_id: str) -> bool:
 def inspect_file(studio: Studio, data_file: str | None) -> tuple[Any, Any, Any, str]:
     """Preview the upload and guess its text and label columns."""
     if not data_file:
-        return gr.update(value=None), gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
+        no_columns = gr.update(choices=[], value=None)
+        return gr.update(value=None, visible=False), no_columns, no_columns, ""
     df = read_table(data_file, max_rows=studio.config.limits.max_dataset_rows)
     text_col, label_col = guess_columns(df)
     columns = list(df.columns)
     info = describe_columns(df, text_col, label_col)
     return (
-        preview(df),
+        gr.update(value=preview(df), visible=True),
         gr.update(choices=columns, value=text_col),
         gr.update(choices=columns, value=label_col),
         info,
@@ -277,7 +278,11 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
-            data_file = gr.File(label="Labelled data", file_types=list(SUPPORTED_SUFFIXES), type="filepath")
+            data_file = gr.File(
+                label="Labelled data", file_types=list(SUPPORTED_SUFFIXES), type="filepath", height=130
+            )
+            if SAMPLE.is_file():
+                gr.Examples([[str(SAMPLE)]], inputs=[data_file], label="A sample file: support tickets by team")
             with gr.Row():
                 text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
                 label_column = gr.Dropdown(label="Label column", choices=[], allow_custom_value=True)
@@ -307,13 +312,13 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
             status = gr.Markdown("Upload a file to begin.", elem_classes="status-line")
             curve = gr.LinePlot(x="step", y="loss", color="split", label="Loss", height=260)
             metrics = gr.Markdown()
-            confusion = gr.Image(label="Confusion matrix", type="filepath", interactive=False)
-            mistakes = gr.Dataframe(label="Some validation texts it got wrong", interactive=False, wrap=True)
-            download = gr.File(label="Download the model (zip)", interactive=False)
-            model_name = gr.Textbox(label="New model's name (use it in /classify_text)", interactive=False)
-    data_preview = gr.Dataframe(label="First rows", interactive=False, wrap=True)
-    if SAMPLE.is_file():
-        gr.Examples(examples=[[str(SAMPLE)]], inputs=[data_file], label="A sample file: support tickets by team")
+            # What only a finished run has, shown once there is one: empty, these boxes filled the page.
+            with gr.Column(visible=False) as results:
+                model_name = gr.Textbox(label="New model's name (use it in /classify_text)", interactive=False)
+                download = gr.File(label="Download the model (zip)", interactive=False, height=60)
+                confusion = gr.Image(label="Confusion matrix", type="filepath", interactive=False)
+                mistakes = gr.Dataframe(label="Some validation texts it got wrong", interactive=False, wrap=True)
+    data_preview = gr.Dataframe(label="First rows", interactive=False, wrap=True, visible=False)
 
     data_file.change(
         on_upload, data_file, [data_preview, text_column, label_column, data_info], api_visibility="private"
@@ -341,6 +346,8 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
         concurrency_limit=2,  # a second request gets "another fine-tune is running" at once, not a wait
         concurrency_id="finetune",
     )
+    # A separate step, so that the API's outputs stay plain values rather than visibility updates.
+    training.then(lambda name: gr.update(visible=bool(name)), model_name, results, api_visibility="private")
     cancel_button.click(cancel, None, status, cancels=[training], api_visibility="private")
     demo.load(refresh_choices, None, [classifier_dropdown, base_model], api_visibility="private")
 

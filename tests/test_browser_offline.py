@@ -1,0 +1,127 @@
+"""A newcomer's first minutes, offline: in every tab, the first example and the run button give a real answer.
+
+The app is the shipped models.toml on a machine that reaches no hub, so each tab runs on its offline-pack model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import ROOT, free_port
+from tests.test_browser import TRAINING_TIMEOUT_MS, block, browser, open_app, open_tab, output_text, toast  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def offline_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`make run`'s app (the shipped models.toml), its runs kept in a temporary folder, with no hub reachable."""
+    import app
+    from studio.config import load_config
+
+    folder = tmp_path_factory.mktemp("offline-browser")
+    shipped = (ROOT / "models.toml").read_text(encoding="utf-8")
+    config_path = folder / "models.toml"
+    config_path.write_text(re.sub(r'(?m)^runs_dir = "runs"', f'runs_dir = "{folder / "runs"}"', shipped))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("WHISPER_CACHE", str(folder / "whisper-cache"))
+        config = load_config(config_path)
+        demo, _ = app.build_app(config)
+        args = app.parse_args(["--host", "127.0.0.1", "--port", str(free_port())])
+        args.auth = None
+        demo.launch(**app.launch_options(args, config), prevent_thread_lock=True, quiet=True)
+        yield demo.local_url
+        demo.close()
+
+
+@pytest.fixture
+def page(browser: Browser, offline_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:  # noqa: F811
+    with open_app(browser, offline_url, request) as page:
+        yield page
+
+
+def text_classification(panel, page) -> None:
+    expect(panel.get_by_role("meter", name="positive")).to_be_visible()
+    expect(panel.get_by_test_id("label-output-value")).to_have_text("positive")
+
+
+def named_entities(panel, page) -> None:
+    shown = panel.get_by_test_id("highlighted-text")
+    expect(shown.locator(".token.highlighted").first).to_be_visible()
+    assert "PERSON" in shown.get_by_test_id("highlighted-text:category-legend").inner_text()
+
+
+def translation(panel, page) -> None:
+    expect(output_text(panel, "Translation")).to_have_value(re.compile(r"\b(hoje|tempo|parque)\b"))
+
+
+def speech_recognition(panel, page) -> None:
+    expect(output_text(panel, "Transcript")).to_have_value(re.compile(r"ask not what your country can do for you"))
+
+
+def image_classification(panel, page) -> None:
+    expect(panel.get_by_role("meter")).to_have_count(5)
+    expect(panel.get_by_test_id("label-output-value")).not_to_be_empty()
+
+
+def finetune(panel, page) -> None:
+    expect(panel.locator(".block.status-line")).to_contain_text(
+        "is ready in the Text classification tab", timeout=TRAINING_TIMEOUT_MS
+    )
+    expect(panel.get_by_text(re.compile(r"^Accuracy \d+(\.\d)?%")).first).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    "tab, button, sees",
+    [
+        ("Text classification", "Classify", text_classification),
+        ("Named entities", "Find entities", named_entities),
+        ("Translation", "Translate", translation),
+        ("Speech recognition", "Transcribe", speech_recognition),
+        ("Image classification", "Classify image", image_classification),
+        ("Fine-tune", "Train", finetune),
+    ],
+    ids=lambda value: value.__name__ if callable(value) else None,
+)
+def test_the_first_example_gives_a_real_answer_offline(page: Page, tab: str, button: str, sees) -> None:
+    panel = open_tab(page, tab)
+    panel.locator("button.gallery-item").first.click()
+    panel.get_by_role("button", name=button, exact=True).click()
+    sees(panel, page)
+    errors = [text for text in toast(page).all_inner_texts() if "error" in text.lower()]
+    assert not errors, errors
+
+
+def test_every_tab_fits_a_laptop_screen_before_anything_runs(page: Page) -> None:
+    """At 1280x800 each tab's inputs, run button and result area are on screen without scrolling."""
+    results = {
+        "Text classification": "Labels",
+        "Named entities": "Entities",
+        "Translation": "Translation",
+        "Speech recognition": "Transcript",
+        "Image classification": "Top 5 classes",
+        "Fine-tune": "Loss",
+    }
+    buttons = {
+        "Text classification": "Classify",
+        "Named entities": "Find entities",
+        "Translation": "Translate",
+        "Speech recognition": "Transcribe",
+        "Image classification": "Classify image",
+        "Fine-tune": "Train",
+    }
+    height = page.viewport_size["height"]
+    for tab, result in results.items():
+        panel = open_tab(page, tab)
+        for what, locator in (
+            ("run button", panel.get_by_role("button", name=buttons[tab], exact=True)),
+            ("result", block(panel, result).first),
+            ("first example", panel.locator("button.gallery-item").first),
+        ):
+            box = locator.bounding_box()
+            assert box is not None, f"{tab}: no {what}"
+            assert box["y"] + min(box["height"], 40) <= height, f"{tab}: the {what} starts below the screen ({box})"
+
