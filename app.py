@@ -15,6 +15,7 @@ import tasks
 from finetune import tab as finetune_tab
 from studio.config import Config, load_config
 from studio.runtime import Studio, use_own_file_cache
+from studio.urls import guard_url_inputs
 
 TITLE = "Model Studio"
 INTRO = (
@@ -45,6 +46,7 @@ def build_app(config: Config, device: str | None = None) -> tuple[gr.Blocks, Stu
         with gr.Tab(finetune_tab.TITLE, id="finetune"):
             finetune_tab.build_tab(studio, classifier_dropdown=built["text_classification"], demo=demo)
     limits = config.limits
+    guard_url_inputs(demo, limits.max_upload_mb)
     # Beyond queue_size waiting requests Gradio answers at once: "This application is currently busy.
     # Please try again." in the page, "Queue is full! Please try again." in gradio_client (HTTP 503).
     demo.queue(default_concurrency_limit=limits.concurrency_per_task, max_size=limits.queue_size)
