@@ -26,6 +26,7 @@ BENCHMARKS = {
     "speech": "bench.speech",
     "startup": "bench.startup",
     "memory": "bench.memory",
+    "zero_shot": "bench.zero_shot",
 }
 
 

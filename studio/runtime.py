@@ -61,8 +61,10 @@ class Studio:
         return self.config.tasks[name]
 
     def choices(self, task_name: str) -> dict[str, str]:
-        """Label -> model reference for a task's dropdown: the configured ones, then any added at run time."""
-        return {**self.task(task_name).choices, **self.extra_choices.get(task_name, {})}
+        """Label -> model reference for a task's dropdown: those added at run time (fine-tuned runs), newest first,
+        then the configured ones."""
+        added = dict(reversed(self.extra_choices.get(task_name, {}).items()))
+        return {**added, **{label: ref for label, ref in self.task(task_name).choices.items() if label not in added}}
 
     def add_choice(self, task_name: str, label: str, ref: str) -> None:
         self.extra_choices.setdefault(task_name, {})[label] = ref

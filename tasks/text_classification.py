@@ -1,4 +1,8 @@
-"""Text classification: a score for every label a sequence-classification model knows."""
+"""Text classification: a score for every label a sequence-classification model knows, or for labels you name.
+
+A sentence encoder (the offline pack's MiniLM-L6, which stands in when the default model cannot be had) has no
+labels of its own: it classifies zero-shot as positive or negative, so the tab answers offline too.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,35 @@ from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained
 from studio.runtime import Studio
-from studio.ui import clip_text, model_controls, refresh_status, user_errors
+from studio.ui import clip_text, model_controls, show_status, user_errors
+from tasks import zero_shot
 
 TASK = "text_classification"
 TITLE = "Text classification"
-DESCRIPTION = "Sort text into a model's labels (sentiment, emotion, your own fine-tuned classes) with a score for each."
+DESCRIPTION = (
+    "Sort text into a model's labels (sentiment, emotion, your own fine-tuned classes) or into labels you name, "
+    "with a score for each."
+)
 EXAMPLES = [
     "This movie was a delight from the first scene to the last.",
     "The battery died after two days and support never answered my emails.",
     "I can't believe they cancelled the show, I'm so angry right now!",
 ]
+ZERO_SHOT_EXAMPLES = [
+    ["The striker scored twice in the last ten minutes to win the cup final.", "sport, cooking, finance"],
+    ["Whisk the eggs with the sugar, then fold in the flour and bake for twenty minutes.", "sport, cooking, finance"],
+    ["The new phone has a brighter screen, but the battery drains by lunchtime.", "screen, battery, price, camera"],
+]
+ZERO_SHOT_NOTE = (
+    "With **Your labels** the text is scored against labels you name, with no training. Online a "
+    "natural-language-inference model does it; offline the pack's MiniLM-L6 compares sentence embeddings, "
+    "an approximation: a model fine-tuned on a few hundred labelled texts (the **Fine-tune** tab) does better."
+)
+# What a sentence encoder answers when it stands in for a sentiment model. bench/zero_shot.py chose the template
+# (the most accurate on positive/negative sentences) and the temperature (the lowest log-loss with it).
+SENTIMENT_LABELS = ("positive", "negative")
+SENTIMENT_TEMPLATE = "The sentiment of this text is {}."
+SENTIMENT_TEMPERATURE = 0.02
 
 
 @dataclass
@@ -34,11 +57,18 @@ class TextClassifier:
     batcher: MicroBatcher | None = None
 
 
-def load(model_ref: str, device: str) -> TextClassifier:
-    """A sequence-classification model and its tokenizer, ready for inference on `device`."""
+def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClassifier:
+    """A sequence-classification model and its tokenizer, ready for inference on `device`; a sentence encoder
+    becomes a zero-shot positive/negative classifier."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from studio.device import inference_dtype
+
+    if zero_shot.is_sentence_encoder(model_ref):
+        encoder = zero_shot.load(model_ref, device)
+        # The tab's batcher takes plain texts, whichever kind of model serves them.
+        encoder.batcher = MicroBatcher(lambda texts: predict(encoder, texts), max_batch_size=MAX_BATCH_SIZE)
+        return encoder
 
     tokenizer = from_pretrained(AutoTokenizer, model_ref)
     model = from_pretrained(AutoModelForSequenceClassification, model_ref, dtype=inference_dtype(device))
@@ -47,17 +77,21 @@ def load(model_ref: str, device: str) -> TextClassifier:
         model=model,
         tokenizer=tokenizer,
         device=device,
-        max_length=_max_length(tokenizer, model),
+        max_length=token_limit(tokenizer, model),
         multi_label=model.config.problem_type == "multi_label_classification",
     )
     classifier.batcher = MicroBatcher(lambda texts: predict(classifier, texts), max_batch_size=MAX_BATCH_SIZE)
     return classifier
 
 
-def predict(classifier: TextClassifier, texts: list[str]) -> list[dict[str, float]]:
+def predict(classifier: TextClassifier | zero_shot.ZeroShotClassifier, texts: list[str]) -> list[dict[str, float]]:
     """For each text, every label with its score, highest first."""
     if not texts:
         return []
+    if isinstance(classifier, zero_shot.ZeroShotClassifier):
+        return zero_shot.predict(
+            classifier, texts, SENTIMENT_LABELS, template=SENTIMENT_TEMPLATE, temperature=SENTIMENT_TEMPERATURE
+        )
     return postprocess(classifier, forward(classifier, preprocess(classifier, texts)))
 
 
@@ -96,14 +130,15 @@ def postprocess(classifier: TextClassifier, logits: Any) -> list[dict[str, float
     return results
 
 
-def is_truncated(classifier: TextClassifier, text: str) -> bool:
+def is_truncated(classifier: TextClassifier | zero_shot.ZeroShotClassifier, text: str) -> bool:
     # A text shorter in characters than the limit cannot be longer in tokens: skip tokenizing it twice.
     if len(text) < classifier.max_length - 2:
         return False
     return len(classifier.tokenizer(text, truncation=False)["input_ids"]) > classifier.max_length
 
 
-def _max_length(tokenizer: Any, model: Any) -> int:
+def token_limit(tokenizer: Any, model: Any) -> int:
+    """The most tokens the model reads at once."""
     # Some tokenizers report a sentinel of 1e30 for "no limit"; the position embeddings are the real one.
     limits = [tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512)]
     if getattr(model.config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
@@ -115,6 +150,8 @@ def build_tab(studio: Studio) -> gr.Dropdown:
     """The Text classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict)
+    zero_shot_on_device = predict_on_gpu(studio, zero_shot.TASK, zero_shot.load, zero_shot.predict)
+    template = str(studio.task(zero_shot.TASK).options.get("hypothesis_template", zero_shot.DEFAULT_TEMPLATE))
 
     @user_errors("classifying the text")
     def classify_text(text: str, model_ref: str | None = None) -> dict[str, float]:
@@ -129,32 +166,106 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         if note:
             gr.Info(note)
         if is_truncated(loaded.model, text):
-            gr.Warning(
-                f"The text is longer than this model reads ({loaded.model.max_length} tokens); "
-                "only its beginning was classified."
-            )
+            warn_truncated(loaded.model.max_length)
         if zero_gpu():  # ZeroGPU lends the GPU call by call, so requests are not batched together there
             return predict_on_device(loaded.ref, [text])[0]
         return loaded.model.batcher(text)
+
+    @user_errors("classifying the text with your labels")
+    def classify_text_zero_shot(
+        text: str, labels: str, multi_label: bool = False, model_ref: str | None = None
+    ) -> dict[str, float]:
+        """Classify a text into labels you name (zero-shot, no training): every label with its score, highest first.
+
+        Args:
+            text: the text to classify (English).
+            labels: the labels to choose from, separated by commas, e.g. "sport, cooking, finance" (at most 100).
+            multi_label: score each label on its own, so several can be true (scores need not add up to 1).
+            model_ref: a zero-shot model the list offers (its label or reference); empty: the default.
+        """
+        text = clip_text(text, limits.max_text_chars)
+        multi_label = bool(multi_label)
+        chosen, repeated = zero_shot.parse_labels(labels, multi_label)
+        if repeated:
+            listed = ", ".join(f"'{label}'" for label in dict.fromkeys(repeated))
+            gr.Warning(f"Labels given more than once were scored once (case is ignored): {listed}.")
+        loaded, note = studio.load(zero_shot.TASK, model_ref, zero_shot.load)
+        if note:
+            gr.Info(note)
+        if zero_shot.is_truncated(loaded.model, text, chosen, template):
+            warn_truncated(loaded.model.max_length)
+        if zero_gpu():
+            return zero_shot_on_device(loaded.ref, [text], chosen, multi_label, template)[0]
+        return loaded.model.batcher(zero_shot.Request(text, tuple(chosen), multi_label, template))
+
+    def classify_in_tab(
+        text: str, model_ref: str | None, labels: str | None, multi_label: bool, zero_shot_ref: str | None
+    ) -> dict[str, float]:
+        if (labels or "").strip():
+            return classify_text_zero_shot(text, labels, multi_label, zero_shot_ref)
+        return classify_text(text, model_ref)
+
+    def served_by(model_ref: str | None, labels: str | None, zero_shot_ref: str | None) -> str:
+        if (labels or "").strip():
+            return show_status(studio, zero_shot.TASK, zero_shot_ref)
+        return show_status(studio, TASK, model_ref)
 
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
         with gr.Column():
             text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste text to classify…")
+            with gr.Row(equal_height=True):
+                your_labels = gr.Textbox(
+                    label="Your labels",
+                    placeholder="e.g. sport, cooking, finance",
+                    info="Comma-separated; empty: the model's own labels. Zero-shot is an approximation: a "
+                    "fine-tuned model does better.",
+                    scale=4,
+                )
+                multi_label = gr.Checkbox(label="Multi-label", info="Several can be true", scale=1)
             button = gr.Button("Classify", variant="primary")
             model, status = model_controls(studio, TASK, load)
+            with gr.Accordion("Zero-shot (your labels)", open=False):
+                zero_shot_model = gr.Dropdown(
+                    choices=list(studio.choices(zero_shot.TASK).items()),
+                    value=studio.task(zero_shot.TASK).default,
+                    label="Zero-shot classifier",
+                    interactive=True,
+                    allow_custom_value=True,  # checked by Studio.load against the configured choices
+                )
+                gr.Markdown(ZERO_SHOT_NOTE)
         with gr.Column():
-            labels = gr.Label(label="Labels", num_top_classes=10)
+            scores = gr.Label(label="Labels", num_top_classes=10)
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
+    gr.Examples(examples=ZERO_SHOT_EXAMPLES, inputs=[text, your_labels], label="Examples with your labels")
 
-    # One event for the button and Enter, so both share the batched concurrency limit and the API name.
+    # The page's one event (the button, Enter in either box) picks the model or zero-shot by whether labels were
+    # typed; the API has one endpoint for each, with inputs of its own. All three share one batched concurrency
+    # limit, so the page and the API together feed one micro-batcher per model.
+    batched = {"concurrency_limit": MAX_BATCH_SIZE, "concurrency_id": TASK}
     run = gr.on(
-        [button.click, text.submit],
-        classify_text,
-        [text, model],
-        labels,
-        api_name="classify_text",
-        concurrency_limit=MAX_BATCH_SIZE,
+        [button.click, text.submit, your_labels.submit],
+        classify_in_tab,
+        [text, model, your_labels, multi_label, zero_shot_model],
+        scores,
+        api_visibility="private",
+        **batched,
     )
-    refresh_status(run, studio, TASK, model, status)
+    run.then(served_by, [model, your_labels, zero_shot_model], status, api_visibility="private")
+    zero_shot_model.change(
+        lambda ref: show_status(studio, zero_shot.TASK, ref), zero_shot_model, status, api_visibility="private"
+    )
+    gr.on([], classify_text, [text, model], scores, api_name="classify_text", **batched)
+    gr.on(
+        [],
+        classify_text_zero_shot,
+        [text, your_labels, multi_label, zero_shot_model],
+        scores,
+        api_name="classify_text_zero_shot",
+        **batched,
+    )
     return model
+
+
+def warn_truncated(max_length: int) -> None:
+    gr.Warning(f"The text is longer than this model reads ({max_length} tokens); only its beginning was classified.")
