@@ -76,6 +76,19 @@ def from_pretrained(auto_class: Any, model_ref: str, **kwargs: Any) -> Any:
         ) from None
 
 
+def at_hand(model_ref: str) -> bool:
+    """True when the model can be loaded now: a pack model that is installed, a local folder, or a Hub model while
+    the Hub answers or that is cached (a bare timm name lives in the Hub's timm/ organisation)."""
+    if pack.is_pack_ref(model_ref):
+        return pack.is_installed(pack.pack_name(model_ref))
+    if Path(model_ref).exists() or not hub_offline():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    repo_id = model_ref if "/" in model_ref else f"timm/{model_ref}"
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
 def check_safetensors(folder: Path, model_ref: str) -> None:
     """Refuse a local model folder whose weights are only in pickle files, before anything opens them."""
     if not folder.is_dir() or any(folder.glob("*.safetensors")):

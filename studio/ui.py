@@ -76,8 +76,14 @@ def guard_upload(component: Any, message: str) -> Any:
     return component
 
 
-def model_controls(studio: Studio, task_name: str, load: Callable[[str, str], Any]) -> tuple[gr.Dropdown, gr.Markdown]:
-    """The tab's model picker, a Load button and the status line, wired together."""
+def model_controls(
+    studio: Studio, task_name: str, load: Callable[[str, str], Any], initial: Callable[[], str] | None = None
+) -> tuple[gr.Dropdown, gr.Markdown]:
+    """The tab's model picker, a Load button and the status line, wired together.
+
+    `initial`, when given, picks the model shown each time the page loads (e.g. one that works offline); the API's
+    default stays the configured model, so a client that names none gets what the config says.
+    """
     choices = studio.choices(task_name)
     with gr.Row(equal_height=True):
         model = gr.Dropdown(
@@ -98,6 +104,10 @@ def model_controls(studio: Studio, task_name: str, load: Callable[[str, str], An
         return status_line(loaded, note)
 
     load_button.click(load_model, model, status, api_visibility="private")
+    if initial is not None:
+        from gradio.context import Context
+
+        Context.root_block.load(initial, None, model, api_visibility="private")
     model.change(lambda ref: show_status(studio, task_name, ref), model, status, api_visibility="private")
     return model, status
 
