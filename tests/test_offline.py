@@ -72,13 +72,36 @@ def test_classify_image_falls_back_to_the_pack_and_sees_a_cat(offline_app, tmp_p
     assert studio.loaded("image_classification", studio.task("image_classification").default)[1].startswith("offline:")
 
 
-def test_tasks_without_a_pack_model_say_what_they_need(offline_app):
+def test_text_classification_falls_back_to_zero_shot_sentiment(offline_app):
+    client, studio = offline_app
+    result = client.predict("This movie was a delight from the first scene to the last.", api_name="/classify_text")
+    assert result["label"] == "positive"
+    assert {c["label"] for c in result["confidences"]} == {"positive", "negative"}
+    assert client.predict("The battery died and support never answered.", api_name="/classify_text")["label"] == (
+        "negative"
+    )
+    loaded, note = studio.loaded("text_classification", studio.task("text_classification").default)
+    assert loaded.ref == "pack:minilm-l6"
+    assert note == "offline: zero-shot with MiniLM-L6 from the offline pack; fine-tune for better results"
+
+
+def test_named_entities_fall_back_to_spacy(offline_app):
+    client, studio = offline_app
+    _, entities = client.predict("Angela Merkel met Emmanuel Macron in Berlin.", api_name="/recognize_entities")
+    assert [(e["word"], e["entity_group"], e["start"], e["end"], e["score"]) for e in entities] == [
+        ("Angela Merkel", "PERSON", 0, 13, None),
+        ("Emmanuel Macron", "PERSON", 18, 33, None),
+        ("Berlin", "GPE", 37, 43, None),
+    ]
+    assert studio.loaded("ner", studio.task("ner").default)[1].startswith("offline: using spaCy")
+
+
+def test_translation_offline_says_which_pairs_work(offline_app):
     client, _ = offline_app
-    for api_name in ["/classify_text", "/recognize_entities", "/translate"]:
-        with pytest.raises(
-            AppError, match="is not cached here and the Hugging Face Hub cannot be reached; connect once"
-        ):
-            client.predict("Hello there, Angela.", api_name=api_name)
+    with pytest.raises(AppError, match="English → Portuguese and Portuguese → English work offline"):
+        client.predict("Hello there, Angela.", api_name="/translate")
+    portuguese = client.predict("The weather is lovely today.", "English → Portuguese", api_name="/translate")
+    assert "hoje" in portuguese.lower()
 
 
 def test_english_only_pack_model_refuses_other_languages(offline_app, tmp_path):
