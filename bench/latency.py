@@ -57,7 +57,7 @@ def inputs_for(task: str) -> list[Any]:
             "The museum opens at nine in the morning.",
         ]
     if task == "speech":
-        return [ASSETS / "speech_weather.wav"]
+        return [ASSETS / "speech_jfk.wav"]
     return [ASSETS / "traffic_light.png", ASSETS / "tennis_ball.png", ASSETS / "crossword.png"]
 
 

@@ -33,7 +33,7 @@ FIRST_INPUT = {
     "text_classification": "The battery died after two days and support never answered my emails.",
     "ner": "Angela Merkel met Emmanuel Macron in Berlin.",
     "translation": "The weather is lovely today.",
-    "speech": ASSETS / "speech_weather.wav",
+    "speech": ASSETS / "speech_jfk.wav",
     "image_classification": ASSETS / "traffic_light.png",
 }
 

@@ -64,6 +64,9 @@ COMPRESSION_RATIO_THRESHOLD = 2.4
 LOGPROB_THRESHOLD = -1.0
 NO_SPEECH_THRESHOLD = 0.6
 BEST_OF = 5
+# Beams searched at temperature 0: 1 is greedy, the fastest; 5 is what Whisper's own command line uses.
+BEAM_SIZE = 5
+MAX_BEAM_SIZE = 10
 # The previous window's text as a prompt keeps names and style consistent, but it is also how one bad window
 # turns into a repetition loop; both engines drop it after a window needed a temperature above 0.5. Measured on
 # the tests' three-minute address with long pauses: no loop either way, and the same WER (base: 11.4% with it,
@@ -294,6 +297,7 @@ def predict(
     task: str = "transcribe",
     timestamps: bool = True,
     word_timestamps: bool = False,
+    beam_size: int = BEAM_SIZE,
     progress: Callable[[float, float], None] | None = None,
 ) -> dict:
     """The transcript (or English translation) of 16 kHz audio, with its language and timed segments.
@@ -301,7 +305,7 @@ def predict(
     `progress(seconds_done, total_seconds)` is called as the transcription advances; an exception it raises stops
     the transcription. With `timestamps` off, Whisper writes plain text and each segment is a 30-second window.
     """
-    check_options(task, timestamps, word_timestamps)
+    check_options(task, timestamps, word_timestamps, beam_size)
     language = language_code(language)
     if not model.multilingual and language and language != "en":
         raise UserError("This Whisper model understands English only; choose a multilingual model for other languages.")
@@ -315,7 +319,7 @@ def predict(
     else:
         language, probability = detect_language(model, audio)
     transcribe = _transcribe_faster_whisper if model.engine == "faster-whisper" else _transcribe_openai_whisper
-    raw = transcribe(model, audio, language, task, timestamps, progress)
+    raw = transcribe(model, audio, language, task, decoding_options(timestamps, beam_size), progress)
     if progress:
         progress(total, total)
     segments = subtitles.subtitle_segments(raw, total)
@@ -329,10 +333,13 @@ def predict(
     }
 
 
-def decoding_options(timestamps: bool) -> dict[str, Any]:
+def decoding_options(timestamps: bool, beam_size: int = BEAM_SIZE) -> dict[str, Any]:
     """The decoding both engines use, in openai-whisper's argument names."""
     return {
         "temperature": TEMPERATURES,
+        # The beam searches at temperature 0 and best_of samples above it. openai-whisper is greedy only without a
+        # beam size: a beam of one would run its slower beam search for the same words.
+        "beam_size": int(beam_size) if beam_size > 1 else None,
         "best_of": BEST_OF,
         "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD,
         "logprob_threshold": LOGPROB_THRESHOLD,
@@ -346,7 +353,7 @@ def decoding_options(timestamps: bool) -> dict[str, Any]:
 
 
 def _transcribe_openai_whisper(
-    model: SpeechModel, audio: Any, language: str, task: str, timestamps: bool, progress: Callable | None
+    model: SpeechModel, audio: Any, language: str, task: str, options: dict[str, Any], progress: Callable | None
 ) -> list[dict]:
     import torch
     import whisper
@@ -359,7 +366,7 @@ def _transcribe_openai_whisper(
             audio,
             language=language,
             task=task,
-            **decoding_options(timestamps),
+            **options,
             fp16=model.model.device.type == "cuda",
             verbose=None,
         )
@@ -371,12 +378,13 @@ def _transcribe_openai_whisper(
 
 
 def _transcribe_faster_whisper(
-    model: SpeechModel, audio: Any, language: str, task: str, timestamps: bool, progress: Callable | None
+    model: SpeechModel, audio: Any, language: str, task: str, options: dict[str, Any], progress: Callable | None
 ) -> list[dict]:
-    options = decoding_options(timestamps)
+    options = dict(options)
     options["log_prob_threshold"] = options.pop("logprob_threshold")  # faster-whisper's spelling
     options["temperature"] = list(options["temperature"])
-    pieces, _ = model.model.transcribe(audio, language=language, task=task, beam_size=1, vad_filter=False, **options)
+    options["beam_size"] = options["beam_size"] or 1  # its greedy decoding is a beam of one
+    pieces, _ = model.model.transcribe(audio, language=language, task=task, vad_filter=False, **options)
     total, done = len(audio) / SAMPLE_RATE, 0.0
     segments = []
     for s in pieces:  # a generator: each segment is decoded as it is asked for
@@ -446,12 +454,19 @@ def whisper_languages() -> dict[str, str]:
     return dict(module.LANGUAGES)
 
 
-def check_options(task: str, timestamps: bool, word_timestamps: bool) -> None:
+def check_options(task: str, timestamps: bool, word_timestamps: bool, beam_size: Any = BEAM_SIZE) -> None:
     """The checks that need no model, so that a request can fail before its audio is decoded."""
     if task not in {"transcribe", "translate"}:
         raise UserError(f"The task '{task}' is unknown; choose 'transcribe' or 'translate'.")
     if word_timestamps and not timestamps:
         raise UserError("Word timestamps need timestamps; turn timestamps on, or word timestamps off.")
+    # An API call may send 5.0 for 5, or anything at all.
+    whole = isinstance(beam_size, int | float) and not isinstance(beam_size, bool) and float(beam_size).is_integer()
+    if not whole or not 1 <= beam_size <= MAX_BEAM_SIZE:
+        raise UserError(
+            f"The beam size must be a whole number from 1 to {MAX_BEAM_SIZE}; choose 1 for the fastest decoding "
+            "or 5 for Whisper's default."
+        )
 
 
 def language_code(language: str | None) -> str | None:
@@ -523,13 +538,14 @@ def build_tab(studio: Studio) -> None:
         timestamps: bool = True,
         word_timestamps: bool = False,
         video_path: str | None = None,
+        beam_size: float = BEAM_SIZE,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple:
         media = audio_path or video_path
         if not media:
             raise UserError("No audio was given; upload a file or record with the microphone first.")
-        check_options(task, bool(timestamps), bool(word_timestamps))
+        check_options(task, bool(timestamps), bool(word_timestamps), beam_size)
         language = language_code(language)
         audio = load_audio(media, limits.max_audio_seconds)
         loaded, note = studio.load(TASK, model_ref, load_model)
@@ -552,6 +568,7 @@ def build_tab(studio: Studio) -> None:
                 task=task,
                 timestamps=bool(timestamps),
                 word_timestamps=bool(word_timestamps),
+                beam_size=beam_size,
                 progress=report,
             )
         finally:
@@ -580,21 +597,35 @@ def build_tab(studio: Studio) -> None:
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
         with gr.Column():
-            audio = gr.Audio(label="Audio", sources=["upload", "microphone"], type="filepath")
-            video = gr.File(
-                label="…or a video (its sound is transcribed)", file_types=["video"], type="filepath", height=120
-            )
+            # Beside the audio, the video box and the examples cost no height of their own.
+            with gr.Row(equal_height=True):
+                audio = gr.Audio(label="Audio", sources=["upload", "microphone"], type="filepath", scale=3)
+                with gr.Column(scale=2, min_width=160):
+                    video = gr.File(
+                        label="…or a video (its sound is transcribed)",
+                        file_types=["video"],
+                        type="filepath",
+                        height=140,
+                    )
+                    examples = sorted(str(p) for p in ASSETS.glob("*.wav"))
+                    if examples:
+                        gr.Examples(examples=[[e] for e in examples], inputs=[audio])
             with gr.Row():
                 # Custom values reach language_code(), which also takes names and explains a wrong one.
-                language = gr.Dropdown(language_choices(), value="", label="Language", allow_custom_value=True)
+                language = gr.Dropdown(language_choices(), value="", label="Language", allow_custom_value=True, scale=2)
                 task = gr.Radio(
                     [("Transcribe", "transcribe"), ("Translate to English", "translate")],
                     value="transcribe",
                     label="Task",
+                    scale=3,
                 )
             with gr.Row():
                 timestamps = gr.Checkbox(value=True, label="Timestamps", info="Off: plain text in 30-second pieces")
                 word_timestamps = gr.Checkbox(value=False, label="Word timestamps", info="When each word is said")
+                # No bounds on the component: Gradio's own check would answer before check_options() could.
+                beam_size = gr.Number(
+                    value=BEAM_SIZE, label="Beam size", info="1: fastest; 5: Whisper's default", step=1
+                )
             with gr.Row():
                 button = gr.Button("Transcribe", variant="primary", scale=3)
                 stop = gr.Button("Cancel", variant="stop", scale=1)
@@ -605,22 +636,23 @@ def build_tab(studio: Studio) -> None:
             segments = gr.Dataframe(
                 headers=["start", "end", "text"], label="Segments (seconds)", interactive=False, wrap=True
             )
-            with gr.Group():
-                srt = gr.File(label="SRT subtitles", interactive=False, height=90)
-                vtt = gr.File(label="WebVTT subtitles", interactive=False, height=90)
-                txt = gr.File(label="Text", interactive=False, height=90)
+            # Hidden until there is something to download: empty file boxes would take a third of the page.
+            with gr.Row():
+                srt = gr.DownloadButton("Download .srt", visible=False, min_width=120)
+                vtt = gr.DownloadButton("Download .vtt", visible=False, min_width=120)
+                txt = gr.DownloadButton("Download .txt", visible=False, min_width=120)
             with gr.Accordion("Word timings", open=False):
                 words = gr.Dataframe(headers=["start", "end", "word", "probability"], interactive=False)
-    examples = sorted(str(p) for p in ASSETS.glob("*.wav"))
-    if examples:
-        gr.Examples(examples=[[e] for e in examples], inputs=[audio])
 
     run = button.click(
         transcribe,
-        [audio, model, language, task, timestamps, word_timestamps, video],
+        [audio, model, language, task, timestamps, word_timestamps, video, beam_size],
         [text, detected, segments, srt, vtt, txt, words],
         api_name="transcribe",
         show_progress_on=[text],  # one "12/60 seconds" bar, not one on every output
     )
+    # Shown by a second, private event: an update returned by /transcribe would reach API callers as a dict, not
+    # as the file's path.
+    run.success(lambda: [gr.DownloadButton(visible=True)] * 3, None, [srt, vtt, txt], api_visibility="private")
     stop.click(cancel, None, None, cancels=[run], api_visibility="private")
     refresh_status(run, studio, TASK, model, status)

@@ -1,4 +1,4 @@
-"""Speech clips for the tests and the benchmark: public-domain texts read by espeak-ng, with silences between."""
+"""Speech clips for the tests and the benchmark: two real voices, and public-domain texts read by espeak-ng."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ from pathlib import Path
 import numpy as np
 
 RATE = 16_000
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# The Speech tab's examples, people speaking (assets/make_assets.py says where they come from), and their words.
+JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+HARVARD = (
+    "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
+    "It's easy to tell the depth of a well. Four hours of steady work faced us."
+)
+RECORDINGS = {"jfk": (ASSETS / "speech_jfk.wav", JFK), "harvard": (ASSETS / "speech_sentences.wav", HARVARD)}
 # Robert Frost, "The Road Not Taken" (1916), in the public domain.
 POEM = """Two roads diverged in a yellow wood,
 And sorry I could not travel both
@@ -100,6 +108,13 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
         out.setframerate(rate)
         out.writeframes(samples.astype(np.int16).tobytes())
     return path
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """A 16 kHz mono 16-bit wav's samples."""
+    with wave.open(str(path), "rb") as source:
+        assert (source.getframerate(), source.getnchannels(), source.getsampwidth()) == (RATE, 1, 2), path
+        return np.frombuffer(source.readframes(source.getnframes()), np.int16)
 
 
 def wav_seconds(path: Path) -> float:

@@ -80,7 +80,7 @@ class ForTheTestApp(ast.NodeTransformer):
         if (ROOT / value).is_file():
             return str(ROOT / value)
         # An example file of the reader's own ("talk.mp3"): one of ours, of the same kind.
-        kind = "speech_weather.wav" if suffix in AUDIO else "traffic_light.png" if suffix in IMAGES else None
+        kind = "speech_jfk.wav" if suffix in AUDIO else "traffic_light.png" if suffix in IMAGES else None
         return str(self.assets / (kind or "support_tickets.csv"))
 
 

@@ -220,7 +220,7 @@ def test_translation_shows_the_translated_text(page: Page, app_url: str):
 
 def test_speech_recognition_shows_the_transcript_and_language(page: Page, assets: Path):
     panel = open_tab(page, "Speech recognition")
-    upload(panel, assets / "speech_weather.wav")
+    upload(panel, assets / "speech_jfk.wav")
     panel.get_by_role("button", name="Transcribe", exact=True).click()
     # The tiny test Whisper is wired to say exactly this.
     expect(output_text(panel, "Transcript")).to_have_value("Hello world")
@@ -229,11 +229,17 @@ def test_speech_recognition_shows_the_transcript_and_language(page: Page, assets
 
 def test_speech_recognition_offers_the_subtitles_as_a_download(page: Page, assets: Path):
     panel = open_tab(page, "Speech recognition")
-    upload(panel, assets / "speech_weather.wav")
+    downloads = {f"Download .{kind}": f"transcript.{kind}" for kind in ("srt", "vtt", "txt")}
+    for name in downloads:  # nothing to download yet
+        expect(panel.get_by_role("button", name=name, exact=True)).to_be_hidden()
+    upload(panel, assets / "speech_jfk.wav")
     panel.get_by_role("button", name="Transcribe", exact=True).click()
     expect(output_text(panel, "Transcript")).to_have_value("Hello world")
-    subtitles = "a[download$='.srt'], a[download$='.vtt'], [aria-label$='.srt'], [aria-label$='.vtt']"
-    expect(panel.locator(subtitles).first).to_be_visible()
+    for name, file_name in downloads.items():
+        with page.expect_download() as download:
+            panel.get_by_role("button", name=name, exact=True).click()
+        assert download.value.suggested_filename == file_name
+    assert "Hello world" in Path(download.value.path()).read_text()
 
 
 def test_image_classification_shows_five_labelled_bars(page: Page, assets: Path):

@@ -17,6 +17,7 @@ from tests.conftest import ROOT, free_port
 from tests.speech_clips import (
     POEM,
     RATE,
+    RECORDINGS,
     SENTENCE,
     address_clip,
     address_parts,
@@ -233,15 +234,37 @@ def test_options_that_cannot_go_together_are_refused(tiny_en, sentence_files):
 # Long audio, language detection, and the two engines.
 
 
-def test_long_audio_with_silences_transcribes_in_order_without_loops(address, tiny_en):
+@pytest.mark.parametrize(
+    "beam_size",
+    [
+        1,
+        pytest.param(
+            5,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="tiny.en at beam 5 times 'that' from 1.3 s into the 4-second pause before it, so the cue "
+                "'full measure of devotion, that we hear highly' stays on screen through the pause; Whisper base "
+                "does not, and subtitles.py does not yet cut a cue where its words fall silent",
+            ),
+        ),
+    ],
+)
+def test_long_audio_with_silences_transcribes_in_order_without_loops(address, tiny_en, beam_size):
     audio, spans = address
     duration = len(audio) / RATE
     reports: list[tuple[float, float]] = []
     result = speech.predict(
-        tiny_en, audio.astype(np.float32) / 32768, word_timestamps=True, progress=lambda d, t: reports.append((d, t))
+        tiny_en,
+        audio.astype(np.float32) / 32768,
+        word_timestamps=True,
+        beam_size=beam_size,
+        progress=lambda d, t: reports.append((d, t)),
     )
     reference = " ".join(address_parts())
-    print(f"long audio ({duration:.0f} s): WER {wer(reference, result['text']):.3f}, {len(reports)} progress reports")
+    print(
+        f"long audio ({duration:.0f} s), beam {beam_size}: WER {wer(reference, result['text']):.3f}, "
+        f"{len(reports)} progress reports"
+    )
     assert most_repeated(result["text"]) <= most_repeated(reference) + 1
     assert len(words(result["text"])) <= 1.2 * len(words(reference))
     assert wer(reference, result["text"]) <= 0.35
@@ -310,10 +333,11 @@ def test_transcribe_api_keeps_its_first_inputs_and_outputs(client, sentence_file
         "timestamps",
         "word_timestamps",
         "video_path",
+        "beam_size",
     ]
-    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False] + [True] * 6
+    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False] + [True] * 7
     assert len(endpoint["returns"]) == 7
-    # The tiny test model hears " Hello world" in any sound; a video goes in the first input or the last.
+    # The tiny test model hears " Hello world" in any sound; a video goes in the first input or the seventh.
     for args in [
         (handle_file(str(sentence_files["clip.mp4"])),),
         (None, None, "", "transcribe", True, True, handle_file(str(sentence_files["clip.webm"]))),
@@ -344,3 +368,61 @@ def test_noise_without_speech_says_so(offline_client, tmp_path):
     noise = np.random.default_rng(0).normal(0, 100, 8 * RATE)
     with pytest.raises(AppError, match="No speech was heard in the recording; check the microphone"):
         offline_client.predict(handle_file(str(write_wav(tmp_path / "hiss.wav", noise))), api_name="/transcribe")
+
+
+# Real voices: the tab's examples, and the beam size.
+
+BAD_BEAM_SIZE = (
+    "The beam size must be a whole number from 1 to 10; choose 1 for the fastest decoding or 5 for Whisper's default."
+)
+
+
+def test_the_examples_are_the_real_voices_kennedy_first(client):
+    samples = [
+        [row[0] for row in c["props"]["samples"]]
+        for c in client.config["components"]
+        if c.get("type") == "dataset" and str(c["props"]["samples"][0][0]).endswith(".wav")
+    ]
+    assert samples == [["speech_jfk.wav", "speech_sentences.wav"]]
+    assert {path.name for path, _ in RECORDINGS.values()} == set(samples[0])
+
+
+@pytest.mark.parametrize(
+    "clip, beam_size", [("jfk", 1), ("jfk", 5), ("harvard", None)], ids=["jfk-beam-1", "jfk-beam-5", "harvard-default"]
+)
+def test_real_voices_are_heard_word_for_word_offline(offline_client, clip, beam_size):
+    """Whisper base from the offline pack, as `make run` serves it with no network, at either beam size."""
+    path, spoken = RECORDINGS[clip]
+    options = {} if beam_size is None else {"beam_size": beam_size}
+    text, language, table, srt, *_ = offline_client.predict(handle_file(str(path)), api_name="/transcribe", **options)
+    print(f"offline {clip}, beam {beam_size or speech.BEAM_SIZE}: {text!r}")
+    assert words(text) == words(spoken)
+    assert language.startswith("English (")
+    assert words(" ".join(cue[2] for cue in parse_srt(Path(srt).read_text()))) == words(spoken)
+
+
+def test_openai_whisper_at_beam_5_hears_kennedy_word_for_word():
+    reference = speech.load("pack:whisper-tiny.en", "cpu", backend="openai-whisper")
+    path, spoken = RECORDINGS["jfk"]
+    result = speech.predict(reference, speech.load_audio(str(path), max_seconds=60), beam_size=5)
+    assert words(result["text"]) == words(spoken)
+
+
+@pytest.mark.parametrize("beam_size", [0, 11, 2.5, -1, True, None, "5", float("nan")])
+def test_beam_size_must_be_a_whole_number_from_1_to_10(beam_size):
+    with pytest.raises(UserError) as error:
+        speech.check_options("transcribe", True, False, beam_size)
+    assert str(error.value) == BAD_BEAM_SIZE
+
+
+@pytest.mark.parametrize("beam_size", [1, 5, 5.0, 10])
+def test_beam_sizes_from_1_to_10_are_taken(beam_size):
+    speech.check_options("transcribe", True, False, beam_size)
+
+
+@pytest.mark.parametrize("beam_size", [0, 2.5, "five"])
+def test_a_bad_beam_size_over_http_gets_its_message(client, beam_size):
+    path, _ = RECORDINGS["jfk"]
+    with pytest.raises(AppError) as error:
+        client.predict(handle_file(str(path)), beam_size=beam_size, api_name="/transcribe")
+    assert str(error.value) == BAD_BEAM_SIZE

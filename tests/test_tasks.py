@@ -120,7 +120,7 @@ def whisper_model(tiny_models):
 
 
 def test_transcribe_returns_text_language_and_segments(whisper_model, assets):
-    audio = speech.load_audio(str(assets / "speech_library.wav"), max_seconds=60)
+    audio = speech.load_audio(str(assets / "speech_jfk.wav"), max_seconds=60)
     result = speech.predict(whisper_model, audio)
     assert set(result) == {"text", "language", "language_probability", "segments"}
     assert isinstance(result["text"], str)
@@ -141,11 +141,11 @@ def test_silent_and_overlong_audio_are_refused(tmp_path, assets):
     with pytest.raises(UserError, match="silent"):
         speech.load_audio(str(silent), max_seconds=60)
     with pytest.raises(UserError, match="limit is 0 minutes"):
-        speech.load_audio(str(assets / "speech_library.wav"), max_seconds=1)
+        speech.load_audio(str(assets / "speech_jfk.wav"), max_seconds=1)
 
 
 def test_unknown_language_is_refused(whisper_model, assets):
-    audio = speech.load_audio(str(assets / "speech_library.wav"), max_seconds=60)
+    audio = speech.load_audio(str(assets / "speech_jfk.wav"), max_seconds=60)
     with pytest.raises(UserError, match="not a language Whisper knows"):
         speech.predict(whisper_model, audio, language="klingon")
 
