@@ -221,6 +221,7 @@ def test_translation_shows_the_translated_text(page: Page, app_url: str):
 def test_speech_recognition_shows_the_transcript_and_language(page: Page, assets: Path):
     panel = open_tab(page, "Speech recognition")
     upload(panel, assets / "speech_jfk.wav")
+    expect(panel.get_by_test_id("waveform-Audio").first).to_be_visible()  # the upload has arrived
     panel.get_by_role("button", name="Transcribe", exact=True).click()
     # The tiny test Whisper is wired to say exactly this.
     expect(output_text(panel, "Transcript")).to_have_value("Hello world")
@@ -233,6 +234,7 @@ def test_speech_recognition_offers_the_subtitles_as_a_download(page: Page, asset
     for name in downloads:  # nothing to download yet
         expect(panel.get_by_role("button", name=name, exact=True)).to_be_hidden()
     upload(panel, assets / "speech_jfk.wav")
+    expect(panel.get_by_test_id("waveform-Audio").first).to_be_visible()  # the upload has arrived
     panel.get_by_role("button", name="Transcribe", exact=True).click()
     expect(output_text(panel, "Transcript")).to_have_value("Hello world")
     for name, file_name in downloads.items():
