@@ -391,9 +391,15 @@ def test_pack_references_and_registry() -> None:
     assert pack.pack_name("pack:whisper-base") == "whisper-base"
     with pytest.raises(ValueError, match="Unknown offline-pack model"):
         pack.pack_name("pack:whisper-huge")
-    assert {model.task for model in pack.PACK_MODELS.values()} == {"speech", "image_classification", "text_base"}
+    tasks = {model.task for model in pack.PACK_MODELS.values()}
+    assert tasks == {"speech", "image_classification", "text_base", "ner", "translation"}
     assert pack.fallback_for("image_classification") == "pack:efficientnet-lite0"
     assert pack.fallback_for("text_base") == "pack:minilm-l6"
-    assert pack.fallback_for("translation") is None
+    assert pack.fallback_for("ner") == "pack:spacy-en-sm"
+    assert pack.fallback_for("summarization") is None
+    # Translation's stand-ins are per language pair ([translation.offline]), never one for the whole task.
+    from studio.runtime import PACK_TASK
+
+    assert "translation" not in PACK_TASK
     with pytest.raises(ValueError, match="not a Whisper model"):
         pack.ct2_path("minilm-l6")
