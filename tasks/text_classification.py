@@ -14,7 +14,7 @@ import gradio as gr
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
-from studio.hf import from_pretrained
+from studio.hf import from_pretrained, token_limit
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, show_status, user_errors
 from tasks import zero_shot
@@ -135,15 +135,6 @@ def is_truncated(classifier: TextClassifier | zero_shot.ZeroShotClassifier, text
     if len(text) < classifier.max_length - 2:
         return False
     return len(classifier.tokenizer(text, truncation=False)["input_ids"]) > classifier.max_length
-
-
-def token_limit(tokenizer: Any, model: Any) -> int:
-    """The most tokens the model reads at once."""
-    # Some tokenizers report a sentinel of 1e30 for "no limit"; the position embeddings are the real one.
-    limits = [tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512)]
-    if getattr(model.config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-        limits.append(model.config.max_position_embeddings - 2)
-    return int(min(limit for limit in limits if limit and limit > 0))
 
 
 def build_tab(studio: Studio) -> gr.Dropdown:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from studio import pack
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
-from studio.hf import from_pretrained
+from studio.hf import from_pretrained, token_limit
 
 TASK = "zero_shot"
 NLI = "nli"
@@ -72,8 +72,6 @@ def load(model_ref: str, device: str) -> ZeroShotClassifier:
         model = from_pretrained(AutoModel, model_ref, dtype=dtype).to(device).eval()
         classifier = ZeroShotClassifier(SIMILARITY, model, tokenizer, device, _encoder_max_length(model_ref, model))
     else:
-        from tasks.text_classification import token_limit  # imported here: that module imports this one
-
         model = from_pretrained(AutoModelForSequenceClassification, model_ref, dtype=dtype)
         # The pipeline truncates to the tokenizer's limit, which some tokenizers leave at 1e30.
         tokenizer.model_max_length = token_limit(tokenizer, model)
