@@ -30,13 +30,17 @@ $(VENV)/.dev-deps: $(VENV)/.app-deps requirements-dev.txt requirements-testdata.
 	$(PIP) install --no-deps --require-hashes -r requirements-testdata.txt
 	touch $@
 
-# Debian packages: ffmpeg decodes audio for Whisper; the tests also speak with espeak-ng and drive chromium.
+# Debian packages: ffmpeg decodes audio for Whisper; the tests also speak with espeak-ng, drive chromium and
+# fine-tune on real pictures from dataset-fashion-mnist.
+FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
 system-deps:
 	@command -v ffmpeg >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="ffmpeg"
 
 system-deps-test:
 	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null && command -v chromium >/dev/null \
-		|| $(MAKE) --no-print-directory apt PACKAGES="ffmpeg espeak-ng chromium chromium-driver"
+		&& test -f $(FASHION_MNIST) \
+		|| $(MAKE) --no-print-directory apt PACKAGES="ffmpeg espeak-ng chromium chromium-driver dataset-fashion-mnist"
 
 apt:
 	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

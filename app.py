@@ -44,7 +44,7 @@ def build_app(config: Config, device: str | None = None) -> tuple[gr.Blocks, Stu
             with gr.Tab(task.TITLE, id=task.TASK):
                 built[task.TASK] = task.build_tab(studio)
         with gr.Tab(finetune_tab.TITLE, id="finetune"):
-            finetune_tab.build_tab(studio, classifier_dropdown=built["text_classification"], demo=demo)
+            finetune_tab.build_tab(studio, model_dropdowns=built, demo=demo)
     limits = config.limits
     guard_url_inputs(demo, limits.max_upload_mb)
     # Beyond queue_size waiting requests Gradio answers at once: "This application is currently busy.

@@ -1,4 +1,7 @@
-"""Recreate the example pictures in this folder, drawn with Pillow: `python assets/make_assets.py` from the repo root.
+"""Recreate the example files in this folder: `python assets/make_assets.py` from the repo root.
+
+The pictures are drawn with Pillow; ticket_entities.conll is support tickets the project wrote; fashion_sample.zip is
+48 Fashion-MNIST pictures (MIT) from Debian's dataset-fashion-mnist.
 
 The two recordings are people speaking, so they are copied, not made:
 
@@ -13,11 +16,13 @@ The two recordings are people speaking, so they are copied, not made:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
 
 def draw_traffic_light(path: Path) -> None:
@@ -52,7 +57,59 @@ def draw_tennis_ball(path: Path) -> None:
     image.save(path)
 
 
+# The Fine-tune tab's entity sample: support tickets the project wrote, with products, order numbers, places.
+PRODUCTS = [
+    "Aurora X2 headphones", "Nimbus 15 laptop", "Pixel Dock", "Volt charger", "Orbit smartwatch",
+    "Echo Mini speaker", "Atlas router", "Lumen desk lamp", "Nova tablet", "Comet keyboard",
+]
+ORDERS = ["A-10293", "B-55120", "C-77841", "A-30017", "D-90452", "B-12876", "C-40519", "A-88230"]
+PLACES = ["Lisbon", "Manchester", "Toronto", "Munich", "Osaka", "Denver", "Lyon", "Melbourne"]
+TEMPLATES = [
+    "My {PRODUCT} stopped charging after the update .",
+    "Order {ORDER} never arrived in {PLACE} .",
+    "The {PRODUCT} from order {ORDER} came with a cracked screen .",
+    "Can I return the {PRODUCT} I bought in {PLACE} ?",
+    "Please cancel order {ORDER} , I ordered the wrong {PRODUCT} .",
+    "Where is my parcel ? The tracking for {ORDER} has not moved since it left {PLACE} .",
+    "The {PRODUCT} keeps disconnecting from the {PRODUCT} .",
+    "I was charged twice for order {ORDER} .",
+    "Does the {PRODUCT} ship to {PLACE} ?",
+    "Thanks , the replacement {PRODUCT} works perfectly .",
+    "Your courier left order {ORDER} at the wrong address in {PLACE} .",
+    "How do I reset the {PRODUCT} to factory settings ?",
+]
+
+
+def write_ticket_entities(path: Path, sentences: int = 120, seed: int = 0) -> None:
+    """A CoNLL file (a token and its BIO tag per line, a blank line between sentences) of made-up tickets."""
+    import random
+
+    rng = random.Random(seed)
+    slots = {"PRODUCT": PRODUCTS, "ORDER": ORDERS, "PLACE": PLACES}
+    lines = []
+    for _ in range(sentences):
+        for token in rng.choice(TEMPLATES).split():
+            slot = token.strip("{}")
+            if slot in slots:
+                words = rng.choice(slots[slot]).split()
+                lines += [f"{word}\t{'B' if i == 0 else 'I'}-{slot}" for i, word in enumerate(words)]
+            else:
+                lines.append(f"{token}\tO")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_fashion_sample(path: Path, per_class: int = 12) -> None:
+    """A zip of Fashion-MNIST pictures, one folder per class (Debian's dataset-fashion-mnist, MIT)."""
+    from finetune.fashion_sample import fashion_mnist, write_zip
+
+    classes = ["T-shirt or top", "Trouser", "Sneaker", "Bag"]
+    write_zip(path, fashion_mnist(per_class, "train", seed=0, classes=classes))
+
+
 if __name__ == "__main__":
     draw_traffic_light(HERE / "traffic_light.png")
     draw_crossword(HERE / "crossword.png")
     draw_tennis_ball(HERE / "tennis_ball.png")
+    write_ticket_entities(HERE / "ticket_entities.conll")
+    write_fashion_sample(HERE / "fashion_sample.zip")

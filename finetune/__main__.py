@@ -1,4 +1,8 @@
-"""python -m finetune: train a text classifier from a CSV/TSV/JSON/JSONL/Parquet file.
+"""python -m finetune: fine-tune a text classifier, an image classifier or an entity recogniser on your data.
+
+--task text (the default): a CSV/TSV/JSON/JSONL/Parquet table with a text and a label column.
+--task image: a zip of one folder per class, or a zip with a CSV/JSONL of file,label inside.
+--task entities: CoNLL (a token and its tag per line), JSONL of tokens + tags, or JSONL of text + entities.
 
 Multi-GPU or multi-node: the same command under `accelerate launch --num_processes N -m finetune ...`.
 """
@@ -10,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from finetune.train import TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
+from finetune.train import TASKS, TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
 from studio.errors import UserError
 
 
@@ -19,7 +23,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
     p = argparse.ArgumentParser(
         prog="python -m finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--data", required=True, help="the labelled file (csv, tsv, json, jsonl, parquet)")
+    p.add_argument("--task", choices=TASKS, default=defaults.task, help="the kind of model to train")
+    p.add_argument("--data", required=True, help="the labelled file (see above for each task)")
     p.add_argument("--output", required=True, help="folder to write the model, metrics and model card into")
     p.add_argument("--model", default=defaults.model, help="base model: Hub id, local folder or pack name")
     p.add_argument("--text-column", default=defaults.text_column)
@@ -29,7 +34,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--learning-rate", type=float, default=None, help="default: chosen from the model's size")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--max-length", type=int, default=defaults.max_length)
+    p.add_argument("--max-length", type=int, default=defaults.max_length, help="text, entities: tokens per text")
+    p.add_argument("--image-size", type=int, default=defaults.image_size, help="image: pixels a side (0: the model's)")
+    p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing, help="image: 0 turns it off")
     p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     p.add_argument("--warmup-fraction", type=float, default=defaults.warmup_fraction)
     p.add_argument(
@@ -49,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
     )
     args = p.parse_args(argv)
     cfg = TrainConfig(
+        task=args.task,
         data=args.data,
         output=args.output,
         model=args.model,
@@ -60,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         max_length=args.max_length,
+        image_size=args.image_size,
+        label_smoothing=args.label_smoothing,
         weight_decay=args.weight_decay,
         warmup_fraction=args.warmup_fraction,
         patience=args.patience,

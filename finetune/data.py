@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import numbers
@@ -29,7 +30,11 @@ MAX_GUESSED_LABELS = 50
 TEXT_COLUMN_NAMES = ("text", "sentence", "review", "content", "body", "message", "document", "tweet")
 LABEL_COLUMN_NAMES = ("label", "labels", "target", "class", "category", "topic", "sentiment", "intent", "y")
 
-NOT_UTF8 = "The file is not UTF-8 text; save it as UTF-8 (in Excel: CSV UTF-8) and upload it again."
+NOT_TEXT = "The file is not text in any encoding this app reads; upload a CSV, TSV, JSON or JSONL text file."
+# Enough of a file to tell its encoding; the whole file is then decoded with it.
+ENCODING_SAMPLE_BYTES = 1 << 20
+LATIN_CODE_PAGES = {"cp1250", "cp1252", "cp1257", "latin_1", "iso8859_15", "iso8859_2", "mac_latin2", "cp775", "cp850"}
+ENCODING_NAMES = {"utf_8": "UTF-8", "utf_8_sig": "UTF-8 with BOM", "utf_16": "UTF-16", "ascii": "UTF-8"}
 RECORD_EXAMPLE = '{"text": "...", "label": "..."}'
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -52,8 +57,64 @@ class LabelledTexts:
     dropped_unlabelled: int = 0
 
 
+def read_text(path: Path) -> tuple[str, str]:
+    """A text file's content and the name of the encoding it was read in.
+
+    UTF-8 (with or without a byte-order mark) and UTF-16 are read as such; anything else — what Excel's plain "CSV"
+    writes on Windows is Windows-1252 — is read in the encoding charset-normalizer detects. Only bytes that are
+    no text in any encoding are refused.
+    """
+    raw = path.read_bytes()
+    boms = ((codecs.BOM_UTF8, "utf_8_sig"), (codecs.BOM_UTF16_LE, "utf_16"), (codecs.BOM_UTF16_BE, "utf_16"))
+    for bom, encoding in boms:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding), ENCODING_NAMES[encoding]
+            except UnicodeDecodeError:
+                raise DataError(NOT_TEXT) from None
+    try:
+        return raw.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:ENCODING_SAMPLE_BYTES]).best()
+    if best is None:
+        raise DataError(NOT_TEXT)
+    encoding = best.encoding
+    # A few accented letters fit every Latin code page equally well; Windows-1252 is the one Excel writes.
+    if encoding in LATIN_CODE_PAGES and _decodes(raw, "cp1252"):
+        encoding = "cp1252"
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise DataError(NOT_TEXT) from None
+    if "\x00" in text:  # a binary file that happens to decode
+        raise DataError(NOT_TEXT)
+    return text, ENCODING_NAMES.get(encoding, _encoding_name(encoding))
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        return not any("\x80" <= c <= "\x9f" for c in raw.decode(encoding))  # C1 controls: the wrong page
+    except UnicodeDecodeError:
+        return False
+
+
+def _encoding_name(codec: str) -> str:
+    """Python's codec name as people know it: cp1252 -> Windows-1252, latin_1 -> Latin-1."""
+    if codec.startswith("cp") and codec[2:].isdigit():
+        return f"Windows-{codec[2:]}"
+    return {"latin_1": "Latin-1", "iso8859_15": "Latin-9", "mac_roman": "Mac Roman"}.get(
+        codec, codec.replace("_", "-").upper()
+    )
+
+
 def read_table(path: str | Path, max_rows: int = 200_000, max_bytes: int = 200 * 2**20) -> pandas.DataFrame:
-    """Read a CSV, TSV, JSON, JSONL or Parquet file into a frame whose cells are strings ("" where missing)."""
+    """Read a CSV, TSV, JSON, JSONL or Parquet file into a frame whose cells are strings ("" where missing).
+
+    `frame.attrs["encoding"]` says which encoding a text file was read in.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -70,14 +131,17 @@ def read_table(path: str | Path, max_rows: int = 200_000, max_bytes: int = 200 *
             f"The file is {_size(size, max_bytes)}; the limit is {_size(max_bytes, max_bytes)}, "
             "so upload a smaller sample."
         )
-    if suffix in (".csv", ".tsv"):
-        df = _read_delimited(path, suffix, max_rows)
-    elif suffix == ".json":
-        df = _read_json(path, max_rows)
-    elif suffix == ".jsonl":
-        df = _read_jsonl(path, max_rows)
+    if suffix == ".parquet":
+        df, encoding = _read_parquet(path, max_rows), None
     else:
-        df = _read_parquet(path, max_rows)
+        text, encoding = read_text(path)
+        if suffix in (".csv", ".tsv"):
+            df = _read_delimited(text, suffix, max_rows)
+        elif suffix == ".json":
+            df = _read_json(text, max_rows)
+        else:
+            df = _read_jsonl(text, max_rows)
+    df.attrs["encoding"] = encoding
     if len(df.columns) == 0:
         raise DataError("The file has no columns; it needs a text column and a label column, such as text,label.")
     if len(df) > max_rows:
@@ -180,27 +244,26 @@ def summary(data: LabelledTexts) -> dict[str, Any]:
     }
 
 
-def _read_delimited(path: Path, suffix: str, max_rows: int) -> pandas.DataFrame:
+def _read_delimited(text: str, suffix: str, max_rows: int) -> pandas.DataFrame:
+    import io
+
     import pandas as pd
 
     kind = "CSV" if suffix == ".csv" else "TSV"
-    sep = _separator(path, "," if suffix == ".csv" else "\t")
+    sep = _separator(text, "," if suffix == ".csv" else "\t")
     sep_name = {",": "commas", ";": "semicolons", "\t": "tabs"}[sep]
     try:
         with warnings.catch_warnings():
             # A row longer than the header is otherwise cut short silently.
             warnings.simplefilter("error", pd.errors.ParserWarning)
             return pd.read_csv(
-                path,
+                io.StringIO(text.lstrip("\ufeff")),
                 sep=sep,
                 dtype=str,
                 na_filter=False,
-                encoding="utf-8-sig",
                 index_col=False,
                 nrows=max_rows + 1,
             )
-    except UnicodeDecodeError:
-        raise DataError(NOT_UTF8) from None
     except pd.errors.EmptyDataError:
         raise DataError("The file has no columns; its first line must name them, such as text,label.") from None
     except pd.errors.ParserWarning:
@@ -222,12 +285,11 @@ def _read_delimited(path: Path, suffix: str, max_rows: int) -> pandas.DataFrame:
         ) from None
 
 
-def _separator(path: Path, default: str) -> str:
+def _separator(text: str, default: str) -> str:
     """The separator of a .csv file, which Excel in many locales writes with semicolons."""
     if default != ",":
         return default
-    with path.open("rb") as file:
-        head = file.read(65536).decode("utf-8", errors="ignore").lstrip("\ufeff")
+    head = text[:65536].lstrip("\ufeff")
     first_line = head.splitlines()[0] if head.splitlines() else ""
     if "," not in first_line:
         for sep in (";", "\t"):
@@ -236,12 +298,10 @@ def _separator(path: Path, default: str) -> str:
     return default
 
 
-def _read_json(path: Path, max_rows: int) -> pandas.DataFrame:
+def _read_json(text: str, max_rows: int) -> pandas.DataFrame:
     try:
         # Numbers are kept as written, so a label 007 or 1e3 stays exactly that.
-        document = json.loads(path.read_bytes().decode("utf-8-sig"), parse_int=str, parse_float=str)
-    except UnicodeDecodeError:
-        raise DataError(NOT_UTF8) from None
+        document = json.loads(text.lstrip("\ufeff"), parse_int=str, parse_float=str)
     except json.JSONDecodeError as error:
         raise DataError(
             f"The file is not valid JSON (line {error.lineno}: {error.msg}); "
@@ -263,25 +323,22 @@ def _read_json(path: Path, max_rows: int) -> pandas.DataFrame:
     return _frame_from_records(document)
 
 
-def _read_jsonl(path: Path, max_rows: int) -> pandas.DataFrame:
+def _read_jsonl(text: str, max_rows: int) -> pandas.DataFrame:
     records = []
-    try:
-        with path.open(encoding="utf-8-sig") as file:
-            for number, line in enumerate(file, 1):
-                if not line.strip():
-                    continue
-                if len(records) == max_rows:
-                    raise _too_many_rows(max_rows)
-                try:
-                    records.append(json.loads(line, parse_int=str, parse_float=str))
-                except (json.JSONDecodeError, RecursionError) as error:
-                    reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
-                    raise DataError(
-                        f"Line {number} is not valid JSON ({reason}); each line of a .jsonl file must be one object "
-                        f"such as {RECORD_EXAMPLE}."
-                    ) from None
-    except UnicodeDecodeError:
-        raise DataError(NOT_UTF8) from None
+    # Split on newlines only: a JSON string may hold U+2028 and the other characters str.splitlines breaks at.
+    for number, line in enumerate(text.lstrip("\ufeff").split("\n"), 1):
+        if not line.strip():
+            continue
+        if len(records) == max_rows:
+            raise _too_many_rows(max_rows)
+        try:
+            records.append(json.loads(line, parse_int=str, parse_float=str))
+        except (json.JSONDecodeError, RecursionError) as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise DataError(
+                f"Line {number} is not valid JSON ({reason}); each line of a .jsonl file must be one object "
+                f"such as {RECORD_EXAMPLE}."
+            ) from None
     return _frame_from_records(records)
 
 

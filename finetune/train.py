@@ -1,6 +1,9 @@
-"""Fine-tune a pretrained encoder into a text classifier: a training loop you can read top to bottom.
+"""Fine-tune a pretrained model on the user's labelled data: one training loop you can read top to bottom.
 
-Runs the same on one CPU, one GPU, or many processes under `accelerate launch` (data-parallel).
+The kind of model (text classifier, image classifier, entity recogniser) is a parameter: what differs between
+them — reading the data, the model and its head, batching, the metrics, saving — lives in finetune/text.py,
+finetune/images.py and finetune/entities.py. Runs the same on one CPU, one GPU, or many processes under
+`accelerate launch` (data-parallel).
 """
 
 from __future__ import annotations
@@ -12,28 +15,30 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finetune.data import LabelledTexts, prepare, read_table, split, summary
-
 Report = Callable[[dict], None]
+TASKS = ("text", "image", "entities")
 
 
 @dataclass
 class TrainConfig:
     data: str
     output: str
+    task: str = "text"  # text | image | entities
     model: str = "pack:minilm-l6"
-    text_column: str = "text"
+    text_column: str = "text"  # text: the columns of the table
     label_column: str = "label"
     validation: str | None = None
     val_split: float = 0.2
     epochs: int = 3
-    learning_rate: float | None = None  # None: chosen from the model's size
+    learning_rate: float | None = None  # None: chosen for the kind and the model's size
     batch_size: int = 16
-    max_length: int = 128
+    max_length: int = 128  # text and entities: tokens read of each text (entities: per window)
+    image_size: int = 0  # image: pixels a side; 0 keeps the model's own
+    label_smoothing: float = 0.1  # image: timm's usual recipe
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     patience: int = 2  # epochs without a better validation loss before stopping
@@ -42,32 +47,56 @@ class TrainConfig:
     max_rows: int = 200_000
 
 
+@dataclass
+class Prepared:
+    """The user's data, read, checked and split: what one kind's `load_data` returns."""
+
+    train: Any
+    validation: Any
+    label_names: list[str]
+    summary: dict  # {"train": {...}, "validation": {...}}: rows, examples per label, what was dropped
+
+
+@dataclass
+class Built:
+    """The model with its new head and the examples as it takes them: what one kind's `build` returns."""
+
+    model: Any
+    processor: Any  # what turns raw inputs into model inputs (a tokenizer, an image transform), saved with it
+    train_set: list
+    val_set: list
+    train_lengths: list[int]  # for length-grouped batches; all equal where length does not matter
+    val_lengths: list[int]
+    collate_train: Callable
+    collate_eval: Callable
+    label_smoothing: float = 0.0
+    extra: dict = field(default_factory=dict)  # whatever the kind needs back in evaluation or saving
+
+
 class Cancelled(Exception):
     """The run was asked to stop."""
 
 
-def default_learning_rate(hidden_size: int) -> float:
-    """Small encoders take larger steps; these are the usual good values for each size."""
-    if hidden_size <= 384:
-        return 1e-4
-    if hidden_size <= 768:
-        return 4e-5
-    return 2e-5
+def kind_of(task: str) -> Any:
+    """The module that knows what is particular to one kind of model."""
+    if task == "text":
+        from finetune import text as kind
+    elif task == "image":
+        from finetune import images as kind
+    elif task == "entities":
+        from finetune import entities as kind
+    else:
+        from studio.errors import UserError
 
-
-def load_data(cfg: TrainConfig) -> tuple[LabelledTexts, LabelledTexts]:
-    """Read, check and split the user's file (or use their validation file)."""
-    train = prepare(read_table(cfg.data, max_rows=cfg.max_rows), cfg.text_column, cfg.label_column)
-    if cfg.validation:
-        val = prepare(read_table(cfg.validation, max_rows=cfg.max_rows), cfg.text_column, cfg.label_column)
-        return train, val
-    return split(train, cfg.val_split, cfg.seed)
+        raise UserError(f"The task '{task}' is unknown; choose one of {', '.join(TASKS)}.")
+    return kind
 
 
 def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
-    """Batches of similar-length texts, in random order: little padding, still shuffled.
+    """Batches of similar-length examples, in random order: little padding, still shuffled.
 
-    Texts are shuffled, cut into pools of 50 batches, each pool sorted by length and cut into batches.
+    Examples are shuffled, cut into pools of 50 batches, each pool sorted by length and cut into batches.
+    With equal lengths (images) the sort keeps the shuffled order: plain shuffled batches.
     """
     rng = random.Random(seed)
     order = list(range(len(lengths)))
@@ -87,19 +116,11 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
-    from transformers import (
-        AutoConfig,
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        get_linear_schedule_with_warmup,
-    )
 
-    from finetune.evaluate import classification_metrics, misclassified
     from finetune.report import save_run
-    from studio.hf import from_pretrained
 
     started = time.perf_counter()
+    kind = kind_of(cfg.task)
     accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=_mixed_precision(cfg.cpu))
     main = accelerator.is_main_process
     events: list[dict] = []
@@ -114,91 +135,72 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
     if main and output.exists() and any(output.iterdir()):
         raise FileExistsError(f"{output} already exists and is not empty; choose another output folder.")
 
-    # Data: read, check, split, tokenize once.
-    train_data, val_data = load_data(cfg)
-    label_names = train_data.label_names
-    unknown = sorted(set(val_data.labels) - set(label_names))
-    if unknown:
-        from finetune.data import DataError
-
-        raise DataError(f"The validation file has labels the training file lacks ({', '.join(unknown[:5])}).")
-    label2id = {name: i for i, name in enumerate(label_names)}
-    tokenizer = from_pretrained(AutoTokenizer, cfg.model)
-    max_length = usable_max_length(cfg.max_length, tokenizer, from_pretrained(AutoConfig, cfg.model))
-    train_set = _tokenize(tokenizer, train_data, label2id, max_length)
-    val_set = _tokenize(tokenizer, val_data, label2id, max_length)
-    collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if accelerator.device.type == "cuda" else None)
-
-    # Model: the pretrained encoder with a new classification head for the user's labels.
-    model = from_pretrained(
-        AutoModelForSequenceClassification,
-        cfg.model,
-        num_labels=len(label_names),
-        id2label=dict(enumerate(label_names)),
-        label2id=label2id,
-        ignore_mismatched_sizes=True,
-    )
-    lr = cfg.learning_rate or default_learning_rate(model.config.hidden_size)
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+    # Data and model: read and check the user's file, split it, and put a new head on the pretrained model.
+    data = kind.load_data(cfg)
+    built = kind.build(cfg, data, accelerator.device)
+    model = built.model
+    lr = cfg.learning_rate or kind.default_learning_rate(model)
+    # Biases and norm weights (every 1-D parameter) are not decayed.
     params = [
-        {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-            "weight_decay": cfg.weight_decay,
-        },
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {"params": [p for p in model.parameters() if p.ndim > 1], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in model.parameters() if p.ndim <= 1], "weight_decay": 0.0},
     ]
     # The fused kernel updates all parameters in one pass: several times faster per step than the default loop.
     optimizer = torch.optim.AdamW(params, lr=lr, fused=accelerator.device.type in {"cpu", "cuda"})
-    lengths = [len(example["input_ids"]) for example in train_set]
-    batches_per_epoch = len(length_grouped_batches(lengths, cfg.batch_size, 0))
+    batches_per_epoch = len(length_grouped_batches(built.train_lengths, cfg.batch_size, 0))
     steps_per_epoch = math.ceil(batches_per_epoch / accelerator.num_processes)  # each process takes its share
     total_steps = steps_per_epoch * cfg.epochs
+    from transformers import get_linear_schedule_with_warmup
+
     # Counted in whole-dataset batches: the prepared scheduler steps once per process at every optimizer step.
     schedule_steps = batches_per_epoch * cfg.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_fraction * schedule_steps), schedule_steps)
-    # Validation texts go in length order, so batches pad little; the final predictions are put back in the
-    # texts' order (for the misclassified examples) below.
-    val_order = sorted(range(len(val_set)), key=lambda i: len(val_set[i]["input_ids"]))
-    val_batches = [val_order[i : i + cfg.batch_size * 2] for i in range(0, len(val_order), cfg.batch_size * 2)]
-    val_loader = DataLoader(val_set, batch_sampler=val_batches, collate_fn=collate)
+    # Validation examples go in length order, so batches pad little; predictions are put back in order below.
+    # A plain batch size (not a list of batches) lets accelerate give every process equal batches and drop the
+    # examples it repeated to make them equal when gathering.
+    val_order = sorted(range(len(built.val_set)), key=lambda i: built.val_lengths[i])
+    val_loader = DataLoader(
+        built.val_set, batch_size=cfg.batch_size * 2, sampler=val_order, collate_fn=built.collate_eval
+    )
     model, optimizer, scheduler, val_loader = accelerator.prepare(model, optimizer, scheduler, val_loader)
 
     emit(
         {
             "event": "start",
+            "task": cfg.task,
             "model": cfg.model,
-            "labels": label_names,
-            "train": summary(train_data),
-            "validation": summary(val_data),
+            "labels": data.label_names,
+            "train": data.summary["train"],
+            "validation": data.summary["validation"],
             "learning_rate": lr,
             "epochs": cfg.epochs,
             "total_steps": total_steps,
         }
     )
 
-    # Training: each epoch a new length-grouped order; evaluate after each; keep the best weights.
+    # Training: each epoch a new order; evaluate after each; keep the best weights.
     step, best_loss, best_state, bad_epochs = 0, math.inf, None, 0
     training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
     for epoch in range(1, cfg.epochs + 1):
         train_loader = accelerator.prepare(
             DataLoader(
-                train_set,
-                batch_sampler=length_grouped_batches(lengths, cfg.batch_size, cfg.seed + epoch),
-                collate_fn=collate,
+                built.train_set,
+                batch_sampler=length_grouped_batches(built.train_lengths, cfg.batch_size, cfg.seed + epoch),
+                collate_fn=built.collate_train,
             )
         )
         model.train()
         for batch in train_loader:
             if should_stop():
                 raise Cancelled()
-            loss = model(**batch).loss
+            logits, labels = kind.forward(model, batch)
+            loss = _loss(logits, labels, built.label_smoothing)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            elapsed = time.perf_counter() - started
             emit(
                 {
                     "event": "step",
@@ -206,17 +208,16 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
                     "epoch": round(step / steps_per_epoch, 3),
                     "loss": round(loss.item(), 5),
                     "learning_rate": scheduler.get_last_lr()[0],
-                    "elapsed": round(elapsed, 1),
+                    "elapsed": round(time.perf_counter() - started, 1),
                     "eta": round((time.perf_counter() - training_started) / step * (total_steps - step), 1),
                     "total_steps": total_steps,
                 }
             )
 
-        val_loss, predictions, references = _evaluate(model, val_loader, accelerator)
-        accuracy = sum(p == r for p, r in zip(predictions, references)) / max(1, len(references))
-        improved = val_loss < best_loss
-        emit({"event": "eval", "step": step, "epoch": epoch, "val_loss": round(val_loss, 5), "accuracy": accuracy})
-        if improved:
+        val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
+        name, score = kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))
+        emit({"event": "eval", "step": step, "epoch": epoch, "val_loss": round(val_loss, 5), name: score})
+        if val_loss < best_loss:
             best_loss, bad_epochs = val_loss, 0
             best_state = {k: v.detach().cpu().clone() for k, v in accelerator.unwrap_model(model).state_dict().items()}
         else:
@@ -228,44 +229,72 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
     # Evaluation of the best weights, then an atomic save: the folder appears complete or not at all.
     unwrapped = accelerator.unwrap_model(model)
     unwrapped.load_state_dict(best_state)
-    val_loss, predictions, references = _evaluate(model, val_loader, accelerator)
-    predictions, references = _in_text_order(predictions, val_order), _in_text_order(references, val_order)
+    val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
+    predictions, references = _in_order(predictions, val_order), _in_order(references, val_order)
     result = {}
     if main:
-        metrics = classification_metrics(references, predictions, label_names)
+        metrics, mistakes = kind.evaluation(data, built, predictions, references)
         metrics["val_loss"] = round(val_loss, 5)
-        examples = misclassified(val_data.texts, references, predictions, label_names)
+        elapsed = time.perf_counter() - started
         result = {
+            "task": cfg.task,
             "metrics": metrics,
-            "misclassified": examples,
-            "train_seconds": round(time.perf_counter() - started, 1),
-            "samples_per_second": round(
-                step * cfg.batch_size * accelerator.num_processes / max(1e-9, time.perf_counter() - started), 2
-            ),
+            "mistakes": mistakes,
+            "train_seconds": round(elapsed, 1),
+            "samples_per_second": round(step * cfg.batch_size * accelerator.num_processes / max(1e-9, elapsed), 2),
             "steps": step,
             "config": {**asdict(cfg), "learning_rate": lr},
-            "data": {"train": summary(train_data), "validation": summary(val_data)},
+            "data": data.summary,
         }
-        done = {"event": "done", "output": str(output), "metrics": metrics, "train_seconds": result["train_seconds"]}
-        save_run(output, unwrapped, tokenizer, result, [*events, done])
+        done = {
+            "event": "done",
+            "task": cfg.task,
+            "output": str(output),
+            "metrics": metrics,
+            "train_seconds": result["train_seconds"],
+        }
+        save_run(output, kind, unwrapped, built, result, [*events, done])
         emit(done)
     accelerator.wait_for_everyone()
     return result
 
 
-def usable_max_length(wanted: int, tokenizer: Any, config: Any) -> int:
-    """`wanted`, but never more tokens than the model has positions for: a longer batch would crash mid-epoch."""
-    limits = [wanted, getattr(config, "max_position_embeddings", None)]
-    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-        limits.append(config.max_position_embeddings - 2)  # two positions are reserved for the padding offset
-    if 0 < tokenizer.model_max_length < 1_000_000:  # some tokenizers say 1e30 for "no limit"
-        limits.append(tokenizer.model_max_length)
-    return int(min(limit for limit in limits if limit))
+def _loss(logits: Any, labels: Any, label_smoothing: float) -> Any:
+    """Cross-entropy over every labelled position (-100 marks the sub-tokens and padding that have no label)."""
+    import torch
+
+    return torch.nn.functional.cross_entropy(
+        logits.flatten(0, -2).float(), labels.flatten(), ignore_index=-100, label_smoothing=label_smoothing
+    )
 
 
-def _in_text_order(values: list[int], order: list[int]) -> list[int]:
-    """Values that came in `order` (value k belongs to text order[k]), put back in the texts' own order."""
-    result = [0] * len(order)
+def _evaluate(kind: Any, model: Any, loader: Any, accelerator: Any) -> tuple[float, list, list]:
+    """Validation loss and, per example in loader order, the predicted and the true label (or labels)."""
+    import torch
+
+    model.eval()
+    total_loss, count, predictions, references = 0.0, 0, [], []
+    with torch.inference_mode():
+        for batch in loader:
+            logits, labels = kind.forward(model, batch)
+            if labels.ndim == 2:  # a label per token: the processes' batches can differ in length
+                logits = accelerator.pad_across_processes(logits, dim=1)
+                labels = accelerator.pad_across_processes(labels, dim=1, pad_index=-100)
+            logits, labels = accelerator.gather_for_metrics((logits, labels))
+            loss = torch.nn.functional.cross_entropy(
+                logits.flatten(0, -2).float(), labels.flatten(), ignore_index=-100, reduction="sum"
+            )
+            total_loss += loss.item()
+            count += int((labels != -100).sum().item())
+            predictions += logits.argmax(-1).tolist()
+            references += labels.tolist()
+    model.train()
+    return total_loss / max(1, count), predictions, references
+
+
+def _in_order(values: list, order: list[int]) -> list:
+    """Values that came in `order` (value k belongs to example order[k]), put back in the examples' own order."""
+    result: list = [None] * len(order)
     for position, index in enumerate(order):
         result[index] = values[position]
     return result
@@ -277,32 +306,6 @@ def _mixed_precision(cpu: bool) -> str:
     if cpu or not torch.cuda.is_available():
         return "no"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-
-
-def _tokenize(tokenizer: Any, data: LabelledTexts, label2id: dict[str, int], max_length: int) -> list[dict]:
-    encoded = tokenizer(data.texts, truncation=True, max_length=max_length)
-    return [
-        {"input_ids": ids, "attention_mask": mask, "labels": label2id[label]}
-        for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], data.labels)
-    ]
-
-
-def _evaluate(model: Any, loader: Any, accelerator: Any) -> tuple[float, list[int], list[int]]:
-    import torch
-
-    model.eval()
-    total_loss, count, predictions, references = 0.0, 0, [], []
-    with torch.inference_mode():
-        for batch in loader:
-            outputs = model(**batch)
-            logits, labels = accelerator.gather_for_metrics((outputs.logits, batch["labels"]))
-            loss = torch.nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
-            total_loss += loss.item()
-            count += len(labels)
-            predictions += logits.argmax(-1).tolist()
-            references += labels.tolist()
-    model.train()
-    return total_loss / max(1, count), predictions, references
 
 
 def remove_partial(output: Path) -> None:
@@ -331,8 +334,9 @@ def human_reporter(every: int = 10) -> Report:
         kind = event["event"]
         if kind == "start":
             print(
-                f"training {event['model']} on {event['train']['rows']} rows, {len(event['labels'])} labels, "
-                f"{event['total_steps']} steps, learning rate {event['learning_rate']:g}",
+                f"training {event['model']} ({event['task']}) on {event['train']['rows']} examples, "
+                f"{len(event['labels'])} labels, {event['total_steps']} steps, "
+                f"learning rate {event['learning_rate']:g}",
                 flush=True,
             )
         elif kind == "step" and (event["step"] % every == 0 or event["step"] == event["total_steps"]):
@@ -342,19 +346,22 @@ def human_reporter(every: int = 10) -> Report:
                 flush=True,
             )
         elif kind == "eval":
-            print(
-                f"epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, accuracy {event['accuracy']:.3f}",
-                flush=True,
-            )
+            name, score = headline_of(event)
+            print(f"epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, {name} {score:.3f}", flush=True)
         elif kind == "early_stop":
             print(f"stopping early after epoch {event['epoch']}: validation loss stopped improving", flush=True)
         elif kind == "done":
-            m = event["metrics"]
-            print(
-                f"saved to {event['output']}: accuracy {m['accuracy']:.3f}, macro F1 {m['macro']['f1']:.3f}", flush=True
-            )
+            name, score = headline_of(event["metrics"])
+            print(f"saved to {event['output']}: {name} {score:.3f}", flush=True)
 
     return report
+
+
+def headline_of(values: dict) -> tuple[str, float]:
+    """The score that sums a run up, from an eval event or the metrics: entity F1, else accuracy."""
+    if "accuracy" in values:
+        return "accuracy", values["accuracy"]
+    return "entity F1", values["f1"]
 
 
 if os.environ.get("TOKENIZERS_PARALLELISM") is None:

@@ -31,6 +31,26 @@ FINETUNE_DEFAULT = {
 }
 
 
+# Base models for fine-tuning images and entities; offline the Fine-tune tab trains from the pack's.
+FINETUNE_IMAGES_DEFAULT = {
+    "default": "vit_small_patch16_224.augreg_in21k_ft_in1k",
+    "choices": {
+        "ViT small (ImageNet-21k → 1k)": "vit_small_patch16_224.augreg_in21k_ft_in1k",
+        "ViT base (ImageNet-21k → 1k)": "vit_base_patch16_224.augreg2_in21k_ft_in1k",
+        "DeiT small": "deit_small_patch16_224.fb_in1k",
+        "EfficientNet-Lite0 (offline pack)": "pack:efficientnet-lite0",
+    },
+}
+FINETUNE_ENTITIES_DEFAULT = {
+    "default": "google-bert/bert-base-cased",
+    "choices": {
+        "BERT base (cased)": "google-bert/bert-base-cased",
+        "DistilBERT base (cased)": "distilbert/distilbert-base-cased",
+        "MiniLM-L6 (offline pack, uncased)": "pack:minilm-l6",
+    },
+}
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     """One task's default model and the choices offered, as label -> model reference."""
@@ -69,7 +89,13 @@ class Config:
     tasks: dict[str, TaskConfig]
     limits: Limits
     runs_dir: Path
-    finetune: TaskConfig
+    finetune: TaskConfig  # text classifiers' base models
+    finetune_images: TaskConfig
+    finetune_entities: TaskConfig
+
+    def finetune_bases(self, task: str) -> TaskConfig:
+        """The base models offered for fine-tuning one kind ("text", "image", "entities")."""
+        return {"text": self.finetune, "image": self.finetune_images, "entities": self.finetune_entities}[task]
 
 
 def config_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -95,7 +121,17 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     limits = _limits(app, path)
     runs_dir = _local_path(app.get("runs_dir", "runs"), path.parent)
     finetune = _task_config("finetune", raw.get("finetune", FINETUNE_DEFAULT), path.parent)
-    return Config(path=path, tasks=tasks, limits=limits, runs_dir=runs_dir, finetune=finetune)
+    images = _task_config("finetune_images", raw.get("finetune_images", FINETUNE_IMAGES_DEFAULT), path.parent)
+    entities = _task_config("finetune_entities", raw.get("finetune_entities", FINETUNE_ENTITIES_DEFAULT), path.parent)
+    return Config(
+        path=path,
+        tasks=tasks,
+        limits=limits,
+        runs_dir=runs_dir,
+        finetune=finetune,
+        finetune_images=images,
+        finetune_entities=entities,
+    )
 
 
 def _limits(app: dict, path: Path) -> Limits:

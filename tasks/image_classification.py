@@ -9,12 +9,11 @@ from typing import Any
 import gradio as gr
 import PIL.Image
 
-from studio import pack
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher
-from studio.errors import ModelUnavailableError, UserError
+from studio.errors import UserError
 from studio.gpu import predict_on_gpu, zero_gpu
-from studio.hub import hub_offline
 from studio.runtime import Studio
+from studio.timm_models import timm_folder
 from studio.ui import guard_upload, model_controls, refresh_status, user_errors
 
 TASK = "image_classification"
@@ -48,7 +47,7 @@ def load(model_ref: str, device: str) -> ImageClassifier:
 
     from studio.device import inference_dtype
 
-    folder = _local_folder(model_ref)
+    folder = timm_folder(model_ref)
     model = timm.create_model(f"local-dir:{folder}", pretrained=True)
     dtype = inference_dtype(device)
     model.to(device=device, dtype=dtype).eval()
@@ -56,36 +55,6 @@ def load(model_ref: str, device: str) -> ImageClassifier:
     classifier = ImageClassifier(model, transform, class_names(model), device, dtype)
     classifier.batcher = MicroBatcher(lambda images: predict(classifier, images), max_batch_size=MAX_BATCH_SIZE)
     return classifier
-
-
-def _local_folder(model_ref: str) -> Path:
-    """The folder holding the model's config.json and safetensors weights, downloading it if needed."""
-    if pack.is_pack_ref(model_ref):
-        return pack.resolve(pack.pack_name(model_ref))
-    if Path(model_ref).is_dir():
-        if not (Path(model_ref) / "model.safetensors").is_file():
-            raise UserError(
-                f"The folder for '{model_ref}' has no model.safetensors; local image models are loaded only from "
-                "safetensors (pickle files can run code when opened), so save it with timm's save_for_hf first."
-            )
-        return Path(model_ref)
-    from huggingface_hub import snapshot_download
-
-    repo = model_ref if "/" in model_ref else f"timm/{model_ref}"
-    offline = hub_offline()
-    try:
-        return Path(
-            snapshot_download(repo, allow_patterns=["config.json", "model.safetensors"], local_files_only=offline)
-        )
-    except Exception as e:  # huggingface_hub raises a dozen kinds for "not there"
-        if offline:
-            raise ModelUnavailableError(
-                f"'{model_ref}' is not cached here and the Hugging Face Hub cannot be reached; "
-                "connect once to download it, or choose the offline-pack model."
-            ) from None
-        raise ModelUnavailableError(
-            f"'{model_ref}' could not be downloaded from the Hugging Face Hub ({type(e).__name__}); check the name."
-        ) from None
 
 
 def class_names(model: Any) -> list[str]:
@@ -156,8 +125,8 @@ def postprocess(classifier: ImageClassifier, probabilities: Any, top_k: int) -> 
     ]
 
 
-def build_tab(studio: Studio) -> None:
-    """The Image classification tab."""
+def build_tab(studio: Studio) -> gr.Dropdown:
+    """The Image classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict)
 
@@ -196,3 +165,4 @@ def build_tab(studio: Studio) -> None:
         classify_image, [image, model], labels, api_name="classify_image", concurrency_limit=MAX_BATCH_SIZE
     )
     refresh_status(run, studio, TASK, model, status)
+    return model

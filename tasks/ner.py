@@ -335,8 +335,8 @@ def legend(entities: list[dict] | None) -> str:
     return "\n".join(lines)
 
 
-def build_tab(studio: Studio) -> None:
-    """The Named entities tab."""
+def build_tab(studio: Studio) -> gr.Dropdown:
+    """The Named entities tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict)
 
@@ -383,3 +383,4 @@ def build_tab(studio: Studio) -> None:
     # A follow-up, so that /recognize_entities still answers exactly (pieces, entities).
     run.then(legend, as_json, types, api_visibility="private")
     refresh_status(run, studio, TASK, model, status)
+    return model

@@ -35,7 +35,7 @@ NOT_AUDIO = (
 EMPTY_TEXT = "The text is empty; type or paste some text first."
 UNKNOWN_MODEL = "Unknown model '{}'; choose one of the models the dropdown lists."
 UNKNOWN_BASE = "Unknown base model '{}'; choose one of the base models the list offers."
-NOT_UTF8 = "The file is not UTF-8 text; save it as UTF-8 (in Excel: CSV UTF-8) and upload it again."
+NOT_TEXT = "The file is not text in any encoding this app reads; upload a CSV, TSV, JSON or JSONL text file."
 MAX_TEXT_CHARS = 1000
 MAX_UPLOAD_MB = 8
 MAX_ROWS = 200_000
@@ -460,10 +460,10 @@ ROWS = [
         "['.csv', '.tsv', '.json', '.jsonl', '.parquet']",
     ),
     Row(
-        "mixed encodings",
+        "a picture named .csv",
         "/finetune",
-        finetune("mixed.csv", csv_rows(two_labels()).encode() + "café crème,pos\n".encode("latin-1")),
-        NOT_UTF8,
+        finetune("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 16),
+        NOT_TEXT,
     ),
     Row(
         "a million rows",

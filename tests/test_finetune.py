@@ -154,14 +154,15 @@ def test_bad_data_gets_its_message_and_leaves_no_model(tiny_models, tmp_path, co
     assert not any(runs.glob("*")) if runs.exists() else True
 
 
-def test_non_utf8_file_is_refused_by_the_cli(tiny_models, tmp_path):
-    data = tmp_path / "latin.csv"
-    data.write_bytes(b"text,label\n" + "caf\xe9 cr\xe8me,a\n".encode("latin-1") * 20)
-    done = run_cli(
-        "--data", str(data), "--model", str(tiny_models["text_classification"]), "--output", str(tmp_path / "out")
-    )
-    assert done.returncode == 2
-    assert "not UTF-8" in done.stderr
+def test_a_windows_1252_csv_trains_with_its_accents_intact(tiny_models, tmp_path):
+    """What Excel's plain "CSV" writes on Windows: read in its own encoding, not refused."""
+    data = tmp_path / "excel.csv"
+    rows = [f"caf\xe9 cr\xe8me number {i} \u2014 \u201cnice\u201d,{'ab'[i % 2]}" for i in range(20)]
+    data.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    output = tmp_path / "out"
+    done = run_cli("--data", str(data), "--model", str(tiny_models["text_classification"]), "--output", str(output))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((output / "metrics.json").read_text())["data"]["train"]["encoding"] == "Windows-1252"
 
 
 def test_finetune_in_the_app_deploys_a_model_to_text_classification(client, live_app):

@@ -79,17 +79,10 @@ def load(tmp_path: Path, name: str, content: str | bytes, **limits: int) -> Labe
         ),
         pytest.param(
             "data.csv",
-            "text,label\ncaf\u00e9 au lait,drink\n".encode("latin-1"),
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 8,
             {},
-            "The file is not UTF-8 text; save it as UTF-8 (in Excel: CSV UTF-8) and upload it again.",
-            id="latin-1-csv",
-        ),
-        pytest.param(
-            "data.jsonl",
-            '{"text": "na\u00efve", "label": "x"}\n'.encode("cp1252"),
-            {},
-            "The file is not UTF-8 text; save it as UTF-8 (in Excel: CSV UTF-8) and upload it again.",
-            id="cp1252-jsonl",
+            "The file is not text in any encoding this app reads; upload a CSV, TSV, JSON or JSONL text file.",
+            id="a-picture-named-csv",
         ),
         pytest.param(
             "data.csv",
@@ -263,6 +256,31 @@ def test_labels_are_stripped_of_spaces(tmp_path: Path) -> None:
 
 
 # ---- Good files read exactly ----
+
+
+EXCEL = "caf\u00e9 cr\u00e8me \u2014 \u201cgood\u201d"
+CYRILLIC = "Привет мир как у тебя дела сегодня? Это очень хороший день"
+
+
+@pytest.mark.parametrize(
+    "name, raw, encoding, text",
+    [
+        ("excel.csv", f"text,label\n{EXCEL},drink\n".encode("cp1252"), "Windows-1252", EXCEL),
+        ("latin.csv", "text,label\ncaf\u00e9 au lait,drink\n".encode("latin-1"), "Windows-1252", "caf\u00e9 au lait"),
+        ("notes.jsonl", '{"text": "na\u00efve", "label": "drink"}\n'.encode("cp1252"), "Windows-1252", "na\u00efve"),
+        ("utf16.csv", "text,label\ncaf\u00e9,drink\n".encode("utf-16"), "UTF-16", "caf\u00e9"),
+        ("bom.tsv", "\ufefftext\tlabel\ncaf\u00e9\tdrink\n".encode(), "UTF-8 with BOM", "caf\u00e9"),
+        ("plain.csv", "text,label\ncaf\u00e9,drink\n".encode(), "UTF-8", "caf\u00e9"),
+        ("cyrillic.csv", f"text,label\n{CYRILLIC},drink\n".encode("cp1251"), "Windows-1251", CYRILLIC),
+    ],
+)
+def test_text_files_are_read_in_the_encoding_they_were_saved_in(
+    tmp_path: Path, name: str, raw: bytes, encoding: str, text: str
+) -> None:
+    df = read_table(write(tmp_path, name, raw))
+    assert df.attrs["encoding"] == encoding
+    assert df["text"].tolist() == [text]
+    assert df["label"].tolist() == ["drink"]
 
 
 def test_bom_is_stripped_from_the_first_column_name(tmp_path: Path) -> None:

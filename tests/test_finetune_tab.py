@@ -1,0 +1,100 @@
+"""The Fine-tune tab's image and entity kinds over HTTP: upload, train, metrics, the model answering in its tab, Cancel.
+
+The test config names no image or entity base models, so the shipped defaults (ViT, BERT cased) are not cached and
+the tab trains from the offline pack, as it does on a machine without the Hub.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from gradio_client import handle_file
+
+from finetune.report import list_runs
+from tests.conftest import ROOT
+
+FASHION = ROOT / "assets" / "fashion_sample.zip"
+TICKETS = ROOT / "assets" / "ticket_entities.conll"
+FASHION_CLASSES = {"T-shirt or top", "Trouser", "Sneaker", "Bag"}
+TICKET_TYPES = {"PRODUCT", "ORDER", "PLACE"}
+
+
+def one_picture(tmp_path: Path, folder: str) -> Path:
+    with zipfile.ZipFile(FASHION) as archive:
+        name = next(n for n in archive.namelist() if f"/{folder}/" in n)
+        path = tmp_path / "picture.png"
+        path.write_bytes(archive.read(name))
+    return path
+
+
+def test_the_samples_are_what_the_tab_says(tmp_path):
+    with zipfile.ZipFile(FASHION) as archive:
+        classes = {name.split("/")[1] for name in archive.namelist()}
+    assert classes == FASHION_CLASSES
+    tags = {line.split("\t")[1][2:] for line in TICKETS.read_text().splitlines() if line and "\t" in line}
+    assert tags - {""} == TICKET_TYPES
+
+
+def test_finetune_images_deploys_a_classifier_of_the_users_classes(client, live_app, tmp_path):
+    _, studio = live_app
+    job = client.submit(
+        handle_file(str(FASHION)), epochs=2, batch_size=8, image_size=64, api_name="/finetune_images"
+    )
+    status, _curve, metrics, confusion, gallery, download, model_name, _dropdown = job.result(timeout=900)
+    assert "is ready in the Image classification tab" in status, status
+    assert "pack:efficientnet-lite0" in status, "the offline pack stood in for the uncached ViT"
+    assert "Accuracy" in metrics
+    assert Path(confusion["path"] if isinstance(confusion, dict) else confusion).suffix == ".png"
+    assert Path(download["path"] if isinstance(download, dict) else download).suffix == ".zip"
+    assert isinstance(gallery, list)
+    assert model_name in list_runs(studio.config.runs_dir)
+    assert model_name in studio.choices("image_classification")
+    result = client.predict(handle_file(str(one_picture(tmp_path, "Trouser"))), model_name, api_name="/classify_image")
+    assert {c["label"] for c in result["confidences"]} == FASHION_CLASSES
+    assert result["label"] in FASHION_CLASSES
+
+
+def test_finetune_entities_deploys_a_recogniser_of_the_users_types(client, live_app):
+    _, studio = live_app
+    job = client.submit(handle_file(str(TICKETS)), epochs=4, batch_size=8, api_name="/finetune_entities")
+    status, _curve, metrics, confusion, mistakes, _download, model_name, _dropdown = job.result(timeout=900)
+    assert "is ready in the Named entities tab" in status, status
+    assert "pack:minilm-l6" in status, "the offline pack stood in for the uncached BERT"
+    assert "F1" in metrics
+    assert Path(confusion["path"] if isinstance(confusion, dict) else confusion).suffix == ".png"
+    assert set(mistakes["headers"]) == {"sentence", "missed", "spurious"}
+    assert model_name in studio.choices("ner")
+    text = "Order C-77841 never arrived in Toronto ."
+    _highlighted, entities = client.predict(text, model_name, api_name="/recognize_entities")
+    found = {(text[e["start"] : e["end"]], e["entity"]) for e in entities}
+    assert {e["entity"] for e in entities} <= TICKET_TYPES
+    assert ("C-77841", "ORDER") in found, found
+
+
+@pytest.mark.parametrize(
+    "api_name, upload, settings",
+    [
+        ("/finetune_images", FASHION, {"epochs": 20, "batch_size": 4, "image_size": 64}),
+        ("/finetune_entities", TICKETS, {"epochs": 20, "batch_size": 4}),
+    ],
+)
+def test_cancel_stops_an_image_or_entity_training_within_seconds(client, live_app, api_name, upload, settings):
+    from finetune.tab import slot
+
+    job = client.submit(handle_file(str(upload)), api_name=api_name, **settings)
+    deadline = time.monotonic() + 300
+    while not any(str(o[0]).startswith("Step ") for o in job.outputs() if o and o[0]):
+        assert time.monotonic() < deadline, "training never reported progress"
+        time.sleep(0.5)
+    process = slot.job.process
+    cancelled_at = time.monotonic()
+    job.cancel()
+    while process.poll() is None:
+        assert time.monotonic() - cancelled_at < 15, "the training process did not stop"
+        time.sleep(0.2)
+    print(f"{api_name}: training process stopped {time.monotonic() - cancelled_at:.1f} s after cancel")
+    assert client.predict("a great movie", api_name="/classify_text")["label"], "the app keeps serving"
+    assert not list(Path(live_app[1].config.runs_dir).glob(".*partial*")), "no half-written run is left"
