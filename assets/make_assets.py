@@ -59,8 +59,16 @@ def draw_tennis_ball(path: Path) -> None:
 
 # The Fine-tune tab's entity sample: support tickets the project wrote, with products, order numbers, places.
 PRODUCTS = [
-    "Aurora X2 headphones", "Nimbus 15 laptop", "Pixel Dock", "Volt charger", "Orbit smartwatch",
-    "Echo Mini speaker", "Atlas router", "Lumen desk lamp", "Nova tablet", "Comet keyboard",
+    "Aurora X2 headphones",
+    "Nimbus 15 laptop",
+    "Pixel Dock",
+    "Volt charger",
+    "Orbit smartwatch",
+    "Echo Mini speaker",
+    "Atlas router",
+    "Lumen desk lamp",
+    "Nova tablet",
+    "Comet keyboard",
 ]
 ORDERS = ["A-10293", "B-55120", "C-77841", "A-30017", "D-90452", "B-12876", "C-40519", "A-88230"]
 PLACES = ["Lisbon", "Manchester", "Toronto", "Munich", "Osaka", "Denver", "Lyon", "Melbourne"]

@@ -271,12 +271,39 @@ def windows(
             positions += sorted((p, w) for w, p in first.items())
             positions.sort()
             labelled[sentence].update(first)
-    for example, (sentence, positions) in zip(examples, mapping):
+    starts = _piece_starts(tokenizer, words)
+    for i, (example, (sentence, positions)) in enumerate(zip(examples, mapping)):
         labels = [-100] * len(example["input_ids"])
         for p, w in positions:
             labels[p] = label2id[data.tags[sentence][w]]
+        # The Named entities tab reads a text as its tokenizer splits it, which cuts "C-77841" into C, -, 77841:
+        # each piece's first sub-token learns to continue the word's entity, so the tab finds the whole of it.
+        word_ids, offsets = encoded.word_ids(i), encoded["offset_mapping"][i]
+        for p, w in enumerate(word_ids):
+            if w is not None and labels[p] == -100 and offsets[p][0] in starts[sentence][w]:
+                if p > 0 and word_ids[p - 1] == w and offsets[p - 1][0] == offsets[p][0]:
+                    continue  # a second token at the same place (a byte-level prefix): not a new piece
+                labels[p] = label2id[_continuation(data.tags[sentence][w])]
         example["labels"] = labels
     return examples, mapping
+
+
+def _piece_starts(tokenizer: Any, words: list[list[str]]) -> list[list[set[int]]]:
+    """Where, inside each word, the tokenizer's pre-tokenizer starts a new piece (0, the word's start, excluded)."""
+    pre_tokenizer = tokenizer.backend_tokenizer.pre_tokenizer
+    cache: dict[str, set[int]] = {}
+
+    def starts(word: str) -> set[int]:
+        if word not in cache:
+            pieces = pre_tokenizer.pre_tokenize_str(word) if pre_tokenizer is not None else []
+            cache[word] = {start for _, (start, _end) in pieces if start > 0}
+        return cache[word]
+
+    return [[starts(word) for word in sentence] for sentence in words]
+
+
+def _continuation(tag: str) -> str:
+    return "O" if tag == "O" else f"I-{tag[2:]}"
 
 
 def forward(model: Any, batch: Any) -> tuple[Any, Any]:

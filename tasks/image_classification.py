@@ -85,8 +85,7 @@ def open_image(path: str, max_pixels: int) -> Any:
     width, height = image.size
     if width * height > max_pixels:
         raise UserError(
-            f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels, "
-            "so resize it first."
+            f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels, so resize it first."
         )
     try:
         image.load()

@@ -171,8 +171,9 @@ def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
 def predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str]) -> list[list[dict]]:
     """For each text, its entities as {entity_group, word, start, end, score}, offsets indexing the original text.
 
-    A transformers model's words are merged as in its `aggregation_strategy="simple"`; spaCy's recognizer gives
-    no probability, so its entities' score is None.
+    A transformers model's words take their first sub-token's tag (as `aggregation_strategy="first"`: models are
+    trained with labels on first sub-tokens only) and are then merged; spaCy's recognizer gives no probability, so
+    its entities' score is None.
     """
     if not texts:
         return []
@@ -233,14 +234,21 @@ def postprocess(recognizer: EntityRecognizer, texts: list[str], windows: list[di
     id2label = recognizer.model.config.id2label
     tokens_per_text: list[list[dict]] = [[] for _ in texts]
     for window, window_scores in zip(windows, scores):
-        content = [i for i, word in enumerate(window["word_ids"]) if word is not None]
+        word_ids = window["word_ids"]
+        content = [i for i, word in enumerate(word_ids) if word is not None]
+        first: dict = {}  # a word's first sub-token in this window: its tag and score, which the word takes
         for position in content[window["skip"] :]:
             start, end = window["offsets"][position]
-            probs = window_scores[position]
-            best = int(probs.argmax())
-            tokens_per_text[window["text_index"]].append(
-                {"label": id2label[best], "score": float(probs[best]), "start": start, "end": end}
-            )
+            word = word_ids[position]
+            if word in first and word_ids[position - 1] == word:
+                label, score = first[word]
+                label = "O" if label == "O" else f"I-{_split_tag(label)[1]}"
+            else:
+                probs = window_scores[position]
+                best = int(probs.argmax())
+                label, score = id2label[best], float(probs[best])
+                first[word] = (label, score)
+            tokens_per_text[window["text_index"]].append({"label": label, "score": score, "start": start, "end": end})
     return [_group_entities(text, tokens) for text, tokens in zip(texts, tokens_per_text)]
 
 

@@ -141,4 +141,3 @@ def test_every_tab_fits_a_laptop_screen_before_anything_runs(page: Page) -> None
             box = locator.bounding_box()
             assert box is not None, f"{tab}: no {what}"
             assert box["y"] + min(box["height"], 40) <= height, f"{tab}: the {what} starts below the screen ({box})"
-

@@ -40,9 +40,7 @@ def test_the_samples_are_what_the_tab_says(tmp_path):
 
 def test_finetune_images_deploys_a_classifier_of_the_users_classes(client, live_app, tmp_path):
     _, studio = live_app
-    job = client.submit(
-        handle_file(str(FASHION)), epochs=2, batch_size=8, image_size=64, api_name="/finetune_images"
-    )
+    job = client.submit(handle_file(str(FASHION)), epochs=2, batch_size=8, image_size=64, api_name="/finetune_images")
     status, _curve, metrics, confusion, gallery, download, model_name, _dropdown = job.result(timeout=900)
     assert "is ready in the Image classification tab" in status, status
     assert "pack:efficientnet-lite0" in status, "the offline pack stood in for the uncached ViT"
@@ -69,8 +67,8 @@ def test_finetune_entities_deploys_a_recogniser_of_the_users_types(client, live_
     assert model_name in studio.choices("ner")
     text = "Order C-77841 never arrived in Toronto ."
     _highlighted, entities = client.predict(text, model_name, api_name="/recognize_entities")
-    found = {(text[e["start"] : e["end"]], e["entity"]) for e in entities}
-    assert {e["entity"] for e in entities} <= TICKET_TYPES
+    found = {(text[e["start"] : e["end"]], e["entity_group"]) for e in entities}
+    assert {e["entity_group"] for e in entities} <= TICKET_TYPES
     assert ("C-77841", "ORDER") in found, found
 
 

@@ -304,7 +304,8 @@ def test_mcp_schema_lists_the_five_tasks_as_described_tools(mcp_app):
     for name in TASK_TOOLS:
         first_input = next(iter(tools[name]["inputSchema"]["properties"]))
         assert tools[name]["inputSchema"]["required"] == [first_input], f"{name}: only the user's input is required"
-    for name in ["classify_text", "recognize_entities", "translate", "classify_image", "finetune"]:
+    described = ["classify_text", "recognize_entities", "translate", "classify_image", "finetune"]
+    for name in [*described, "finetune_images", "finetune_entities"]:
         assert not tools[name]["description"].startswith(" If a user passes a file"), f"{name} has no description"
 
 

@@ -168,9 +168,10 @@ def test_text_classification_loads_minilm_as_a_positive_negative_classifier():
     )
     assert [next(iter(r)) for r in results] == ["positive", "negative"]
     assert all(set(r) == {"positive", "negative"} for r in results)
-    assert classifier.batcher("I hated every minute of it.") == text_classification.predict(
-        classifier, ["I hated every minute of it."]
-    )[0]
+    assert (
+        classifier.batcher("I hated every minute of it.")
+        == text_classification.predict(classifier, ["I hated every minute of it."])[0]
+    )
 
 
 @pytest.fixture(scope="module")
