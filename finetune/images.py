@@ -43,7 +43,10 @@ READABLE_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZ
 # Fashion-MNIST pictures at 64 px, 3 epochs (held out: 500 of its test set): 0.702 accuracy against 0.688.
 TRAIN_CROP_SCALE = (0.5, 1.0)
 COLOR_JITTER = 0.0
-EVAL_CROP_PCT = None
+# Evaluated (and served) on the whole picture, not the 87.5% centre crop of ImageNet's recipe: the user's pictures
+# are framed on their subject, and its edges tell classes apart (a shirt's sleeves). Fashion-MNIST, 2,000 training
+# and 1,000 held-out pictures at 96 px, 3 epochs: 0.884 accuracy against 0.858 with the centre crop.
+EVAL_CROP_PCT = 1.0
 # Fashion-MNIST's 28 px pictures, as above with the learning rate 1e-3: 0.814 accuracy at 64 px, 0.844 at 96 px.
 SMALL_PICTURE_SCALE = 3
 MIN_IMAGE_SIZE = 64

@@ -18,7 +18,10 @@ from studio.ui import guard_upload, model_controls, refresh_status, user_errors
 
 TASK = "image_classification"
 TITLE = "Image classification"
-DESCRIPTION = "Name what is in a picture: the five most likely of the 1,000 ImageNet classes, with their scores."
+DESCRIPTION = (
+    "Name what is in a picture: the five most likely of the 1,000 ImageNet classes (or of your own, for a model "
+    "fine-tuned here), with their scores."
+)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 TOP_K = 5
 NOT_AN_IMAGE = "The file is not an image this app can read; upload a PNG, JPEG, WebP, GIF or BMP picture."
@@ -131,7 +134,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
 
     @user_errors("classifying the image")
     def classify_image(image_path: str | None, model_ref: str | None = None) -> dict[str, float]:
-        """Name what is in a picture: the five most likely ImageNet classes with their confidences.
+        """Name what is in a picture: the five most likely classes (ImageNet's, or a fine-tuned model's own), scored.
 
         Args:
             image_path: the picture (PNG, JPEG, WebP, GIF or BMP).

@@ -23,6 +23,8 @@ API_NAMES = [
     "/transcribe",
     "/classify_image",
     "/finetune",
+    "/finetune_images",
+    "/finetune_entities",
 ]
 # Inputs after the first that a caller must give: zero-shot has no labels of its own.
 REQUIRED = {"/classify_text_zero_shot": {"labels"}}
