@@ -115,16 +115,17 @@ def translation_report(references: list[str], hypotheses: list[str]) -> dict:
     """Corpus chrF and BLEU (sacrebleu's defaults: chrF with character 6-grams and beta 2, BLEU 13a)."""
     import sacrebleu
 
-    chrf = sacrebleu.corpus_chrf(hypotheses, [references])
-    bleu = sacrebleu.corpus_bleu(hypotheses, [references])
+    chrf_metric, bleu_metric = sacrebleu.CHRF(), sacrebleu.BLEU()
+    chrf = chrf_metric.corpus_score(hypotheses, [references])
+    bleu = bleu_metric.corpus_score(hypotheses, [references])
     worst = sorted(range(len(references)), key=lambda i: sacrebleu.sentence_chrf(hypotheses[i], [references[i]]).score)[
         :MISTAKES_SHOWN
     ]
     return {
         "chrf": round(chrf.score, 3),
         "bleu": round(bleu.score, 3),
-        "chrf_signature": str(chrf.get_signature()),
-        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf_metric.get_signature()),
+        "bleu_signature": str(bleu_metric.get_signature()),
         "mistakes": [{"translation": hypotheses[i], "reference": references[i]} for i in worst],
     }
 

@@ -258,7 +258,6 @@ def build_tab(studio: Studio) -> gr.Dropdown:
             scores = gr.Label(label="Labels", num_top_classes=10)
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
     gr.Examples(examples=ZERO_SHOT_EXAMPLES, inputs=[text, your_labels], label="Examples with your labels")
-    batch_section(studio, BATCH, model)
 
     # The page's one event (the button, Enter in either box) picks the model or zero-shot by whether labels were
     # typed; the API has one endpoint for each, with inputs of its own. All three share one batched concurrency
@@ -285,6 +284,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         api_name="classify_text_zero_shot",
         **batched,
     )
+    batch_section(studio, BATCH, model)
     return model
 
 

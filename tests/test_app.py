@@ -18,11 +18,14 @@ from tests.conftest import NOT_CACHED_HUB_MODEL, ROOT, free_port
 API_NAMES = [
     "/classify_text",
     "/classify_text_zero_shot",
+    "/batch_classify_text",
     "/recognize_entities",
     "/translate",
     "/transcribe",
     "/classify_image",
     "/finetune",
+    "/finetune_images",
+    "/finetune_entities",
 ]
 # Inputs after the first that a caller must give: zero-shot has no labels of its own.
 REQUIRED = {"/classify_text_zero_shot": {"labels"}}
