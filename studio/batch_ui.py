@@ -31,9 +31,12 @@ UPDATE_EVERY_S = 0.5
 OUTPUTS = ("preview", "csv", "report_json", "jsonl", "report_md", "metrics", "confusion", "status")
 INTRO = (
     "Run the model over a whole file: CSV, TSV, JSON, JSONL or Parquet with a column of texts, or TXT with one "
-    "text a line. Name a reference column (the true labels) to score the model as well; pick more models under "
-    "**Compare with** to score them side by side."
+    "text a line. Name a reference column to score the model as well; pick more models under **Compare with** to "
+    "score them side by side."
 )
+
+# What a reference column holds, for each metric family.
+REFERENCES = {"classification": "true labels", "translation": "reference translations", "entities": "true entities"}
 
 slot: jobs.JobSlot | None = None  # made with the first tab, sized by the config's max_batch_jobs
 
@@ -184,7 +187,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
                 with gr.Row():
                     text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
                     reference_column = gr.Dropdown(
-                        label="Reference column (true labels)", choices=[], allow_custom_value=True
+                        label=f"Reference column ({REFERENCES[spec.family]})", choices=[], allow_custom_value=True
                     )
                 label_map = gr.Textbox(
                     label="Label mapping (optional)",

@@ -21,6 +21,7 @@ API_NAMES = [
     "/batch_classify_text",
     "/recognize_entities",
     "/translate",
+    "/batch_translate",
     "/transcribe",
     "/classify_image",
     "/finetune",

@@ -214,3 +214,26 @@ def test_the_command_line_gives_the_same_file_under_accelerate_with_two_processe
     assert (tmp_path / "one" / "results.csv").read_bytes() == (tmp_path / "two" / "results.csv").read_bytes()
     first, second = (json.loads((tmp_path / d / "report.json").read_text()) for d in ("one", "two"))
     assert first["confusion_matrix"] == second["confusion_matrix"] and first["rows"] == len(read_csv(str(TICKETS)))
+
+
+def test_a_file_translates_in_order_and_is_scored_with_chrf_and_bleu(client, tmp_path):
+    import sacrebleu
+
+    from tests.tiny_models import ENGLISH_SENTENCES, GERMAN_SENTENCES
+
+    path = tmp_path / "pairs.jsonl"
+    pairs = [{"en": en, "de": de} for en, de in zip(ENGLISH_SENTENCES[:6], GERMAN_SENTENCES[:6])]
+    pairs[2]["en"] = ""
+    path.write_text("".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in pairs), encoding="utf-8")
+    preview, results_csv, report_json, *_ = client.predict(
+        handle_file(str(path)), "en", "de", api_name="/batch_translate"
+    )
+    results = read_csv(results_csv)
+    assert [r["en"] for r in results] == [p["en"] for p in pairs]
+    assert results[2]["error"] == "empty text"
+    assert all(r["translation"] != "" for i, r in enumerate(results) if i != 2)
+    report = json.loads(Path(report_json).read_text(encoding="utf-8"))
+    kept = [r for i, r in enumerate(results) if i != 2]
+    expected = sacrebleu.corpus_chrf([r["translation"] for r in kept], [[r["de"] for r in kept]]).score
+    assert report["chrf"] == pytest.approx(expected, abs=1e-3) and "bleu" in report
+    assert report["scored_rows"] == 5 and report["failed_rows"] == 1
