@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from studio.errors import UserError, encodable
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
+# Entities: tagged sentences, as the Fine-tune tab reads them, are their own references.
+TAGGED_SUFFIXES = (".conll", ".iob", ".bio")
 # Rows per model call: large enough to batch well, small enough that progress moves and a bad row is cheap to find.
 CHUNK_ROWS = 64
 PREVIEW_ROWS = 20
@@ -55,7 +57,7 @@ class Rows:
     references: list[Any] | None = None  # None: no reference column, so no evaluation
     text_column: str = "text"
     reference_column: str | None = None
-    notes: list[str] = field(default_factory=list)
+    words: list[list[str]] | None = None  # tagged sentences: each text's words (the text is them joined by spaces)
 
 
 def spec_for(task: str) -> TaskBatch:
@@ -73,18 +75,28 @@ def read_rows(
     reference_column: str | None = None,
     max_rows: int = 100_000,
     max_bytes: int = 200 * 2**20,
+    tagged: bool = False,
 ) -> Rows:
     """Read a CSV, TSV, JSON, JSONL, Parquet or TXT (one text a line) file, checking the columns named.
 
-    An empty `text_column` is guessed; an empty `reference_column` means no evaluation.
+    An empty `text_column` is guessed; an empty `reference_column` means no evaluation. With `tagged`, a CoNLL
+    file or a JSONL file of tagged sentences (as the Fine-tune tab reads them) is its own reference.
     """
     from finetune.data import guess_columns, read_table, read_text
 
     path = Path(path)
     suffix = path.suffix.lower()
+    if tagged and (suffix in TAGGED_SUFFIXES or (suffix == ".jsonl" and _tagged_jsonl(path))):
+        return _read_tagged(path, max_rows)
     if suffix not in TEXT_SUFFIXES:
         kind = f"A '{path.suffix}' file" if path.suffix else "A file without an extension"
-        raise UserError(f"{kind} cannot be run; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file.")
+        tagged_too = ", or CoNLL (.conll) to score entities" if tagged else ""
+        raise UserError(f"{kind} cannot be run; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file{tagged_too}.")
+    if tagged and (reference_column or "").strip():
+        raise UserError(
+            "Entities are scored against tagged sentences, not a column; upload CoNLL (.conll: a word and its tag "
+            "a line) or JSONL of tokens and tags, and leave Reference column empty."
+        )
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -126,6 +138,26 @@ def read_rows(
     inputs = [record[text_column] for record in records]
     references = [record[reference_column].strip() for record in records] if reference_column else None
     return Rows(columns, records, inputs, references, text_column, reference_column)
+
+
+def _tagged_jsonl(path: Path) -> bool:
+    """Whether a JSONL file holds tagged sentences ({"tokens", "tags"} or {"text", "entities"})."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            first = next((line for line in f if line.strip()), "")
+        record = json.loads(first)
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and ("tags" in record or "entities" in record)
+
+
+def _read_tagged(path: Path, max_rows: int) -> Rows:
+    from finetune.entities import read_sentences
+
+    sentences = read_sentences(path, max_rows=max_rows, min_sentences=1)
+    texts = [" ".join(words) for words in sentences.words]
+    records = [{"text": text, "tags": " ".join(tags)} for text, tags in zip(texts, sentences.tags)]
+    return Rows(["text", "tags"], records, texts, list(sentences.tags), "text", "tags", list(sentences.words))
 
 
 def run(

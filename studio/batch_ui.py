@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from studio import jobs
-from studio.batch import PREVIEW_ROWS, TEXT_SUFFIXES, TaskBatch, read_rows
+from studio.batch import PREVIEW_ROWS, TAGGED_SUFFIXES, TEXT_SUFFIXES, TaskBatch, read_rows
 from studio.errors import UserError
 from studio.evaluate import markdown, parse_label_map
 from studio.jobs import ChildJob
@@ -66,26 +66,39 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
         slot = jobs.JobSlot(capacity=limits.max_batch_jobs)
     downloads = Path(tempfile.mkdtemp(prefix="model-studio-batch-"))
     classification = spec.family == "classification"
+    tagged = spec.family == "entities"
 
     @user_errors("reading the file")
     def on_upload(data_file: str | None) -> tuple[Any, Any, str]:
         if not data_file:
             return gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
-        rows = read_rows(data_file, max_rows=limits.max_batch_rows, max_bytes=limits.max_upload_mb * 2**20)
+        rows = read_rows(
+            data_file, max_rows=limits.max_batch_rows, max_bytes=limits.max_upload_mb * 2**20, tagged=tagged
+        )
         from finetune.data import guess_columns
 
         guessed_reference = None
+        if rows.words is not None:
+            tagged_note = " Tagged sentences: the model is scored against their tags."
+            return (
+                gr.update(choices=["text"], value="text"),
+                gr.update(choices=[], value=""),
+                info_of(rows) + tagged_note,
+            )
         if len(rows.columns) > 1:
             import pandas as pd
 
             _, guessed_reference = guess_columns(pd.DataFrame(rows.records[:2000], columns=rows.columns))
         references = [("(none: no evaluation)", "")] + [(c, c) for c in rows.columns if c != rows.text_column]
-        info = f"{len(rows.inputs):,} rows."
+        info = info_of(rows)
         return (
             gr.update(choices=rows.columns, value=rows.text_column),
             gr.update(choices=references, value=guessed_reference or ""),
             info,
         )
+
+    def info_of(rows: Any) -> str:
+        return f"{len(rows.inputs):,} rows."
 
     def run_on_file(
         data_file: str | None,
@@ -113,8 +126,10 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
         """
         if not data_file:
             raise UserError("No file was given; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file first.")
-        rows = read_rows(data_file, text_column, reference_column, limits.max_batch_rows, limits.max_upload_mb * 2**20)
-        mapping = parse_label_map(label_map) if classification else {}
+        rows = read_rows(
+            data_file, text_column, reference_column, limits.max_batch_rows, limits.max_upload_mb * 2**20, tagged
+        )
+        mapping = parse_label_map(label_map) if classification or tagged else {}
         refs = list(dict.fromkeys(studio.resolve(spec.task, ref) for ref in [model_ref, *(compare_models or [])]))
         args = {
             "task": spec.task,
@@ -179,7 +194,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
             with gr.Column():
                 data_file = gr.File(
                     label="File (CSV, TSV, JSON, JSONL, Parquet or TXT)",
-                    file_types=list(TEXT_SUFFIXES),
+                    file_types=list(TEXT_SUFFIXES + (TAGGED_SUFFIXES if tagged else ())),
                     type="filepath",
                     height=110,
                 )
@@ -193,7 +208,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
                     label="Label mapping (optional)",
                     placeholder="e.g. POSITIVE=pos, NEGATIVE=neg",
                     info="The model's labels to yours; labels that differ only in case are matched by themselves.",
-                    visible=classification,
+                    visible=classification or tagged,
                 )
                 compare = gr.Dropdown(
                     choices=list(studio.choices(spec.task).items()),

@@ -130,6 +130,50 @@ def translation_report(references: list[str], hypotheses: list[str]) -> dict:
     }
 
 
+def word_tags(words: list[str], entities: list[dict], mapping: dict[str, str] | None = None) -> list[str]:
+    """IOB2 tags of the words (joined by single spaces into the text the model read) from its entity spans."""
+    mapping = mapping or {}
+    starts, position = [], 0
+    for word in words:
+        starts.append(position)
+        position += len(word) + 1
+    tags = ["O"] * len(words)
+    for entity in sorted(entities, key=lambda e: e["start"]):
+        kind = mapping.get(entity["entity_group"], entity["entity_group"])
+        inside = [
+            i for i, start in enumerate(starts) if start < entity["end"] and start + len(words[i]) > entity["start"]
+        ]
+        inside = [i for i in inside if tags[i] == "O"]
+        for n, i in enumerate(inside):
+            tags[i] = ("B-" if n == 0 else "I-") + kind
+    return tags
+
+
+def entity_report(
+    words: list[list[str]],
+    true_tags: list[list[str]],
+    entities: list[list[dict]],
+    mapping: dict[str, str] | None = None,
+    model_types: list[str] | None = None,
+) -> dict:
+    """seqeval's strict entity-level precision/recall/F1, micro, macro and per type (the Fine-tune tab's scores),
+    with the model's entities turned into tags of the file's words."""
+    from finetune.entities import entity_metrics
+
+    predicted = [word_tags(w, e, mapping) for w, e in zip(words, entities)]
+    types = sorted({tag[2:] for sentence in true_tags for tag in sentence if tag != "O"})
+    metrics = entity_metrics(true_tags, predicted, types)
+    metrics.pop("validation_rows")
+    answerable = set(model_types) if model_types is not None else {t[2:] for s in predicted for t in s if t != "O"}
+    metrics["unknown_labels"] = [kind for kind in types if kind not in answerable]
+    metrics["mistakes"] = [
+        {"sentence": " ".join(w), "true": " ".join(t), "predicted": " ".join(p)}
+        for w, t, p in zip(words, true_tags, predicted)
+        if t != p
+    ][:MISTAKES_SHOWN]
+    return metrics
+
+
 def evaluate(
     family: str,
     references: list[Any],
@@ -184,6 +228,17 @@ def markdown(report: dict) -> str:
             lines += ["", "Most confident mistakes:", "", "| text | true | predicted |", "|---|---|---|"]
             for m in report["mistakes"]:
                 lines.append(f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |")
+    elif "per_type" in report:
+        lines += [
+            f"**Entity F1 {report['f1']:.1%}** (precision {report['precision']:.1%}, recall {report['recall']:.1%}; "
+            f"strict: exact span and type)\n",
+            "| type | precision | recall | F1 | support |",
+            "|---|---|---|---|---|",
+            f"| macro | {report['macro']['precision']:.3f} | {report['macro']['recall']:.3f} | "
+            f"{report['macro']['f1']:.3f} | |",
+        ]
+        for kind, m in report["per_type"].items():
+            lines.append(f"| {kind} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
     elif "chrf" in report:
         lines.append(f"**chrF {report['chrf']:.1f}** · BLEU {report['bleu']:.1f}\n")
         lines.append(f"`{report['chrf_signature']}` · `{report['bleu_signature']}`")
@@ -194,7 +249,9 @@ def markdown(report: dict) -> str:
 
 def compare_table(rows: list[dict]) -> str:
     """Models side by side: each metric per model, and rows per second."""
-    metrics = [m for m in ("accuracy", "f1_macro", "f1_weighted", "chrf", "bleu", "f1") if m in rows[0]]
+    metrics = [
+        m for m in ("accuracy", "f1_macro", "f1_weighted", "chrf", "bleu", "f1", "precision", "recall") if m in rows[0]
+    ]
     header = "| model | " + " | ".join(metrics) + " | rows/s |"
     lines = [header, "|---" * (len(metrics) + 2) + "|"]
     for row in rows:
@@ -260,6 +317,7 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
         args.reference_column,
         max_rows=args.max_rows or limits.max_batch_rows,
         max_bytes=limits.max_upload_mb * 2**20,
+        tagged=spec.family == "entities",
     )
     label_map = parse_label_map(args.label_map)
     many = accelerator.num_processes > 1
@@ -361,6 +419,18 @@ def score(spec: Any, rows: Any, results: list[dict], label_map: dict[str, str], 
         predictions = [mapping.get(results[i]["prediction"], results[i]["prediction"]) for i in keep]
         answerable = [mapping.get(label, label) for label in model_labels] or None
         scores = [float(results[i]["score"]) for i in keep]
+    elif spec.family == "entities":
+        model_types = spec.model_labels(model) if spec.model_labels else []
+        types = sorted({tag[2:] for i in keep for tag in rows.references[i] if tag != "O"})
+        mapping = complete_label_map(label_map, model_types, types)
+        metrics = entity_report(
+            [rows.words[i] for i in keep],
+            [rows.references[i] for i in keep],
+            [results[i]["entities"] for i in keep],
+            mapping,
+            [mapping.get(kind, kind) for kind in model_types] or None,
+        )
+        return {"scored_rows": len(keep), "unreferenced_rows": unreferenced, "label_map": mapping, **metrics}
     else:
         mapping, answerable, scores = {}, None, None
         predictions = [results[i][spec.fields[0]] for i in keep]

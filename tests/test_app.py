@@ -20,6 +20,7 @@ API_NAMES = [
     "/classify_text_zero_shot",
     "/batch_classify_text",
     "/recognize_entities",
+    "/batch_recognize_entities",
     "/translate",
     "/batch_translate",
     "/transcribe",

@@ -237,3 +237,38 @@ def test_a_file_translates_in_order_and_is_scored_with_chrf_and_bleu(client, tmp
     expected = sacrebleu.corpus_chrf([r["translation"] for r in kept], [[r["de"] for r in kept]]).score
     assert report["chrf"] == pytest.approx(expected, abs=1e-3) and "bleu" in report
     assert report["scored_rows"] == 5 and report["failed_rows"] == 1
+
+
+def test_a_conll_file_is_scored_with_entity_level_f1(client, assets):
+    from finetune.entities import read_sentences
+
+    path = assets / "ticket_entities.conll"
+    sentences = read_sentences(path, min_sentences=1)
+    _, results_csv, report_json, *_, metrics, _, _ = client.predict(
+        handle_file(str(path)), api_name="/batch_recognize_entities"
+    )
+    results = read_csv(results_csv)
+    assert [r["text"] for r in results] == [" ".join(words) for words in sentences.words]
+    assert [r["tags"].split() for r in results] == sentences.tags
+    for row in results:
+        for entity in json.loads(row["entities"]):
+            assert row["text"][entity["start"] : entity["end"]] == entity["word"]
+    report = json.loads(Path(report_json).read_text(encoding="utf-8"))
+    types = sorted({tag[2:] for tags in sentences.tags for tag in tags if tag != "O"})
+    assert list(report["per_type"]) == types
+    # The tiny model knows CoNLL's PER/ORG/LOC/MISC, none of the tickets' types: reported, scored as missed.
+    assert report["unknown_labels"] == types and report["recall"] == 0.0
+    assert "Entity F1" in metrics
+
+
+def test_a_plain_text_file_runs_through_entities_without_scoring(client, tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("id,body\n1,Angela Merkel visited Berlin.\n2,\n", encoding="utf-8")
+    _, results_csv, report_json, *_ = client.predict(
+        handle_file(str(path)), "body", api_name="/batch_recognize_entities"
+    )
+    results = read_csv(results_csv)
+    assert [r["id"] for r in results] == ["1", "2"] and results[1]["error"] == "empty text"
+    assert isinstance(json.loads(results[0]["entities"]), list) and report_json is None
+    with pytest.raises(AppError, match="Entities are scored against tagged sentences"):
+        client.predict(handle_file(str(path)), "body", "id", api_name="/batch_recognize_entities")

@@ -64,3 +64,25 @@ def test_label_mappings_are_parsed_checked_and_completed_by_case():
     }
     with pytest.raises(UserError, match="'HAPPY', which the model does not have; its labels are POSITIVE, NEGATIVE"):
         complete_label_map({"HAPPY": "pos"}, ["POSITIVE", "NEGATIVE"], ["pos"])
+
+
+def test_entity_f1_matches_a_case_worked_out_by_hand():
+    from studio.evaluate import entity_report, word_tags
+
+    words = [["Ada", "Lovelace", "lived", "in", "London"], ["Paris", "is", "big"]]
+    true = [["B-PER", "I-PER", "O", "O", "B-LOC"], ["B-LOC", "O", "O"]]
+    # Offsets into the words joined by spaces: "Ada Lovelace" right; "lived in" is no place; London missed;
+    # Paris found, as the model's own type name that the mapping turns into the file's.
+    predicted = [
+        [{"entity_group": "PER", "start": 0, "end": 12}, {"entity_group": "LOC", "start": 13, "end": 21}],
+        [{"entity_group": "GPE", "start": 0, "end": 5}],
+    ]
+    assert word_tags(words[0], predicted[0]) == ["B-PER", "I-PER", "B-LOC", "I-LOC", "O"]
+    report = entity_report(words, true, predicted, {"GPE": "LOC"}, ["PER", "LOC"])
+    # 3 true entities, 3 predicted, 2 exactly right: precision = recall = F1 = 2/3.
+    assert (report["precision"], report["recall"], report["f1"]) == (0.66667, 0.66667, 0.66667)
+    assert report["per_type"]["PER"]["f1"] == 1.0
+    # LOC: 1 of 2 predicted right, 1 of 2 true found.
+    assert report["per_type"]["LOC"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert report["unknown_labels"] == []
+    assert entity_report(words, true, predicted, {}, ["PER", "GPE"])["unknown_labels"] == ["LOC"]
