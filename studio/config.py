@@ -74,6 +74,9 @@ class Limits:
     max_image_pixels: int = 50_000_000
     max_upload_mb: int = 200
     max_dataset_rows: int = 200_000
+    # Rows one batch run ("Run on a file") may hold, and batch runs the app runs at once (each a process).
+    max_batch_rows: int = 100_000
+    max_batch_jobs: int = 2
     # Requests waiting for a slot, over all tasks; beyond it a request is told the app is busy.
     queue_size: int = 64
     # Requests one task runs at once (tasks that batch requests together take a batch's worth).

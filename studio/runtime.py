@@ -71,14 +71,7 @@ class Studio:
 
     def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it."""
-        # Only the listed choices load, so no path or Hub name a client makes up is ever opened.
-        ref = ("" if ref is None else str(ref)).strip() or self.task(task_name).default
-        choices = self.choices(task_name)
-        if ref not in choices.values():
-            if ref in choices:  # a label, as the dropdown shows it
-                ref = choices[ref]
-            else:
-                raise UserError(f"Unknown model '{_shorten(ref)}'; choose one of the models the dropdown lists.")
+        ref = self.resolve(task_name, ref)
         try:
             return self.models.get(task_name, ref, lambda: (load(ref, self.device), self.device)), ""
         except ModelUnavailableError:
@@ -90,6 +83,17 @@ class Studio:
             loaded = self.models.get(task_name, fallback, lambda: (load(fallback, self.device), self.device))
             self.fallbacks[(task_name, ref)] = (fallback, note)
             return loaded, note
+
+    def resolve(self, task_name: str, ref: str | None) -> str:
+        """The model reference that `ref` (a reference or a label the dropdown lists; empty: the default) names."""
+        # Only the listed choices load, so no path or Hub name a client makes up is ever opened.
+        ref = ("" if ref is None else str(ref)).strip() or self.task(task_name).default
+        choices = self.choices(task_name)
+        if ref not in choices.values():
+            if ref in choices:  # a label, as the dropdown shows it
+                return choices[ref]
+            raise UserError(f"Unknown model '{_shorten(ref)}'; choose one of the models the dropdown lists.")
+        return ref
 
     def fallback_for(self, task_name: str, ref: str) -> tuple[str, str] | None:
         """What stands in for `ref` when it cannot be had, and the note that says so; None when nothing does.

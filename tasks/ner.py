@@ -12,6 +12,8 @@ from typing import Any
 import gradio as gr
 
 from studio import pack
+from studio.batch import TaskBatch
+from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
@@ -343,6 +345,30 @@ def legend(entities: list[dict] | None) -> str:
     return "\n".join(lines)
 
 
+def batch_predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str]) -> list[dict]:
+    """For each text, its entities: the field a batch run adds to each row (as JSON in a CSV)."""
+    return [{"entities": entities} for entities in predict(recognizer, texts)]
+
+
+def entity_types(recognizer: EntityRecognizer | SpacyRecognizer) -> list[str]:
+    """The entity types the model can find."""
+    if isinstance(recognizer, SpacyRecognizer):
+        names = [name for name in recognizer.nlp.pipe_names if name in SPACY_NER]
+        return sorted({str(label) for name in names for label in recognizer.nlp.get_pipe(name).labels})
+    labels = recognizer.model.config.id2label.values()
+    return sorted({_split_tag(str(label))[1] for label in labels} - {"O"})
+
+
+BATCH = TaskBatch(
+    task=TASK,
+    api_name="batch_recognize_entities",
+    family="entities",
+    fields=("entities",),
+    predict_rows=batch_predict,
+    model_labels=entity_types,
+)
+
+
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Named entities tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
@@ -391,4 +417,5 @@ def build_tab(studio: Studio) -> gr.Dropdown:
     # A follow-up, so that /recognize_entities still answers exactly (pieces, entities).
     run.then(legend, as_json, types, api_visibility="private")
     refresh_status(run, studio, TASK, model, status)
+    batch_section(studio, BATCH, model)
     return model

@@ -11,6 +11,8 @@ from typing import Any
 
 import gradio as gr
 
+from studio.batch import TaskBatch
+from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
@@ -137,6 +139,33 @@ def is_truncated(classifier: TextClassifier | zero_shot.ZeroShotClassifier, text
     return len(classifier.tokenizer(text, truncation=False)["input_ids"]) > classifier.max_length
 
 
+def batch_predict(classifier: TextClassifier | zero_shot.ZeroShotClassifier, texts: list[str]) -> list[dict]:
+    """For each text, the top label and its score: the fields a batch run adds to each row."""
+    results = []
+    for scores in predict(classifier, texts):
+        label = next(iter(scores))
+        results.append({"prediction": label, "score": scores[label]})
+    return results
+
+
+def model_labels(classifier: TextClassifier | zero_shot.ZeroShotClassifier) -> list[str]:
+    """Every label the model can answer."""
+    if isinstance(classifier, zero_shot.ZeroShotClassifier):
+        return list(SENTIMENT_LABELS)
+    id2label = classifier.model.config.id2label
+    return [str(id2label[i]) for i in sorted(id2label)]
+
+
+BATCH = TaskBatch(
+    task=TASK,
+    api_name="batch_classify_text",
+    family="classification",
+    fields=("prediction", "score"),
+    predict_rows=batch_predict,
+    model_labels=model_labels,
+)
+
+
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Text classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
@@ -255,6 +284,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         api_name="classify_text_zero_shot",
         **batched,
     )
+    batch_section(studio, BATCH, model)
     return model
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import gradio as gr
 
 from studio import pack
+from studio.batch import TaskBatch
+from studio.batch_ui import batch_section
 from studio.errors import ModelUnavailableError, UserError, encodable
 from studio.gpu import predict_on_gpu
 from studio.hf import from_pretrained
@@ -112,12 +114,32 @@ def predict(translator: MarianTranslator | BergamotTranslator, text: str, num_be
 
     `num_beams` applies to Marian; Bergamot's tiny models are made for greedy decoding.
     """
-    lines = text.split("\n")
-    sentences_per_line = [split_sentences(line) for line in lines]
-    sentences = [s for line in sentences_per_line for s in line]
+    return translate_texts(translator, [text], num_beams)[0]
+
+
+def translate_texts(
+    translator: MarianTranslator | BergamotTranslator, texts: list[str], num_beams: int = 4
+) -> list[str]:
+    """Each text's translation, as `predict` gives it; the sentences of all the texts are translated together."""
+    lines_per_text = [[split_sentences(line) for line in text.split("\n")] for text in texts]
+    sentences = [s for lines in lines_per_text for line in lines for s in line]
     translated = iter(translate_sentences(translator, sentences, num_beams=num_beams))
     joiner = "" if translator.target_language in NO_SPACE_LANGUAGES else " "
-    return "\n".join(joiner.join(next(translated) for _ in line) for line in sentences_per_line)
+    return ["\n".join(joiner.join(next(translated) for _ in line) for line in lines) for lines in lines_per_text]
+
+
+def batch_predict(translator: MarianTranslator | BergamotTranslator, texts: list[str]) -> list[dict]:
+    """For each text, its translation: the field a batch run adds to each row."""
+    return [{"translation": translation} for translation in translate_texts(translator, texts)]
+
+
+BATCH = TaskBatch(
+    task=TASK,
+    api_name="batch_translate",
+    family="translation",
+    fields=("translation",),
+    predict_rows=batch_predict,
+)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -319,3 +341,4 @@ def build_tab(studio: Studio) -> None:
 
     run = button.click(translate, [text, model], translation, api_name="translate")
     refresh_status(run, studio, TASK, model, status)
+    batch_section(studio, BATCH, model)

@@ -18,8 +18,11 @@ from tests.conftest import NOT_CACHED_HUB_MODEL, ROOT, free_port
 API_NAMES = [
     "/classify_text",
     "/classify_text_zero_shot",
+    "/batch_classify_text",
     "/recognize_entities",
+    "/batch_recognize_entities",
     "/translate",
+    "/batch_translate",
     "/transcribe",
     "/classify_image",
     "/finetune",

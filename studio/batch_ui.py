@@ -1,0 +1,309 @@
+"""'Run on a file' in a tab: a whole file through the tab's model in a child process, scored when it has references.
+
+Every tab that runs on files calls `batch_section(studio, BATCH, model)`; its endpoint is /<BATCH.api_name>. The
+run is `python -m studio.evaluate` in its own process (studio/jobs.py), so the tabs keep serving, Cancel really
+stops it, and the command line gives the same files.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from studio import jobs
+from studio.batch import PREVIEW_ROWS, TAGGED_SUFFIXES, TEXT_SUFFIXES, TaskBatch, read_rows
+from studio.errors import UserError
+from studio.evaluate import markdown, parse_label_map
+from studio.jobs import ChildJob
+from studio.runtime import Studio
+from studio.ui import user_errors
+
+# Redraw the progress at most this often: each update is a message to every watching browser.
+UPDATE_EVERY_S = 0.5
+# What each yield fills, in the order of the endpoint's outputs.
+OUTPUTS = ("preview", "csv", "report_json", "jsonl", "report_md", "metrics", "confusion", "status")
+INTRO = (
+    "Run the model over a whole file: CSV, TSV, JSON, JSONL or Parquet with a column of texts, or TXT with one "
+    "text a line. Name a reference column to score the model as well; pick more models under **Compare with** to "
+    "score them side by side."
+)
+
+# What a reference column holds, for each metric family.
+REFERENCES = {"classification": "true labels", "translation": "reference translations", "entities": "true entities"}
+
+slot: jobs.JobSlot | None = None  # made with the first tab, sized by the config's max_batch_jobs
+
+
+class BatchJob(ChildJob):
+    """`python -m studio.evaluate --progress jsonl` on the job's own copy of the upload."""
+
+    name = "The batch run"
+
+    def __init__(self, args: dict[str, Any], owner: str = ""):
+        super().__init__(owner)
+        self.output = self.workdir / "output"
+        args = {**args, "data": self.private_copy(args["data"], "data"), "output": str(self.output)}
+        self.start(jobs.python_module("studio.evaluate", [*_cli_args(args), "--progress=jsonl"]))
+
+    def failure_message(self, code: int, stderr_tail: str) -> str:
+        if self.cancelled:
+            return "The batch run was cancelled."
+        return super().failure_message(code, stderr_tail) + " Try a smaller file or another model."
+
+
+def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
+    """The tab's closed 'Run on a file' accordion and its endpoint, /<spec.api_name>."""
+    global slot
+    limits = studio.config.limits
+    if slot is None:
+        slot = jobs.JobSlot(capacity=limits.max_batch_jobs)
+    downloads = Path(tempfile.mkdtemp(prefix="model-studio-batch-"))
+    classification = spec.family == "classification"
+    tagged = spec.family == "entities"
+
+    @user_errors("reading the file")
+    def on_upload(data_file: str | None) -> tuple[Any, Any, str]:
+        if not data_file:
+            return gr.update(choices=[], value=None), gr.update(choices=[], value=None), ""
+        rows = read_rows(
+            data_file, max_rows=limits.max_batch_rows, max_bytes=limits.max_upload_mb * 2**20, tagged=tagged
+        )
+        from finetune.data import guess_columns
+
+        guessed_reference = None
+        if rows.words is not None:
+            tagged_note = " Tagged sentences: the model is scored against their tags."
+            return (
+                gr.update(choices=["text"], value="text"),
+                gr.update(choices=[], value=""),
+                info_of(rows) + tagged_note,
+            )
+        if len(rows.columns) > 1:
+            import pandas as pd
+
+            _, guessed_reference = guess_columns(pd.DataFrame(rows.records[:2000], columns=rows.columns))
+        references = [("(none: no evaluation)", "")] + [(c, c) for c in rows.columns if c != rows.text_column]
+        info = info_of(rows)
+        return (
+            gr.update(choices=rows.columns, value=rows.text_column),
+            gr.update(choices=references, value=guessed_reference or ""),
+            info,
+        )
+
+    def info_of(rows: Any) -> str:
+        return f"{len(rows.inputs):,} rows."
+
+    def run_on_file(
+        data_file: str | None,
+        text_column: str | None = None,
+        reference_column: str | None = None,
+        model_ref: str | None = None,
+        label_map: str | None = None,
+        compare_models: list[str] | None = None,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[tuple]:
+        """Run a whole file through the model; with a reference column, also score it (and compare models).
+
+        Args:
+            data_file: CSV, TSV, JSON, JSONL or Parquet with a column of texts, or TXT with one text a line.
+            text_column: the column holding the texts; empty: guessed.
+            reference_column: the column holding the true answers; empty: no evaluation.
+            model_ref: a model the tab's dropdown lists (its label or reference); empty: the tab's default.
+            label_map: the model's labels to the file's, such as "POSITIVE=pos, NEGATIVE=neg".
+            compare_models: more models to run on the same file and score side by side.
+        Returns:
+            the first rows of the results, the results as CSV (the input's columns plus the model's), the report
+            as JSON (when there are references), the results as JSONL, the report as Markdown, the metrics, the
+            confusion matrix picture, and a status line.
+        """
+        if not data_file:
+            raise UserError("No file was given; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file first.")
+        rows = read_rows(
+            data_file, text_column, reference_column, limits.max_batch_rows, limits.max_upload_mb * 2**20, tagged
+        )
+        mapping = parse_label_map(label_map) if classification or tagged else {}
+        refs = list(dict.fromkeys(studio.resolve(spec.task, ref) for ref in [model_ref, *(compare_models or [])]))
+        args = {
+            "task": spec.task,
+            "data": str(data_file),
+            "text-column": rows.text_column,
+            "reference-column": rows.reference_column or "",
+            "label-map": ",".join(f"{k}={v}" for k, v in mapping.items()),
+            "config": str(studio.config.path),
+            "max-rows": limits.max_batch_rows,
+            "model": refs,
+        }
+        if studio.device_override == "cpu":
+            args["cpu"] = True
+        assert slot is not None
+        owner = getattr(request, "session_hash", "") or ""
+        job = slot.start_job(lambda: BatchJob(args, owner))
+        if job is None:
+            raise UserError(
+                f"{limits.max_batch_jobs} batch runs are already running on this app; wait for one to finish, "
+                "then try again."
+            )
+        total = len(rows.inputs) * len(refs)
+        yield _outputs({"status": f"Starting: loading the model for {len(rows.inputs):,} rows…"})
+        last_update = 0.0
+        model_name = ""
+        try:
+            for event in job.events():
+                if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
+                    yield _outputs({})
+                    continue
+                kind = event["event"]
+                if kind == "start":
+                    model_name = _short_name(event["model"])
+                    progress((event["index"] * len(rows.inputs), total), desc=f"Running {model_name}", unit="rows")
+                    note = f" *{event['note']}*" if event.get("note") else ""
+                    yield _outputs({"status": f"Running **{model_name}** on {len(rows.inputs):,} rows…{note}"})
+                elif kind == "progress":
+                    progress((event["done"], total), desc=f"Running {model_name}", unit="rows")
+                    if time.monotonic() - last_update > UPDATE_EVERY_S:
+                        last_update = time.monotonic()
+                        yield _outputs({"status": _progress_line(model_name, event)})
+                elif kind == "error":
+                    raise UserError(event["message"])
+                elif kind == "done":
+                    yield _outputs(_finished(event, job, downloads, Path(data_file).stem, spec))
+                    # Gradio has copied the files into its own cache before this generator resumes.
+                    shutil.rmtree(downloads / job.workdir.name, ignore_errors=True)
+                    return
+        finally:
+            if job.running():  # the client went away or pressed Cancel
+                job.cancel()
+
+    def cancel(request: gr.Request) -> str:
+        assert slot is not None
+        if slot.cancel(owner=request.session_hash):
+            return "Cancelled: the batch run was stopped."
+        return "Nothing to cancel: no batch run of yours is running."
+
+    with gr.Accordion("Run on a file", open=False):
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                data_file = gr.File(
+                    label="File (CSV, TSV, JSON, JSONL, Parquet or TXT)",
+                    file_types=list(TEXT_SUFFIXES + (TAGGED_SUFFIXES if tagged else ())),
+                    type="filepath",
+                    height=110,
+                )
+                info = gr.Markdown(elem_classes="status-line")
+                with gr.Row():
+                    text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
+                    reference_column = gr.Dropdown(
+                        label=f"Reference column ({REFERENCES[spec.family]})", choices=[], allow_custom_value=True
+                    )
+                label_map = gr.Textbox(
+                    label="Label mapping (optional)",
+                    placeholder="e.g. POSITIVE=pos, NEGATIVE=neg",
+                    info="The model's labels to yours; labels that differ only in case are matched by themselves.",
+                    visible=classification or tagged,
+                )
+                compare = gr.Dropdown(
+                    choices=list(studio.choices(spec.task).items()),
+                    value=[],
+                    multiselect=True,
+                    label="Compare with (optional)",
+                    allow_custom_value=True,  # checked by Studio.resolve against the live choices
+                )
+                with gr.Row():
+                    run_button = gr.Button("Run on the file", variant="primary")
+                    cancel_button = gr.Button("Cancel", variant="stop")
+            with gr.Column():
+                status = gr.Markdown(elem_classes="status-line")
+                metrics = gr.Markdown()
+                confusion = gr.Image(label="Confusion matrix", type="filepath", interactive=False, height=320)
+        preview = gr.Dataframe(label=f"First {PREVIEW_ROWS} results", interactive=False, wrap=True, max_height=360)
+        with gr.Row():
+            csv_file = gr.File(label="Results (CSV)", interactive=False, height=60)
+            jsonl_file = gr.File(label="Results (JSONL)", interactive=False, height=60)
+            report_json = gr.File(label="Report (JSON)", interactive=False, height=60)
+            report_md = gr.File(label="Report (Markdown)", interactive=False, height=60)
+
+    data_file.change(on_upload, data_file, [text_column, reference_column, info], api_visibility="private")
+    event = run_button.click(
+        user_errors("running the file")(run_on_file),
+        [data_file, text_column, reference_column, model, label_map, compare],
+        [preview, csv_file, report_json, jsonl_file, report_md, metrics, confusion, status],
+        api_name=spec.api_name,
+        concurrency_limit=limits.max_batch_jobs + 1,  # one more, so an extra request is told at once that it waits
+        concurrency_id="batch",
+    )
+    cancel_button.click(cancel, None, status, cancels=[event], api_visibility="private")
+
+
+def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: TaskBatch) -> dict:
+    """The finished run's outputs: files copied where Gradio serves them, named after the upload."""
+    import pandas as pd
+
+    folder = downloads / job.workdir.name
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^\w.-]+", "-", stem)[:60] or "file"
+    names = {
+        "csv": f"{stem}.results.csv",
+        "jsonl": f"{stem}.results.jsonl",
+        "report_json": f"{stem}.report.json",
+        "report_md": f"{stem}.report.md",
+        "confusion": f"{stem}.confusion.png",
+    }
+    files = {key: str(shutil.copy(path, folder / names[key])) for key, path in event["files"].items()}
+    report = event["report"]
+    preview = pd.read_csv(files["csv"], nrows=PREVIEW_ROWS, dtype=str, keep_default_na=False)
+    failed = report["failed_rows"]
+    line = (
+        f"Done: {report['rows']:,} rows in {report['seconds']:.1f} s ({report['rows_per_second']:.1f} rows/s) "
+        f"with **{_short_name(report['model'])}**."
+    )
+    if failed:
+        line += f" {failed:,} rows could not be run; their **error** column says why."
+    has_report = "report_json" in files
+    return {
+        "preview": preview,
+        "csv": files["csv"],
+        "report_json": files.get("report_json"),
+        "jsonl": files["jsonl"],
+        "report_md": files.get("report_md"),
+        "metrics": markdown({"scored_rows": report["rows"], "unreferenced_rows": 0, **report}) if has_report else "",
+        "confusion": files.get("confusion"),
+        "status": line,
+    }
+
+
+def _progress_line(model_name: str, event: dict) -> str:
+    minutes = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"  # noqa: E731
+    return (
+        f"Running **{model_name}**: {event['done']:,}/{event['total']:,} rows · elapsed {minutes(event['elapsed'])}"
+        f" · about {minutes(event['eta'])} left"
+    )
+
+
+def _short_name(ref: str) -> str:
+    return Path(ref).name if Path(ref).is_absolute() else ref
+
+
+def _outputs(values: dict) -> tuple:
+    return tuple(values.get(name, gr.skip()) for name in OUTPUTS)
+
+
+def _cli_args(args: dict[str, Any]) -> list[str]:
+    """Each value glued to its flag, so a column named "--output=/x" stays a value; lists repeat the flag."""
+    flags = []
+    for key, value in args.items():
+        if value is True:
+            flags.append(f"--{key}")
+        elif isinstance(value, list):
+            flags += [f"--{key}={v}" for v in value]
+        elif value is not None:
+            flags.append(f"--{key}={value}")
+    return flags

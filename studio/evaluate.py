@@ -1,0 +1,480 @@
+"""python -m studio.evaluate: run a file through a task's model and, given references, score it.
+
+    python -m studio.evaluate --task text_classification --data news.csv --text-column text \\
+        --reference-column label --model runs/news-20261202 --output out/
+
+writes out/results.csv and results.jsonl (the input's columns plus the model's fields), and with references
+out/report.json, report.md and confusion_matrix.png. Give --model twice or more to compare models on the same file
+(out/results-2.csv ..., and a side-by-side table in the report). Data-parallel over N processes or GPUs:
+
+    accelerate launch --multi_gpu --num_processes 2 -m studio.evaluate --cpu ...
+
+Each process takes its share of the rows (split_between_processes); results are gathered in input order, so the
+output is the same file as one process writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from studio.errors import UserError
+
+FAMILIES = ("classification", "entities", "translation")
+MISTAKES_SHOWN = 10
+_MAPPING_SEPARATOR = re.compile(r"\s*(?:→|->|=>|=|:)\s*")
+
+
+# ---- label mapping ----------------------------------------------------------------------------------------------
+
+
+def parse_label_map(text: str | None) -> dict[str, str]:
+    """ "POSITIVE→pos, NEGATIVE=neg" (commas or new lines between pairs; →, ->, = or : within one) as a dict."""
+    mapping: dict[str, str] = {}
+    for pair in re.split(r"[,\n;]", text or ""):
+        if not pair.strip():
+            continue
+        parts = _MAPPING_SEPARATOR.split(pair.strip(), maxsplit=1)
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise UserError(
+                f"The label mapping '{pair.strip()[:60]}' is not a pair; write each as MODEL_LABEL=your_label, "
+                "such as POSITIVE=pos, NEGATIVE=neg."
+            )
+        mapping[parts[0].strip()] = parts[1].strip()
+    return mapping
+
+
+def complete_label_map(mapping: dict[str, str], model_labels: list[str], references: list[str]) -> dict[str, str]:
+    """The user's mapping, checked against the model's labels, plus any label that differs from a reference
+    label only in case (POSITIVE -> positive)."""
+    known = {label.lower(): label for label in model_labels}
+    checked = {}
+    for source, target in mapping.items():
+        label = source if source in model_labels else known.get(source.lower())
+        if label is None:
+            raise UserError(
+                f"The label mapping names '{source[:60]}', which the model does not have; its labels are "
+                f"{', '.join(model_labels[:20])}."
+            )
+        checked[label] = target
+    by_case = {ref.lower(): ref for ref in set(references) if ref}
+    for label in model_labels:
+        if label not in checked and label not in by_case.values() and label.lower() in by_case:
+            checked[label] = by_case[label.lower()]
+    return checked
+
+
+# ---- the metric families ----------------------------------------------------------------------------------------
+
+
+def classification_report(
+    references: list[str],
+    predictions: list[str],
+    texts: list[str],
+    scores: list[float] | None = None,
+    model_labels: list[str] | None = None,
+) -> dict:
+    """Accuracy, precision/recall/F1 macro, weighted and per class, the confusion matrix and the worst mistakes
+    (the most confident wrong answers), computed as the Fine-tune tab's report computes them."""
+    from finetune.data import _natural_order
+    from finetune.evaluate import classification_metrics, misclassified
+
+    labels = _natural_order(set(references) | set(predictions))
+    index = {label: i for i, label in enumerate(labels)}
+    refs = [index[r] for r in references]
+    preds = [index[p] for p in predictions]
+    metrics = classification_metrics(refs, preds, labels)
+    metrics.pop("validation_rows")
+    order = sorted(range(len(refs)), key=lambda i: -(scores[i] if scores else 0.0))
+    metrics["mistakes"] = misclassified(
+        [texts[i] for i in order], [refs[i] for i in order], [preds[i] for i in order], labels, limit=MISTAKES_SHOWN
+    )
+    if scores:
+        wrong = [i for i in order if refs[i] != preds[i]][:MISTAKES_SHOWN]
+        for mistake, i in zip(metrics["mistakes"], wrong):
+            mistake["score"] = round(scores[i], 4)
+    answerable = set(model_labels if model_labels is not None else predictions)
+    unknown = [label for label in _natural_order(set(references)) if label not in answerable]
+    return {
+        "accuracy": metrics["accuracy"],
+        "precision_macro": metrics["macro"]["precision"],
+        "recall_macro": metrics["macro"]["recall"],
+        "f1_macro": metrics["macro"]["f1"],
+        "f1_weighted": metrics["weighted"]["f1"],
+        **metrics,
+        "unknown_labels": unknown,
+    }
+
+
+def translation_report(references: list[str], hypotheses: list[str]) -> dict:
+    """Corpus chrF and BLEU (sacrebleu's defaults: chrF with character 6-grams and beta 2, BLEU 13a)."""
+    import sacrebleu
+
+    chrf_metric, bleu_metric = sacrebleu.CHRF(), sacrebleu.BLEU()
+    chrf = chrf_metric.corpus_score(hypotheses, [references])
+    bleu = bleu_metric.corpus_score(hypotheses, [references])
+    worst = sorted(range(len(references)), key=lambda i: sacrebleu.sentence_chrf(hypotheses[i], [references[i]]).score)[
+        :MISTAKES_SHOWN
+    ]
+    return {
+        "chrf": round(chrf.score, 3),
+        "bleu": round(bleu.score, 3),
+        "chrf_signature": str(chrf_metric.get_signature()),
+        "bleu_signature": str(bleu_metric.get_signature()),
+        "mistakes": [{"translation": hypotheses[i], "reference": references[i]} for i in worst],
+    }
+
+
+def word_tags(words: list[str], entities: list[dict], mapping: dict[str, str] | None = None) -> list[str]:
+    """IOB2 tags of the words (joined by single spaces into the text the model read) from its entity spans."""
+    mapping = mapping or {}
+    starts, position = [], 0
+    for word in words:
+        starts.append(position)
+        position += len(word) + 1
+    tags = ["O"] * len(words)
+    for entity in sorted(entities, key=lambda e: e["start"]):
+        kind = mapping.get(entity["entity_group"], entity["entity_group"])
+        inside = [
+            i for i, start in enumerate(starts) if start < entity["end"] and start + len(words[i]) > entity["start"]
+        ]
+        inside = [i for i in inside if tags[i] == "O"]
+        for n, i in enumerate(inside):
+            tags[i] = ("B-" if n == 0 else "I-") + kind
+    return tags
+
+
+def entity_report(
+    words: list[list[str]],
+    true_tags: list[list[str]],
+    entities: list[list[dict]],
+    mapping: dict[str, str] | None = None,
+    model_types: list[str] | None = None,
+) -> dict:
+    """seqeval's strict entity-level precision/recall/F1, micro, macro and per type (the Fine-tune tab's scores),
+    with the model's entities turned into tags of the file's words."""
+    from finetune.entities import entity_metrics
+
+    predicted = [word_tags(w, e, mapping) for w, e in zip(words, entities)]
+    types = sorted({tag[2:] for sentence in true_tags for tag in sentence if tag != "O"})
+    metrics = entity_metrics(true_tags, predicted, types)
+    metrics.pop("validation_rows")
+    answerable = set(model_types) if model_types is not None else {t[2:] for s in predicted for t in s if t != "O"}
+    metrics["unknown_labels"] = [kind for kind in types if kind not in answerable]
+    metrics["mistakes"] = [
+        {"sentence": " ".join(w), "true": " ".join(t), "predicted": " ".join(p)}
+        for w, t, p in zip(words, true_tags, predicted)
+        if t != p
+    ][:MISTAKES_SHOWN]
+    return metrics
+
+
+def evaluate(
+    family: str,
+    references: list[Any],
+    predictions: list[Any],
+    texts: list[str],
+    scores: list[float] | None = None,
+    model_labels: list[str] | None = None,
+) -> dict:
+    """One family's metrics over rows that have a reference and a prediction."""
+    if family == "classification":
+        return classification_report(references, predictions, texts, scores, model_labels)
+    if family == "translation":
+        return translation_report(references, predictions)
+    raise UserError(f"Scoring '{family}' is not supported yet; run the file without a reference column.")
+
+
+# ---- reports -----------------------------------------------------------------------------------------------------
+
+
+def markdown(report: dict) -> str:
+    """The report as the tab shows it and report.md holds it."""
+    lines = [f"**{report['model']}** on {report['scored_rows']:,} rows with a reference"]
+    skipped = [
+        f"{n:,} {what}"
+        for what, n in (("without a reference", report["unreferenced_rows"]), ("that failed", report["failed_rows"]))
+        if n
+    ]
+    if skipped:
+        lines[0] += f" (skipped: {', '.join(skipped)})"
+    lines[0] += f"; {report['rows_per_second']:.1f} rows/s.\n"
+    if report.get("label_map"):
+        lines.append("Label mapping: " + ", ".join(f"{k} → {v}" for k, v in report["label_map"].items()) + "\n")
+    if report.get("unknown_labels"):
+        lines.append(
+            "⚠️ The file has labels the model never answers: "
+            + ", ".join(f"`{label}`" for label in report["unknown_labels"])
+            + ". Map the model's labels to yours in Label mapping.\n"
+        )
+    if "accuracy" in report:
+        lines += [
+            f"**Accuracy {report['accuracy']:.1%}** · F1 macro {report['f1_macro']:.3f} · "
+            f"F1 weighted {report['f1_weighted']:.3f}\n",
+            "| | precision | recall | F1 | support |",
+            "|---|---|---|---|---|",
+            f"| macro | {report['precision_macro']:.3f} | {report['recall_macro']:.3f} | {report['f1_macro']:.3f} | |",
+            f"| weighted | {report['weighted']['precision']:.3f} | {report['weighted']['recall']:.3f} | "
+            f"{report['f1_weighted']:.3f} | |",
+        ]
+        for label, m in report["per_class"].items():
+            lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+        if report["mistakes"]:
+            lines += ["", "Most confident mistakes:", "", "| text | true | predicted |", "|---|---|---|"]
+            for m in report["mistakes"]:
+                lines.append(f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |")
+    elif "per_type" in report:
+        lines += [
+            f"**Entity F1 {report['f1']:.1%}** (precision {report['precision']:.1%}, recall {report['recall']:.1%}; "
+            f"strict: exact span and type)\n",
+            "| type | precision | recall | F1 | support |",
+            "|---|---|---|---|---|",
+            f"| macro | {report['macro']['precision']:.3f} | {report['macro']['recall']:.3f} | "
+            f"{report['macro']['f1']:.3f} | |",
+        ]
+        for kind, m in report["per_type"].items():
+            lines.append(f"| {kind} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    elif "chrf" in report:
+        lines.append(f"**chrF {report['chrf']:.1f}** · BLEU {report['bleu']:.1f}\n")
+        lines.append(f"`{report['chrf_signature']}` · `{report['bleu_signature']}`")
+    if report.get("compare"):
+        lines += ["", compare_table(report["compare"])]
+    return "\n".join(lines)
+
+
+def compare_table(rows: list[dict]) -> str:
+    """Models side by side: each metric per model, and rows per second."""
+    metrics = [
+        m for m in ("accuracy", "f1_macro", "f1_weighted", "chrf", "bleu", "f1", "precision", "recall") if m in rows[0]
+    ]
+    header = "| model | " + " | ".join(metrics) + " | rows/s |"
+    lines = [header, "|---" * (len(metrics) + 2) + "|"]
+    for row in rows:
+        values = " | ".join(f"{row[m]:.3f}" if isinstance(row.get(m), float) else "" for m in metrics)
+        lines.append(f"| {row['model']} | {values} | {row['rows_per_second']:.1f} |")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# ---- the command line -------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m studio.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--task", default="text_classification", help="the tab whose model runs: text_classification")
+    p.add_argument("--data", required=True, help="CSV, TSV, JSON, JSONL, Parquet, or TXT (one text a line)")
+    p.add_argument("--text-column", default="", help="the column of texts (default: guessed)")
+    p.add_argument("--reference-column", default="", help="the column of true labels; empty: no evaluation")
+    p.add_argument("--model", action="append", default=[], help="a model reference or label (repeat to compare)")
+    p.add_argument("--label-map", default="", help="the model's labels to yours: POSITIVE=pos,NEGATIVE=neg")
+    p.add_argument("--output", required=True, help="the folder to write results and reports into")
+    p.add_argument("--config", default=None, help="a models.toml (default: $STUDIO_CONFIG, else ./models.toml)")
+    p.add_argument("--max-rows", type=int, default=0, help="refuse files with more rows (default: the config's)")
+    p.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is present")
+    p.add_argument("--progress", choices=["human", "jsonl"], default="human", help="jsonl: what the app reads")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    say = _jsonl if args.progress == "jsonl" else _human
+    try:
+        run_and_score(args, say)
+    except UserError as e:
+        say({"event": "error", "message": str(e)})
+        return 2
+    return 0
+
+
+def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
+    """The batch run of every model, then (on the main process) the results files and the reports."""
+    from accelerate import Accelerator
+    from accelerate.utils import gather_object
+
+    from studio import batch
+    from studio.config import load_config
+    from studio.runtime import Studio
+
+    accelerator = Accelerator(cpu=args.cpu)
+    main_process = accelerator.is_main_process
+    report = say if main_process else (lambda event: None)
+    config = load_config(args.config)
+    limits = config.limits
+    spec = batch.spec_for(args.task)
+    rows = batch.read_rows(
+        args.data,
+        args.text_column,
+        args.reference_column,
+        max_rows=args.max_rows or limits.max_batch_rows,
+        max_bytes=limits.max_upload_mb * 2**20,
+        tagged=spec.family == "entities",
+    )
+    label_map = parse_label_map(args.label_map)
+    many = accelerator.num_processes > 1
+    device = str(accelerator.device) if many else ("cpu" if args.cpu else None)
+    studio = Studio(config=config, device_override=device)
+    module = sys.modules[spec.predict_rows.__module__]
+    refs = list(dict.fromkeys(args.model or [""]))
+    output = Path(args.output)
+    if main_process:
+        output.mkdir(parents=True, exist_ok=True)
+    n = len(rows.inputs)
+    reports = []
+    for k, ref in enumerate(refs):
+        ref = ref.strip() or studio.task(args.task).default
+        choices = studio.choices(args.task)
+        if ref not in choices and ref not in choices.values():
+            studio.add_choice(args.task, ref, ref)  # the command line may name any model
+        started = time.perf_counter()
+        loaded, note = studio.load(args.task, ref, module.load)
+        load_seconds = time.perf_counter() - started
+        report(
+            {
+                "event": "start",
+                "model": ref,
+                "served_by": loaded.ref,
+                "note": note,
+                "rows": n,
+                "load_seconds": round(load_seconds, 2),
+                "index": k,
+                "models": len(refs),
+            }
+        )
+        started = time.perf_counter()
+        with accelerator.split_between_processes(list(range(n))) as mine:
+            share = batch.run(
+                spec,
+                loaded.model,
+                [rows.inputs[i] for i in mine],
+                report,
+                limits.max_text_chars,
+                progress_offset=k * n,
+                progress_total=len(refs) * n,
+            )
+        results = gather_object(share) if many else share
+        seconds = time.perf_counter() - started
+        if not main_process:
+            continue
+        suffix = "" if k == 0 else f"-{k + 1}"
+        batch.write_results(rows, spec, results, output / f"results{suffix}.csv", output / f"results{suffix}.jsonl")
+        summary = {
+            "model": ref,
+            "served_by": loaded.ref,
+            "note": note,
+            "rows": n,
+            "failed_rows": sum(1 for r in results if r["error"]),
+            "seconds": round(seconds, 3),
+            "rows_per_second": round(n / max(seconds, 1e-9), 2),
+        }
+        if rows.references is not None:
+            summary.update(score(spec, rows, results, label_map, loaded.model))
+        reports.append(summary)
+        report({"event": "model_done", **{k2: v for k2, v in summary.items() if not isinstance(v, (list, dict))}})
+    if not main_process:
+        return None
+    files = {"csv": str(output / "results.csv"), "jsonl": str(output / "results.jsonl")}
+    first = dict(reports[0])
+    if len(reports) > 1:
+        first["compare"] = [
+            {k: v for k, v in r.items() if isinstance(v, (int, float, str)) and k not in ("note",)} for r in reports
+        ]
+    if rows.references is not None or len(reports) > 1:
+        (output / "report.json").write_text(json.dumps(first, indent=2, ensure_ascii=False), encoding="utf-8")
+        (output / "report.md").write_text(markdown({**_defaults(first), **first}) + "\n", encoding="utf-8")
+        files.update(report_json=str(output / "report.json"), report_md=str(output / "report.md"))
+        if "confusion_matrix" in first:
+            from finetune.evaluate import plot_confusion_matrix
+
+            title = "Confusion matrix (true vs predicted)"
+            files["confusion"] = plot_confusion_matrix(
+                first["confusion_matrix"], first["labels"], str(output / "confusion_matrix.png"), title=title
+            )
+    say({"event": "done", "files": files, "report": first})
+    return first
+
+
+def score(spec: Any, rows: Any, results: list[dict], label_map: dict[str, str], model: Any) -> dict:
+    """The spec's metric family over the rows that have a reference and no error, with what was left out."""
+    assert rows.references is not None
+    keep = [i for i, (ref, r) in enumerate(zip(rows.references, results)) if ref and not r["error"]]
+    unreferenced = sum(1 for ref in rows.references if not ref)
+    if not keep:
+        raise UserError(
+            f"No row has both a {spec.what[:-1]} and a reference in '{rows.reference_column}'; "
+            "pick the column that holds the true answers, or leave Reference column empty."
+        )
+    if spec.family == "classification":
+        model_labels = spec.model_labels(model) if spec.model_labels else []
+        mapping = complete_label_map(label_map, model_labels, [rows.references[i] for i in keep])
+        predictions = [mapping.get(results[i]["prediction"], results[i]["prediction"]) for i in keep]
+        answerable = [mapping.get(label, label) for label in model_labels] or None
+        scores = [float(results[i]["score"]) for i in keep]
+    elif spec.family == "entities":
+        model_types = spec.model_labels(model) if spec.model_labels else []
+        types = sorted({tag[2:] for i in keep for tag in rows.references[i] if tag != "O"})
+        mapping = complete_label_map(label_map, model_types, types)
+        metrics = entity_report(
+            [rows.words[i] for i in keep],
+            [rows.references[i] for i in keep],
+            [results[i]["entities"] for i in keep],
+            mapping,
+            [mapping.get(kind, kind) for kind in model_types] or None,
+        )
+        return {"scored_rows": len(keep), "unreferenced_rows": unreferenced, "label_map": mapping, **metrics}
+    else:
+        mapping, answerable, scores = {}, None, None
+        predictions = [results[i][spec.fields[0]] for i in keep]
+    metrics = evaluate(
+        spec.family,
+        [rows.references[i] for i in keep],
+        predictions,
+        [rows.inputs[i] for i in keep],
+        scores,
+        answerable,
+    )
+    return {"scored_rows": len(keep), "unreferenced_rows": unreferenced, "label_map": mapping, **metrics}
+
+
+def _defaults(report: dict) -> dict:
+    return {"scored_rows": report.get("rows", 0), "unreferenced_rows": 0}
+
+
+def _jsonl(event: dict) -> None:
+    print(json.dumps(event, ensure_ascii=False), flush=True)
+
+
+def _human(event: dict) -> None:
+    kind = event["event"]
+    if kind == "start":
+        note = f" ({event['note']})" if event["note"] else ""
+        print(
+            f"{event['model']}: loaded in {event['load_seconds']:.1f} s{note}; {event['rows']:,} rows", file=sys.stderr
+        )
+    elif kind == "progress":
+        print(f"\r{event['done']:,}/{event['total']:,} rows, about {event['eta']:.0f} s left", end="", file=sys.stderr)
+    elif kind == "model_done":
+        print(
+            f"\n{event['model']}: {event['rows_per_second']:.1f} rows/s, {event['failed_rows']} failed rows",
+            file=sys.stderr,
+        )
+    elif kind == "error":
+        print(f"error: {event['message']}", file=sys.stderr)
+    elif kind == "done":
+        for name, path in event["files"].items():
+            print(f"{name}: {path}")
+        if "accuracy" in event["report"] or "chrf" in event["report"]:
+            print(markdown(event["report"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

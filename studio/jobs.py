@@ -1,0 +1,185 @@
+"""Long jobs (fine-tuning, batch runs) in a child process: Cancel really stops it, its memory goes with it, and
+the app keeps serving while it runs. The child prints one JSON event per line on stdout."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+# What a child that ran out of memory leaves in its stderr: Python's, PyTorch's CPU and CUDA allocators'.
+OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "out of memory")
+
+
+class ChildJob:
+    """A child process whose stdout is JSON events; `workdir` is its own folder, removed when it ends.
+
+    Subclasses say what the job is in messages (`failure_message`) and what to clean up after a failure
+    (`clean_up`). Call `start(command)` once the workdir holds what the command needs.
+    """
+
+    name = "The job"
+
+    def __init__(self, owner: str = ""):
+        self.owner = owner
+        self.cancelled = False
+        self.workdir = Path(tempfile.mkdtemp(prefix="model-studio-job-"))
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (lives as long as the job)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            start_new_session=True,  # its own process group, so cancel reaches any workers it starts
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def events(self, heartbeat_s: float = 0.5) -> Iterator[dict | None]:
+        """Each event until the process ends, then one final "error" event if it failed without saying why.
+
+        Yields None when nothing happened for `heartbeat_s`, so that a caller can notice a cancel in time.
+        """
+        assert self.process is not None, "start() the job first"
+        lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read_lines, args=(lines,), daemon=True).start()
+        finished = False
+        try:
+            while True:
+                try:
+                    line = lines.get(timeout=heartbeat_s)
+                except queue.Empty:
+                    yield None
+                    continue
+                if line is None:
+                    break
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    log.info("%s: %s", self.name, line.rstrip())
+                    continue
+                finished = finished or event.get("event") in {"done", "error"}
+                yield event
+            code = self.process.wait()
+            if not finished:
+                self.clean_up()
+                self._stderr.seek(0)
+                tail = self._stderr.read()[-4000:]
+                if not self.cancelled:
+                    log.error("%s exited with code %s:\n%s", self.name, code, tail)
+                yield {"event": "error", "message": self.failure_message(code, tail)}
+        finally:  # also when the caller stops reading early, e.g. once it has the "done" event
+            self._remove_workdir()
+
+    def _read_lines(self, lines: queue.Queue) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def cancel(self) -> None:
+        """Stop the process group: SIGTERM, then SIGKILL if it has not gone within 5 seconds."""
+        self.cancelled = True
+        if self.running():
+            assert self.process is not None
+            _signal_group(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.clean_up()
+        self._remove_workdir()
+
+    def clean_up(self) -> None:
+        """What a cancelled or failed job leaves behind that must go (besides the workdir)."""
+
+    def failure_message(self, code: int, stderr_tail: str) -> str:
+        if self.cancelled:
+            return f"{self.name} was cancelled."
+        if code in (-signal.SIGKILL, 137):
+            return f"{self.name} was stopped by the system, most likely out of memory."
+        if any(marker in stderr_tail for marker in OUT_OF_MEMORY):
+            return f"{self.name} ran out of memory and stopped."
+        return f"{self.name} stopped unexpectedly (exit code {code}); the details are in the server log."
+
+    def private_copy(self, path: str, folder: str) -> str:
+        """A link to (or copy of) `path` in the workdir, so the app's cleanup of uploads cannot delete it mid-job."""
+        return _private_copy(path, self.workdir / folder)
+
+    def _remove_workdir(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class JobSlot:
+    """At most `capacity` jobs of one kind at a time per app."""
+
+    def __init__(self, capacity: int = 1) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self.jobs: list[ChildJob] = []
+
+    @property
+    def job(self) -> ChildJob | None:
+        """The latest job started."""
+        return self.jobs[-1] if self.jobs else None
+
+    def start_job(self, make: Callable[[], ChildJob]) -> ChildJob | None:
+        """A started job (`make()`), or None when `capacity` jobs are running."""
+        with self._lock:
+            self.jobs = [job for job in self.jobs if job.running()]
+            if len(self.jobs) >= self.capacity:
+                return None
+            job = make()
+            self.jobs.append(job)
+            return job
+
+    def cancel(self, owner: str | None = None) -> bool:
+        """Cancel the running jobs (only the owner's, when an owner is given); False when there were none."""
+        with self._lock:
+            mine = [job for job in self.jobs if job.running() and (owner is None or job.owner == owner)]
+        for job in mine:
+            job.cancel()
+        return bool(mine)
+
+
+def python_module(module: str, args: list[str]) -> list[str]:
+    """The command that runs `python -m module args` with this interpreter."""
+    return [sys.executable, "-m", module, *args]
+
+
+def _private_copy(path: str, folder: Path) -> str:
+    """A hard link to `path` in `folder` (a copy across file systems), under the same name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(path).name
+    try:
+        os.link(path, target)
+    except OSError:
+        try:
+            shutil.copyfile(path, target)
+        except OSError:
+            return path  # gone already: the child reports it as the user's missing file
+    return str(target)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
