@@ -65,15 +65,24 @@ def register_runs(studio: Studio) -> None:
     """Offer every finished run in its tab (text, image or entity models), as it was when the app last ran."""
     sweep_partial(studio.config.runs_dir)
     for name, path in reversed(list_runs(studio.config.runs_dir).items()):
-        studio.add_choice(SERVED_IN[run_task(path)], name, str(path))
+        studio.add_choice(SERVED_IN[run_task(path)], run_label(path) or name, str(path))
 
 
 def run_task(run: Path) -> str:
     """The kind of model a run folder holds ("text" for runs from before there were other kinds)."""
+    return _run_metadata(run).get("task", "text")
+
+
+def run_label(run: Path) -> str | None:
+    """What the dropdown calls a faster CPU copy ("<run> (int8)"); None for a run, which goes by its name."""
+    return _run_metadata(run).get("label")
+
+
+def _run_metadata(run: Path) -> dict:
     try:
-        return json.loads((run / "metrics.json").read_text(encoding="utf-8")).get("task", "text")
+        return json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "text"
+        return {}
 
 
 def run_name(data_file: str) -> str:
