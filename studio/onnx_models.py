@@ -63,5 +63,8 @@ def load(folder: str | Path) -> OnnxModel:
     options.intra_op_num_threads = usable_cpus()
     options.inter_op_num_threads = 1  # requests already run in parallel, as for torch (studio.device)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle threads sleep rather than spin: on a CPU shared with the app's other work (and other processes) that was
+    # 8% more throughput for the int8 copy of a MiniLM run on 2 busy cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
     return OnnxModel(session, from_pretrained(AutoConfig, str(folder)))

@@ -59,7 +59,7 @@ def test_the_cli_prints_one_json_line_and_writes_the_copy_beside_the_run(tiny_ru
     assert saved["optimised_from"] == "tickets" and saved["label"] == "tickets (int8)"
     assert saved["measurement"]["speedup"] == line["speedup"] > 0
     assert saved["measurement"]["validation_rows"] == len((tiny_run / "validation.jsonl").read_text().splitlines())
-    assert "samples/s" in (copy / "README.md").read_text()
+    assert "texts/s" in (copy / "README.md").read_text()
 
 
 def test_the_copy_gives_the_originals_labels_and_scores(tiny_run, tiny_copy):
@@ -133,7 +133,7 @@ def test_what_cannot_be_copied_is_refused_in_one_sentence(tiny_run, tiny_copy, t
     shutil.copytree(tiny_run, images)
     metrics = json.loads((images / "metrics.json").read_text())
     (images / "metrics.json").write_text(json.dumps({**metrics, "task": "image"}))
-    with pytest.raises(UserError, match="text classifiers only, not yet of image classifiers"):
+    with pytest.raises(UserError, match="entity recognisers only, not yet of image classifiers"):
         optimise(images)
     gone = tmp_path / "gone"
     shutil.copytree(tiny_run, gone)
@@ -159,9 +159,9 @@ def test_the_app_makes_the_copy_and_serves_it_over_http(client, live_app, tiny_r
     runs = Path(studio.config.runs_dir)
     runs.mkdir(parents=True, exist_ok=True)
     shutil.copytree(tiny_run, runs / "http-tickets")
-    table, name, _dropdown = client.predict("http-tickets", api_name="/optimise_run")
+    table, name, _text_models, _entity_models = client.predict("http-tickets", api_name="/optimise_run")
     assert name == "http-tickets (int8)"
-    assert "samples/s" in table and "× the throughput" in table
+    assert "texts/s" in table and "× the throughput" in table
     result = client.predict(TEXTS[1], name, api_name="/classify_text")
     assert {c["label"] for c in result["confidences"]} == {"billing", "shipping", "technical"}
     with pytest.raises(Exception, match="There is no finished run named"):
@@ -191,3 +191,45 @@ def test_a_real_minilm_run_keeps_its_labels_and_accuracy(tmp_path):
     assert measured["agreement"] >= 0.9, measured
     assert abs(measured["accuracy_after"] - measured["accuracy_before"]) <= 0.1, measured
     assert measured["speedup"] > 1.0, measured
+
+
+@pytest.fixture(scope="module")
+def entity_run(tmp_path_factory) -> Path:
+    """A finished entity run of the tiny tagger on the sample tickets, one epoch."""
+    from tests.tiny_models import build_token_classifier
+
+    root = tmp_path_factory.mktemp("optimise-entities")
+    tagger = build_token_classifier(root / "tagger")
+    output = root / "runs" / "ticket-entities"
+    done = run_cli(
+        "--task", "entities", "--data", str(ROOT / "assets" / "ticket_entities.conll"), "--model", str(tagger),
+        "--output", str(output), "--epochs", "1", "--max-length", "64", "--batch-size", "8",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return output
+
+
+def test_an_entity_run_gets_a_copy_that_tags_as_it_does(entity_run, tiny_models, tmp_path):
+    from finetune.tab import register_runs
+    from studio.config import load_config
+    from studio.runtime import Studio
+    from tasks import ner
+    from tests.conftest import write_config
+
+    measured = optimise(entity_run, report=lambda line: None)
+    assert measured["metric"] == "entity F1" and measured["model"] == "ticket-entities (int8)"
+    assert set(measured) >= {"f1_before", "f1_after", "accuracy_before", "accuracy_after", "speedup"}
+    assert measured["validation_rows"] == len((entity_run / "validation.jsonl").read_text().splitlines())
+    assert measured["agreement"] >= 0.95, measured  # of the validation words' tags
+    assert abs(measured["f1_after"] - measured["f1_before"]) <= 0.05, measured
+
+    copy = copy_path(entity_run)
+    original, faster = ner.load(str(entity_run), "cpu"), ner.load(str(copy), "cpu")
+    assert type(faster.model).__name__ == "OnnxModel"
+    text = "My Pixel 7 from order 48213 never reached Leeds"
+    spans = [[(e["entity_group"], e["start"], e["end"]) for e in ner.predict(m, [text])[0]] for m in (original, faster)]
+    assert spans[0] == spans[1]
+
+    studio = Studio(load_config(write_config(tmp_path / "models.toml", tiny_models, entity_run.parent)))
+    register_runs(studio)
+    assert studio.choices("ner")["ticket-entities (int8)"] == str(copy)
