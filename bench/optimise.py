@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     met = speedup >= GOAL_SPEEDUP and lost <= GOAL_POINTS
     table.note(
         f"Goal (>= {GOAL_SPEEDUP}x at <= {GOAL_POINTS:g} point lost): {'met' if met else 'NOT met'} by the copy, "
-        f"{speedup:.2f}x and {lost:+.1f} points lost. optimise() itself measured {made['speedup']:.2f}x "
+        f"{speedup:.2f}x and {lost:.1f} points lost. optimise() itself measured {made['speedup']:.2f}x "
         f"({made['accuracy_before']:.1%} -> {made['accuracy_after']:.1%}); copy {made['size_mb_after']:.0f} MB "
         f"against {made['size_mb_before']:.0f} MB, made in {made.get('export_seconds', 0):.0f} s."
     )
