@@ -28,6 +28,7 @@ BENCHMARKS = {
     "memory": "bench.memory",
     "zero_shot": "bench.zero_shot",
     "batch": "bench.batch",
+    "optimise": "bench.optimise",
 }
 
 

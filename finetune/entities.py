@@ -214,7 +214,12 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
         val_lengths=[len(example["input_ids"]) for example in val_set],
         collate_train=collate,
         collate_eval=collate,
-        extra={"val_words": val_words, "val_tags": data.validation.tags, "tag_names": names},
+        extra={
+            "val_words": val_words,
+            "val_tags": data.validation.tags,
+            "tag_names": names,
+            "val_sentences": data.validation.words,
+        },
     )
 
 
@@ -420,6 +425,14 @@ def mistakes(
 def save_model(model: Any, built: Built, folder: Any) -> None:
     model.save_pretrained(folder, safe_serialization=True)
     built.processor.save_pretrained(folder)
+
+
+def save_extras(folder: Path, built: Built, result: dict) -> None:
+    """The validation split as it was, so that a faster copy (finetune/optimise.py) is measured on the same
+    sentences after the uploaded file is gone."""
+    with open(folder / "validation.jsonl", "w", encoding="utf-8") as f:
+        for words, tags in zip(built.extra["val_sentences"], built.extra["val_tags"]):
+            f.write(json.dumps({"words": list(words), "tags": list(tags)}, ensure_ascii=False) + "\n")
 
 
 def usage(path: str) -> str:

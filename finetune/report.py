@@ -176,7 +176,8 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def list_runs(runs_dir: Path) -> dict[str, Path]:
-    """Complete runs in `runs_dir`, newest first, by folder name; partial or broken folders are skipped."""
+    """Complete runs (and their faster CPU copies) in `runs_dir`, newest first, by folder name; partial or broken
+    folders are skipped."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return {}
@@ -187,7 +188,7 @@ def list_runs(runs_dir: Path) -> dict[str, Path]:
         and not path.name.startswith(".")
         and (path / COMPLETE_MARKER).is_file()
         and (path / "config.json").is_file()
-        and (path / "model.safetensors").is_file()
+        and ((path / "model.safetensors").is_file() or (path / "model.onnx").is_file())  # a run or its faster copy
     ]
     complete.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     return {path.name: path for path in complete}

@@ -69,6 +69,7 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
         val_lengths=[len(example["input_ids"]) for example in val_set],
         collate_train=collate,
         collate_eval=collate,
+        extra={"validation": data.validation},
     )
 
 
@@ -93,6 +94,17 @@ def evaluation(data: Prepared, built: Built, predictions: list[int], references:
 def save_model(model: Any, built: Built, folder: Any) -> None:
     model.save_pretrained(folder, safe_serialization=True)
     built.processor.save_pretrained(folder)
+
+
+def save_extras(folder: Any, built: Built, result: dict) -> None:
+    """The validation split as it was, so that a faster copy (finetune/optimise.py) is measured on the same texts
+    after the uploaded file is gone."""
+    import json
+
+    validation = built.extra["validation"]
+    with open(folder / "validation.jsonl", "w", encoding="utf-8") as f:
+        for text, label in zip(validation.texts, validation.labels):
+            f.write(json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n")
 
 
 def usage(path: str) -> str:

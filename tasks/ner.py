@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from studio import pack
+from studio import onnx_models, pack
 from studio.batch import TaskBatch
 from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
@@ -164,8 +164,11 @@ def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
     tokenizer = from_pretrained(AutoTokenizer, model_ref)
     if not tokenizer.is_fast:
         raise UserError(f"'{model_ref}' has no fast tokenizer, which entity offsets need; choose another model.")
-    model = from_pretrained(AutoModelForTokenClassification, model_ref, dtype=inference_dtype(device))
-    model.to(device).eval()
+    if onnx_models.is_onnx_folder(model_ref):  # a fine-tuned run's faster CPU copy (finetune/optimise.py)
+        model, device = onnx_models.load(model_ref), "cpu"
+    else:
+        model = from_pretrained(AutoModelForTokenClassification, model_ref, dtype=inference_dtype(device))
+        model.to(device).eval()
     max_length = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512), 512)
     return EntityRecognizer(model, tokenizer, device, int(max_length))
 

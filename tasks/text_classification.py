@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from studio import onnx_models
 from studio.batch import TaskBatch
 from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
@@ -61,7 +62,7 @@ class TextClassifier:
 
 def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClassifier:
     """A sequence-classification model and its tokenizer, ready for inference on `device`; a sentence encoder
-    becomes a zero-shot positive/negative classifier."""
+    becomes a zero-shot positive/negative classifier, and a folder with model.onnx runs in ONNX Runtime."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from studio.device import inference_dtype
@@ -73,8 +74,11 @@ def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClas
         return encoder
 
     tokenizer = from_pretrained(AutoTokenizer, model_ref)
-    model = from_pretrained(AutoModelForSequenceClassification, model_ref, dtype=inference_dtype(device))
-    model.to(device).eval()
+    if onnx_models.is_onnx_folder(model_ref):  # a fine-tuned run's faster CPU copy (finetune/optimise.py)
+        model, device = onnx_models.load(model_ref), "cpu"
+    else:
+        model = from_pretrained(AutoModelForSequenceClassification, model_ref, dtype=inference_dtype(device))
+        model.to(device).eval()
     classifier = TextClassifier(
         model=model,
         tokenizer=tokenizer,
