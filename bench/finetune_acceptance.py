@@ -152,7 +152,7 @@ def _train(client, api_name: str, what: str, upload, **settings) -> str:
 
 def _show_entities(client, model_name: str) -> None:
     _highlighted, entities = client.predict(NEW_SENTENCE, model_name, api_name="/recognize_entities")
-    found = ", ".join(f"{NEW_SENTENCE[e['start'] : e['end']]} {e['entity']}" for e in entities) or "nothing"
+    found = ", ".join(f"{NEW_SENTENCE[e['start'] : e['end']]} {e['entity_group']}" for e in entities) or "nothing"
     print(f"\nnew sentence: {NEW_SENTENCE}\n/recognize_entities finds: {found}", flush=True)
 
 
