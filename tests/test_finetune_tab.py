@@ -6,7 +6,6 @@ the tab trains from the offline pack, as it does on a machine without the Hub.
 
 from __future__ import annotations
 
-import time
 import zipfile
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from gradio_client import handle_file
 
 from finetune.report import list_runs
 from tests.conftest import ROOT
+from tests.test_finetune import cancel_once_stepping
 
 FASHION = ROOT / "assets" / "fashion_sample.zip"
 TICKETS = ROOT / "assets" / "ticket_entities.conll"
@@ -80,19 +80,5 @@ def test_finetune_entities_deploys_a_recogniser_of_the_users_types(client, live_
     ],
 )
 def test_cancel_stops_an_image_or_entity_training_within_seconds(client, live_app, api_name, upload, settings):
-    from finetune.tab import slot
-
     job = client.submit(handle_file(str(upload)), api_name=api_name, **settings)
-    deadline = time.monotonic() + 300
-    while not any(str(o[0]).startswith("Step ") for o in job.outputs() if o and o[0]):
-        assert time.monotonic() < deadline, "training never reported progress"
-        time.sleep(0.5)
-    process = slot.job.process
-    cancelled_at = time.monotonic()
-    job.cancel()
-    while process.poll() is None:
-        assert time.monotonic() - cancelled_at < 15, "the training process did not stop"
-        time.sleep(0.2)
-    print(f"{api_name}: training process stopped {time.monotonic() - cancelled_at:.1f} s after cancel")
-    assert client.predict("a great movie", api_name="/classify_text")["label"], "the app keeps serving"
-    assert not list(Path(live_app[1].config.runs_dir).glob(".*partial*")), "no half-written run is left"
+    cancel_once_stepping(client, job, Path(live_app[1].config.runs_dir))
