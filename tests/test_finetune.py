@@ -197,12 +197,13 @@ def test_finetuned_models_survive_a_restart(client, live_app, config_file):
     _, studio = live_app
     names = list(list_runs(studio.config.runs_dir))
     assert names, "the app test above trained one"
-    from finetune.tab import SERVED_IN, run_task
+    from finetune.tab import SERVED_IN, run_label, run_task
 
     _, restarted = app.build_app(load_config(config_file))
     runs = list_runs(studio.config.runs_dir)
-    for name in names:  # text, image and entity runs, each back in its own tab
-        assert name in restarted.choices(SERVED_IN[run_task(runs[name])])
+    for name in names:  # text, image and entity runs and their int8 copies, each back in its own tab
+        label = run_label(runs[name]) or name
+        assert restarted.choices(SERVED_IN[run_task(runs[name])]).get(label) == str(runs[name])
 
 
 def test_saves_killed_midway_are_swept_at_start_up(live_app, config_file):
