@@ -80,7 +80,7 @@ def _row(source: str, output: Path, wall: float) -> str:
     m = result["metrics"]
     events = [json.loads(line) for line in (output / "training_log.jsonl").read_text().splitlines()]
     evals = [e for e in events if e["event"] == "eval"]
-    best = min(evals, key=lambda e: e["val_loss"])["epoch"]
+    best = max(evals, key=lambda e: e["f1"])["epoch"]  # the epoch kept, as train.py keeps it
     curve = " ".join(f"{e['f1']:.3f}" for e in evals)
     lr = result["config"]["learning_rate"]
     return (

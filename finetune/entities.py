@@ -23,6 +23,9 @@ from finetune.train import Built, Prepared, TrainConfig
 TAB_TASK = "ner"  # where the app serves its runs
 LIBRARY = "transformers"
 PIPELINE_TAG = "token-classification"
+# The epoch kept, and early stopping, go by entity F1: the token loss, nearly all of it on O words, rises from
+# overconfidence while F1 still climbs (BBC News entities: the loss was lowest at epoch 2, F1 highest at epoch 4).
+KEEP_BEST_BY = "f1"
 
 CONLL_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv")
 JSONL_SUFFIXES = (".jsonl",)

@@ -125,7 +125,7 @@ def read_images(path: str | Path, max_rows: int = 200_000, training: bool = True
     except (zipfile.BadZipFile, OSError, ValueError):
         raise DataError(f"The file is not a zip archive; upload a .zip of {LAYOUT}.") from None
     with archive:
-        members = _checked_members(archive)
+        members = checked_members(archive)
         pictures = [m for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)]
         if not pictures:
             raise DataError(_no_pictures(members))
@@ -133,11 +133,11 @@ def read_images(path: str | Path, max_rows: int = 200_000, training: bool = True
             raise DataError(
                 f"The zip holds {len(pictures):,} pictures; the limit is {max_rows:,}, so upload a smaller sample."
             )
-        table = _label_table(archive, members, max_rows)
+        table = label_table(archive, members, max_rows)
         if table is not None:
-            files, labels, missing, unlabelled = _from_table(archive, table, {m.filename for m in pictures}, max_rows)
+            files, labels, missing, unlabelled = from_table(archive, table, {m.filename for m in pictures}, max_rows)
         else:
-            files, labels = _from_folders([m.filename for m in pictures])
+            files, labels = from_folders([m.filename for m in pictures])
             missing = unlabelled = 0
         sizes = [_readable_size(archive, name) for name in files]
     unreadable = Counter(label for label, size in zip(labels, sizes) if size is None)
@@ -389,8 +389,11 @@ def _readable_size(archive: zipfile.ZipFile, name: str) -> tuple[int, int] | Non
         return None
 
 
-def _checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    """The zip's files that are the user's (no folders, hidden files or __MACOSX), after the safety checks."""
+def checked_members(archive: zipfile.ZipFile, what: str = "picture") -> list[zipfile.ZipInfo]:
+    """The zip's files that are the user's (no folders, hidden files or __MACOSX), after the safety checks.
+
+    `what` the zip should hold, for the messages: "picture" or "recording".
+    """
     infos = archive.infolist()
     total = 0
     for info in infos:
@@ -405,11 +408,11 @@ def _checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_RATIO * max(1, info.compress_size):
             raise DataError(
                 f"The zip's file '{name}' unpacks to {_gib(info.file_size)} from {_gib(info.compress_size)}, "
-                "which is what a zip bomb does, not a picture; zip the pictures themselves and upload again."
+                f"which is what a zip bomb does, not a {what}; zip the {what}s themselves and upload again."
             )
         if info.file_size > MAX_MEMBER_BYTES:
             raise DataError(
-                f"The zip's file '{name}' is {_gib(info.file_size)}; each picture may be at most "
+                f"The zip's file '{name}' is {_gib(info.file_size)}; each {what} may be at most "
                 f"{_gib(MAX_MEMBER_BYTES)}, so resize it or remove it."
             )
         if total > MAX_TOTAL_BYTES:
@@ -419,7 +422,7 @@ def _checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     members = [info for info in infos if not info.is_dir() and _visible(info.filename)]
     for info in members:
         if info.flag_bits & 0x1:
-            raise DataError("The zip is password-protected; zip the pictures again without a password.")
+            raise DataError(f"The zip is password-protected; zip the {what}s again without a password.")
         if info.compress_type not in READABLE_COMPRESSION:
             raise DataError(
                 f"The zip was packed with a compression method this app cannot read ('{info.filename}'); "
@@ -441,7 +444,7 @@ def _no_pictures(members: list[zipfile.ZipInfo]) -> str:
     return f"The zip holds no {FORMATS} pictures (it has {held} files); upload a zip of {LAYOUT}."
 
 
-def _from_folders(names: list[str]) -> tuple[list[str], list[str]]:
+def from_folders(names: list[str]) -> tuple[list[str], list[str]]:
     """Each picture with its class: the first folder below the folder all the pictures share."""
     parents = [PurePosixPath(name).parent.parts for name in names]
     root = parents[0]
@@ -472,7 +475,7 @@ def _from_folders(names: list[str]) -> tuple[list[str], list[str]]:
     return names, labels
 
 
-def _label_table(
+def label_table(
     archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], max_rows: int
 ) -> tuple[zipfile.ZipInfo, Any] | None:
     """The one table in the zip that names a file column and a label column, read; None when there is none."""
@@ -503,7 +506,7 @@ def _label_table(
 
 def _in_class_folders(members: list[zipfile.ZipInfo]) -> bool:
     try:
-        _from_folders([m.filename for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)])
+        from_folders([m.filename for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)])
         return True
     except DataError:
         return False
@@ -524,7 +527,7 @@ def _read_member_table(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_rows
             raise DataError(f"In the zip's table '{info.filename}': {e}") from None
 
 
-def _from_table(
+def from_table(
     archive: zipfile.ZipFile, table: tuple[zipfile.ZipInfo, Any], pictures: set[str], max_rows: int
 ) -> tuple[list[str], list[str], int, int]:
     """The pictures the table lists with their labels; how many it lists that are not in the zip, or unlabelled."""

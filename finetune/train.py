@@ -41,7 +41,7 @@ class TrainConfig:
     label_smoothing: float = 0.1  # image: timm's usual recipe
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
-    patience: int = 2  # epochs without a better validation loss before stopping
+    patience: int = 2  # epochs without a better validation score (the kind's KEEP_BEST_BY) before stopping
     seed: int = 0
     cpu: bool = False
     max_rows: int = 200_000
@@ -178,8 +178,9 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
         }
     )
 
-    # Training: each epoch a new order; evaluate after each; keep the best weights.
-    step, best_loss, best_state, bad_epochs = 0, math.inf, None, 0
+    # Training: each epoch a new order; evaluate after each; keep the best weights, by the kind's own measure.
+    keep_best_by = getattr(kind, "KEEP_BEST_BY", "val_loss")
+    step, best, best_state, bad_epochs = 0, -math.inf, None, 0
     training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
     for epoch in range(1, cfg.epochs + 1):
         train_loader = accelerator.prepare(
@@ -217,13 +218,14 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
         val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
         name, score = kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))
         emit({"event": "eval", "step": step, "epoch": epoch, "val_loss": round(val_loss, 5), name: score})
-        if val_loss < best_loss:
-            best_loss, bad_epochs = val_loss, 0
+        goodness = -val_loss if keep_best_by == "val_loss" else score
+        if goodness > best:
+            best, bad_epochs = goodness, 0
             best_state = {k: v.detach().cpu().clone() for k, v in accelerator.unwrap_model(model).state_dict().items()}
         else:
             bad_epochs += 1
             if bad_epochs >= cfg.patience:
-                emit({"event": "early_stop", "epoch": epoch, "best_val_loss": round(best_loss, 5)})
+                emit({"event": "early_stop", "epoch": epoch, "kept_by": keep_best_by})
                 break
 
     # Evaluation of the best weights, then an atomic save: the folder appears complete or not at all.
@@ -349,7 +351,8 @@ def human_reporter(every: int = 10) -> Report:
             name, score = headline_of(event)
             print(f"epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, {name} {score:.3f}", flush=True)
         elif kind == "early_stop":
-            print(f"stopping early after epoch {event['epoch']}: validation loss stopped improving", flush=True)
+            measure = {"val_loss": "validation loss", "f1": "entity F1"}.get(event["kept_by"], event["kept_by"])
+            print(f"stopping early after epoch {event['epoch']}: the {measure} stopped improving", flush=True)
         elif kind == "done":
             name, score = headline_of(event["metrics"])
             print(f"saved to {event['output']}: {name} {score:.3f}", flush=True)

@@ -1,9 +1,10 @@
 """Batch runs: a whole file through a task's model, in length-sorted chunks, with progress and per-row errors.
 
-Each task that runs on files says what differs in a `TaskBatch` (its module's `BATCH`): which predict, what
-fields the results add, which metrics score it. Everything else — reading the file, chunking, progress, bad
-rows, writing CSV and JSONL — is here, once. The app runs it in a child process (`python -m studio.evaluate`,
-studio/batch_ui.py); tests, benchmarks and the CLI call it directly.
+Each task that runs on files says what differs in a `TaskBatch` (its module's `BATCH`): what it reads (a table
+of texts, a zip of pictures, recordings), which predict, what fields the results add, which metrics score it.
+Everything else — reading the file, chunking, progress, bad rows, writing CSV and JSONL — is here, once
+(pictures and recordings are read in studio/batch_media.py). The app runs it in a child process
+(`python -m studio.evaluate`, studio/batch_ui.py); tests, benchmarks and the CLI call it directly.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.config import Limits
 from studio.errors import UserError, encodable
 
 log = logging.getLogger(__name__)
@@ -24,14 +26,25 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 # Entities: tagged sentences, as the Fine-tune tab reads them, are their own references.
 TAGGED_SUFFIXES = (".conll", ".iob", ".bio")
-# Rows per model call: large enough to batch well, small enough that progress moves and a bad row is cheap to find.
-CHUNK_ROWS = 64
 PREVIEW_ROWS = 20
 REPORT_EVERY_S = 0.5
 EMPTY_TEXT = "empty text"
 MODEL_FAILED = "the model could not process this row"
 
 Report = Callable[[dict], None]
+
+
+@dataclass
+class Rows:
+    """The input file as rows: its own columns, and the inputs and references taken from them, in file order."""
+
+    columns: list[str]
+    records: list[dict[str, str]]
+    inputs: list[str]  # texts, or (pictures, recordings) the paths of the files to run
+    references: list[Any] | None = None  # None: no reference column, so no evaluation
+    text_column: str = "text"
+    reference_column: str | None = None
+    words: list[list[str]] | None = None  # tagged sentences: each text's words (the text is them joined by spaces)
 
 
 @dataclass(frozen=True)
@@ -42,22 +55,15 @@ class TaskBatch:
     api_name: str  # "batch_classify_text"
     family: str  # which metrics score it: "classification", "entities", "translation"
     fields: tuple[str, ...]  # the columns its results add, e.g. ("prediction", "score")
-    predict_rows: Callable[[Any, list[str]], list[dict]]  # (model, inputs) -> one dict of `fields` per input
+    # (model, inputs, limits) -> per input a dict of `fields` (and "error" for a row it could not run)
+    predict_rows: Callable[[Any, list[str], Limits], list[dict]]
     model_labels: Callable[[Any], list[str]] | None = None  # classification: the labels the model can answer
     what: str = "texts"  # what a row holds, for messages
-
-
-@dataclass
-class Rows:
-    """The input file as rows: its own columns, and the inputs and references taken from them, in file order."""
-
-    columns: list[str]
-    records: list[dict[str, str]]
-    inputs: list[str]
-    references: list[Any] | None = None  # None: no reference column, so no evaluation
-    text_column: str = "text"
-    reference_column: str | None = None
-    words: list[list[str]] | None = None  # tagged sentences: each text's words (the text is them joined by spaces)
+    reads: str = "table"  # "table" of texts; "pictures" (a zip) or "recordings" (files or a zip): file paths
+    # Inputs per predict call: enough to batch well, few enough that progress moves and a bad row is cheap to find.
+    chunk_rows: int = 64
+    # (rows, results, output folder) -> {name: path} of more files to download, such as the subtitles' zip
+    write_extras: Callable[[Rows, list[dict], Path], dict[str, str]] | None = None
 
 
 def spec_for(task: str) -> TaskBatch:
@@ -165,8 +171,7 @@ def run(
     model: Any,
     inputs: list[str],
     report: Report = lambda event: None,
-    max_chars: int = 100_000,
-    chunk_rows: int = CHUNK_ROWS,
+    limits: Limits = Limits(),
     progress_offset: int = 0,
     progress_total: int | None = None,
 ) -> list[dict]:
@@ -176,6 +181,7 @@ def run(
     its true pace early. An empty input is an error of its row; a chunk that fails is retried row by row,
     so one row the model cannot take never costs the others.
     """
+    chunk_rows, max_chars = spec.chunk_rows, limits.max_text_chars
     results: list[dict | None] = [None] * len(inputs)
     todo = []
     for i, text in enumerate(inputs):
@@ -189,7 +195,7 @@ def run(
     started = last = time.monotonic()
     for start in range(0, len(todo), chunk_rows):
         chunk = todo[start : start + chunk_rows]
-        for i, fields in zip(chunk, _predict_chunk(spec, model, [inputs[i][:max_chars] for i in chunk])):
+        for i, fields in zip(chunk, _predict_chunk(spec, model, [inputs[i][:max_chars] for i in chunk], limits)):
             results[i] = fields
         done += len(chunk)
         now = time.monotonic()
@@ -201,15 +207,17 @@ def run(
     return [r if r is not None else {"error": MODEL_FAILED} for r in results]
 
 
-def _predict_chunk(spec: TaskBatch, model: Any, texts: list[str]) -> list[dict]:
+def _predict_chunk(spec: TaskBatch, model: Any, texts: list[str], limits: Limits) -> list[dict]:
     try:
-        return [{**fields, "error": ""} for fields in spec.predict_rows(model, texts)]
-    except Exception:
+        return [{"error": "", **fields} for fields in spec.predict_rows(model, texts, limits)]
+    except Exception as e:
         if len(texts) == 1:
+            if isinstance(e, UserError):  # what is wrong with the input, said as the tab would say it
+                return [{**dict.fromkeys(spec.fields, None), "error": str(e)}]
             log.exception("%s failed on a row", spec.task)
             return [{**dict.fromkeys(spec.fields, None), "error": MODEL_FAILED}]
         log.warning("a chunk of %d rows failed; retrying them one by one", len(texts))
-        return [fields for text in texts for fields in _predict_chunk(spec, model, [text])]
+        return [fields for text in texts for fields in _predict_chunk(spec, model, [text], limits)]
 
 
 def _progress(done: int, total: int, elapsed: float, done_here: int) -> dict:

@@ -1,8 +1,9 @@
 """'Run on a file' in a tab: a whole file through the tab's model in a child process, scored when it has references.
 
-Every tab that runs on files calls `batch_section(studio, BATCH, model)`; its endpoint is /<BATCH.api_name>. The
-run is `python -m studio.evaluate` in its own process (studio/jobs.py), so the tabs keep serving, Cancel really
-stops it, and the command line gives the same files.
+Every tab that runs on files calls `batch_section(studio, BATCH, model)`; its endpoint is /<BATCH.api_name>. Text
+tabs take a table and its columns; Image classification a zip of pictures; Speech recognition recordings (or a
+zip). The run is `python -m studio.evaluate` in its own process (studio/jobs.py), so the tabs keep serving, Cancel
+really stops it, and the command line gives the same files.
 """
 
 from __future__ import annotations
@@ -29,14 +30,29 @@ from studio.ui import user_errors
 UPDATE_EVERY_S = 0.5
 # What each yield fills, in the order of the endpoint's outputs.
 OUTPUTS = ("preview", "csv", "report_json", "jsonl", "report_md", "metrics", "confusion", "status")
-INTRO = (
-    "Run the model over a whole file: CSV, TSV, JSON, JSONL or Parquet with a column of texts, or TXT with one "
-    "text a line. Name a reference column to score the model as well; pick more models under **Compare with** to "
-    "score them side by side."
-)
+INTRO = {
+    "table": "Run the model over a whole file: CSV, TSV, JSON, JSONL or Parquet with a column of texts, or TXT "
+    "with one text a line. Name a reference column to score the model as well; pick more models under "
+    "**Compare with** to score them side by side.",
+    "pictures": "Run the model over a zip of pictures. With one folder per class in the zip (roses/1.jpg, "
+    "tulips/2.jpg) or a labels.csv of file,label, the model is scored against them as well; pick more models "
+    "under **Compare with** to score them side by side.",
+    "recordings": "Transcribe several recordings at once: audio or video files, or a zip of them. Add a "
+    "transcripts table (CSV of file,transcript) or a .txt beside each recording with the same name to get the "
+    "word error rate as well; the subtitles of every recording come as one zip.",
+}
+UPLOADS = {
+    "pictures": ("Zip of pictures", [".zip"], "single"),
+    "recordings": ("Recordings, or a zip of them (and a transcripts table)", None, "multiple"),
+}
 
 # What a reference column holds, for each metric family.
-REFERENCES = {"classification": "true labels", "translation": "reference translations", "entities": "true entities"}
+REFERENCES = {
+    "classification": "true labels",
+    "translation": "reference translations",
+    "entities": "true entities",
+    "speech": "true transcripts",
+}
 
 slot: jobs.JobSlot | None = None  # made with the first tab, sized by the config's max_batch_jobs
 
@@ -49,7 +65,9 @@ class BatchJob(ChildJob):
     def __init__(self, args: dict[str, Any], owner: str = ""):
         super().__init__(owner)
         self.output = self.workdir / "output"
-        args = {**args, "data": self.private_copy(args["data"], "data"), "output": str(self.output)}
+        # Each upload in a folder of its own: two recordings may both be called audio.wav.
+        data = [self.private_copy(path, f"data/{i}") for i, path in enumerate(args["data"])]
+        args = {**args, "data": data, "output": str(self.output)}
         self.start(jobs.python_module("studio.evaluate", [*_cli_args(args), "--progress=jsonl"]))
 
     def failure_message(self, code: int, stderr_tail: str) -> str:
@@ -67,6 +85,8 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
     downloads = Path(tempfile.mkdtemp(prefix="model-studio-batch-"))
     classification = spec.family == "classification"
     tagged = spec.family == "entities"
+    table = spec.reads == "table"
+    outputs = (*OUTPUTS, "subtitles") if spec.write_extras else OUTPUTS
 
     @user_errors("reading the file")
     def on_upload(data_file: str | None) -> tuple[Any, Any, str]:
@@ -83,22 +103,18 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
             return (
                 gr.update(choices=["text"], value="text"),
                 gr.update(choices=[], value=""),
-                info_of(rows) + tagged_note,
+                f"{len(rows.inputs):,} rows." + tagged_note,
             )
         if len(rows.columns) > 1:
             import pandas as pd
 
             _, guessed_reference = guess_columns(pd.DataFrame(rows.records[:2000], columns=rows.columns))
         references = [("(none: no evaluation)", "")] + [(c, c) for c in rows.columns if c != rows.text_column]
-        info = info_of(rows)
         return (
             gr.update(choices=rows.columns, value=rows.text_column),
             gr.update(choices=references, value=guessed_reference or ""),
-            info,
+            f"{len(rows.inputs):,} rows.",
         )
-
-    def info_of(rows: Any) -> str:
-        return f"{len(rows.inputs):,} rows."
 
     def run_on_file(
         data_file: str | None,
@@ -130,12 +146,72 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
             data_file, text_column, reference_column, limits.max_batch_rows, limits.max_upload_mb * 2**20, tagged
         )
         mapping = parse_label_map(label_map) if classification or tagged else {}
-        refs = list(dict.fromkeys(studio.resolve(spec.task, ref) for ref in [model_ref, *(compare_models or [])]))
+        columns = {"text-column": rows.text_column, "reference-column": rows.reference_column or ""}
+        yield from run_job([str(data_file)], columns, mapping, [model_ref, *(compare_models or [])], request, progress)
+
+    def run_on_pictures(
+        data_file: str | None,
+        model_ref: str | None = None,
+        label_map: str | None = None,
+        compare_models: list[str] | None = None,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[tuple]:
+        """Classify every picture in a zip; with one folder per class (or a labels.csv), also score the model.
+
+        Args:
+            data_file: a zip of JPEG, PNG, WebP, GIF or BMP pictures; class folders or labels.csv: references.
+            model_ref: a model the tab's dropdown lists (its label or reference); empty: the tab's default.
+            label_map: the model's classes to the zip's, such as "tabby, tabby cat=cat".
+            compare_models: more models to run on the same pictures and score side by side.
+        Returns:
+            the first rows of the results, the results as CSV (file, label, prediction, score, error), the report
+            as JSON (when there are references), the results as JSONL, the report as Markdown, the metrics, the
+            confusion matrix picture, and a status line.
+        """
+        if not data_file:
+            raise UserError("No file was given; upload a zip of pictures first.")
+        mapping = parse_label_map(label_map)
+        yield from run_job([str(data_file)], {}, mapping, [model_ref, *(compare_models or [])], request, progress)
+
+    def run_on_recordings(
+        files: list[str] | str | None,
+        model_ref: str | None = None,
+        compare_models: list[str] | None = None,
+        request: gr.Request = None,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[tuple]:
+        """Transcribe several recordings; with transcripts (a CSV of file,transcript or same-named .txt files),
+        also give the word and character error rates.
+
+        Args:
+            files: audio or video files, or zips of them, and optionally a transcripts table or .txt files.
+            model_ref: a Whisper model the tab's dropdown lists (its label or reference); empty: the default.
+            compare_models: more models to run on the same recordings and score side by side.
+        Returns:
+            the first rows of the results, the results as CSV (file, transcript, language, seconds, error), the
+            report as JSON (when there are transcripts: wer, cer), the results as JSONL, the report as Markdown,
+            the metrics, an unused picture slot, a status line, and a zip of an .srt and a .vtt per recording.
+        """
+        paths = [files] if isinstance(files, str) else list(files or [])
+        if not paths:
+            raise UserError("No recording was given; upload audio or video files, or a zip of them.")
+        yield from run_job([str(p) for p in paths], {}, {}, [model_ref, *(compare_models or [])], request, progress)
+
+    def run_job(
+        data: list[str],
+        columns: dict[str, str],
+        mapping: dict[str, str],
+        models: list[str | None],
+        request: gr.Request | None,
+        progress: gr.Progress,
+    ) -> Iterator[tuple]:
+        """Start the child process on the uploads and stream its progress; the finished files at the end."""
+        refs = list(dict.fromkeys(studio.resolve(spec.task, ref) for ref in models))
         args = {
             "task": spec.task,
-            "data": str(data_file),
-            "text-column": rows.text_column,
-            "reference-column": rows.reference_column or "",
+            "data": data,
+            **columns,
             "label-map": ",".join(f"{k}={v}" for k, v in mapping.items()),
             "config": str(studio.config.path),
             "max-rows": limits.max_batch_rows,
@@ -151,30 +227,31 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
                 f"{limits.max_batch_jobs} batch runs are already running on this app; wait for one to finish, "
                 "then try again."
             )
-        total = len(rows.inputs) * len(refs)
-        yield _outputs({"status": f"Starting: loading the model for {len(rows.inputs):,} rows…"})
+        yield _outputs({"status": f"Starting: loading the model for the {spec.what}…"}, outputs)
         last_update = 0.0
-        model_name = ""
+        model_name, rows = "", 0
         try:
             for event in job.events():
                 if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
-                    yield _outputs({})
+                    yield _outputs({}, outputs)
                     continue
                 kind = event["event"]
                 if kind == "start":
-                    model_name = _short_name(event["model"])
-                    progress((event["index"] * len(rows.inputs), total), desc=f"Running {model_name}", unit="rows")
+                    model_name, rows = _short_name(event["model"]), event["rows"]
+                    total = rows * event["models"]
+                    progress((event["index"] * rows, total), desc=f"Running {model_name}", unit="rows")
                     note = f" *{event['note']}*" if event.get("note") else ""
-                    yield _outputs({"status": f"Running **{model_name}** on {len(rows.inputs):,} rows…{note}"})
+                    yield _outputs({"status": f"Running **{model_name}** on {rows:,} {spec.what}…{note}"}, outputs)
                 elif kind == "progress":
-                    progress((event["done"], total), desc=f"Running {model_name}", unit="rows")
+                    progress((event["done"], event["total"]), desc=f"Running {model_name}", unit="rows")
                     if time.monotonic() - last_update > UPDATE_EVERY_S:
                         last_update = time.monotonic()
-                        yield _outputs({"status": _progress_line(model_name, event)})
+                        yield _outputs({"status": _progress_line(model_name, event, spec.what)}, outputs)
                 elif kind == "error":
                     raise UserError(event["message"])
                 elif kind == "done":
-                    yield _outputs(_finished(event, job, downloads, Path(data_file).stem, spec))
+                    stem = Path(data[0]).stem if len(data) == 1 else spec.what
+                    yield _outputs(_finished(event, job, downloads, stem, spec), outputs)
                     # Gradio has copied the files into its own cache before this generator resumes.
                     shutil.rmtree(downloads / job.workdir.name, ignore_errors=True)
                     return
@@ -188,21 +265,27 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
             return "Cancelled: the batch run was stopped."
         return "Nothing to cancel: no batch run of yours is running."
 
-    with gr.Accordion("Run on a file", open=False):
-        gr.Markdown(INTRO)
+    with gr.Accordion("Run on a file" if table else f"Run on many {spec.what}", open=False):
+        gr.Markdown(INTRO[spec.reads])
         with gr.Row(equal_height=False):
             with gr.Column():
-                data_file = gr.File(
-                    label="File (CSV, TSV, JSON, JSONL, Parquet or TXT)",
-                    file_types=list(TEXT_SUFFIXES + (TAGGED_SUFFIXES if tagged else ())),
-                    type="filepath",
-                    height=110,
-                )
-                info = gr.Markdown(elem_classes="status-line")
-                with gr.Row():
-                    text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
-                    reference_column = gr.Dropdown(
-                        label=f"Reference column ({REFERENCES[spec.family]})", choices=[], allow_custom_value=True
+                if table:
+                    data_file = gr.File(
+                        label="File (CSV, TSV, JSON, JSONL, Parquet or TXT)",
+                        file_types=list(TEXT_SUFFIXES + (TAGGED_SUFFIXES if tagged else ())),
+                        type="filepath",
+                        height=110,
+                    )
+                    info = gr.Markdown(elem_classes="status-line")
+                    with gr.Row():
+                        text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
+                        reference_column = gr.Dropdown(
+                            label=f"Reference column ({REFERENCES[spec.family]})", choices=[], allow_custom_value=True
+                        )
+                else:
+                    label, file_types, count = UPLOADS[spec.reads]
+                    data_file = gr.File(
+                        label=label, file_types=file_types, file_count=count, type="filepath", height=110
                     )
                 label_map = gr.Textbox(
                     label="Label mapping (optional)",
@@ -218,24 +301,35 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
                     allow_custom_value=True,  # checked by Studio.resolve against the live choices
                 )
                 with gr.Row():
-                    run_button = gr.Button("Run on the file", variant="primary")
+                    run_button = gr.Button("Run on the file" if table else f"Run on the {spec.what}", variant="primary")
                     cancel_button = gr.Button("Cancel", variant="stop")
             with gr.Column():
                 status = gr.Markdown(elem_classes="status-line")
                 metrics = gr.Markdown()
-                confusion = gr.Image(label="Confusion matrix", type="filepath", interactive=False, height=320)
+                confusion = gr.Image(
+                    label="Confusion matrix", type="filepath", interactive=False, height=320, visible=classification
+                )
         preview = gr.Dataframe(label=f"First {PREVIEW_ROWS} results", interactive=False, wrap=True, max_height=360)
         with gr.Row():
             csv_file = gr.File(label="Results (CSV)", interactive=False, height=60)
             jsonl_file = gr.File(label="Results (JSONL)", interactive=False, height=60)
             report_json = gr.File(label="Report (JSON)", interactive=False, height=60)
             report_md = gr.File(label="Report (Markdown)", interactive=False, height=60)
+        extra = (
+            [gr.File(label="Subtitles (.srt and .vtt, zip)", interactive=False, height=60)] if spec.write_extras else []
+        )
 
-    data_file.change(on_upload, data_file, [text_column, reference_column, info], api_visibility="private")
+    if table:
+        data_file.change(on_upload, data_file, [text_column, reference_column, info], api_visibility="private")
+        run, inputs = run_on_file, [data_file, text_column, reference_column, model, label_map, compare]
+    elif spec.reads == "pictures":
+        run, inputs = run_on_pictures, [data_file, model, label_map, compare]
+    else:
+        run, inputs = run_on_recordings, [data_file, model, compare]
     event = run_button.click(
-        user_errors("running the file")(run_on_file),
-        [data_file, text_column, reference_column, model, label_map, compare],
-        [preview, csv_file, report_json, jsonl_file, report_md, metrics, confusion, status],
+        user_errors("running the file")(run),
+        inputs,
+        [preview, csv_file, report_json, jsonl_file, report_md, metrics, confusion, status, *extra],
         api_name=spec.api_name,
         concurrency_limit=limits.max_batch_jobs + 1,  # one more, so an extra request is told at once that it waits
         concurrency_id="batch",
@@ -256,17 +350,18 @@ def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: Task
         "report_json": f"{stem}.report.json",
         "report_md": f"{stem}.report.md",
         "confusion": f"{stem}.confusion.png",
+        "subtitles": f"{stem}.subtitles.zip",
     }
     files = {key: str(shutil.copy(path, folder / names[key])) for key, path in event["files"].items()}
     report = event["report"]
     preview = pd.read_csv(files["csv"], nrows=PREVIEW_ROWS, dtype=str, keep_default_na=False)
     failed = report["failed_rows"]
     line = (
-        f"Done: {report['rows']:,} rows in {report['seconds']:.1f} s ({report['rows_per_second']:.1f} rows/s) "
+        f"Done: {report['rows']:,} {spec.what} in {report['seconds']:.1f} s ({report['rows_per_second']:.1f}/s) "
         f"with **{_short_name(report['model'])}**."
     )
     if failed:
-        line += f" {failed:,} rows could not be run; their **error** column says why."
+        line += f" {failed:,} {spec.what} could not be run; their **error** column says why."
     has_report = "report_json" in files
     return {
         "preview": preview,
@@ -277,13 +372,14 @@ def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: Task
         "metrics": markdown({"scored_rows": report["rows"], "unreferenced_rows": 0, **report}) if has_report else "",
         "confusion": files.get("confusion"),
         "status": line,
+        "subtitles": files.get("subtitles"),
     }
 
 
-def _progress_line(model_name: str, event: dict) -> str:
+def _progress_line(model_name: str, event: dict, what: str = "rows") -> str:
     minutes = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"  # noqa: E731
     return (
-        f"Running **{model_name}**: {event['done']:,}/{event['total']:,} rows · elapsed {minutes(event['elapsed'])}"
+        f"Running **{model_name}**: {event['done']:,}/{event['total']:,} {what} · elapsed {minutes(event['elapsed'])}"
         f" · about {minutes(event['eta'])} left"
     )
 
@@ -292,8 +388,8 @@ def _short_name(ref: str) -> str:
     return Path(ref).name if Path(ref).is_absolute() else ref
 
 
-def _outputs(values: dict) -> tuple:
-    return tuple(values.get(name, gr.skip()) for name in OUTPUTS)
+def _outputs(values: dict, names: tuple[str, ...] = OUTPUTS) -> tuple:
+    return tuple(values.get(name, gr.skip()) for name in names)
 
 
 def _cli_args(args: dict[str, Any]) -> list[str]:

@@ -19,13 +19,14 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from studio.errors import UserError
 
-FAMILIES = ("classification", "entities", "translation")
+FAMILIES = ("classification", "entities", "translation", "speech")
 MISTAKES_SHOWN = 10
 _MAPPING_SEPARATOR = re.compile(r"\s*(?:→|->|=>|=|:)\s*")
 
@@ -130,6 +131,28 @@ def translation_report(references: list[str], hypotheses: list[str]) -> dict:
     }
 
 
+def speech_report(references: list[str], transcripts: list[str], files: list[str]) -> dict:
+    """Corpus WER and CER (jiwer) after Whisper's English text normaliser, which both sides go through, so
+    "Mr." and "mister", "10" and "ten", or a comma do not count as errors; with the recordings worst first."""
+    import jiwer
+    from whisper.normalizers import EnglishTextNormalizer
+
+    normalise = EnglishTextNormalizer()
+    pairs = [(normalise(r), normalise(t or ""), f) for r, t, f in zip(references, transcripts, files)]
+    pairs = [(r, t, f) for r, t, f in pairs if r.strip()]
+    if not pairs:
+        raise UserError("Every reference transcript is empty after normalising; give the words that are spoken.")
+    refs, hyps = [r for r, _, _ in pairs], [t for _, t, _ in pairs]
+    per_file = [(jiwer.wer(r, t) if t.strip() else 1.0, r, t, f) for r, t, f in pairs]
+    worst = sorted(per_file, key=lambda item: -item[0])[:MISTAKES_SHOWN]
+    return {
+        "wer": round(jiwer.wer(refs, hyps), 4),
+        "cer": round(jiwer.cer(refs, hyps), 4),
+        "normaliser": "whisper.normalizers.EnglishTextNormalizer",
+        "mistakes": [{"file": f, "wer": round(w, 4), "reference": r, "transcript": t} for w, r, t, f in worst if w > 0],
+    }
+
+
 def word_tags(words: list[str], entities: list[dict], mapping: dict[str, str] | None = None) -> list[str]:
     """IOB2 tags of the words (joined by single spaces into the text the model read) from its entity spans."""
     mapping = mapping or {}
@@ -187,6 +210,8 @@ def evaluate(
         return classification_report(references, predictions, texts, scores, model_labels)
     if family == "translation":
         return translation_report(references, predictions)
+    if family == "speech":
+        return speech_report(references, predictions, texts)
     raise UserError(f"Scoring '{family}' is not supported yet; run the file without a reference column.")
 
 
@@ -242,6 +267,19 @@ def markdown(report: dict) -> str:
     elif "chrf" in report:
         lines.append(f"**chrF {report['chrf']:.1f}** · BLEU {report['bleu']:.1f}\n")
         lines.append(f"`{report['chrf_signature']}` · `{report['bleu_signature']}`")
+    elif "wer" in report:
+        lines.append(f"**WER {report['wer']:.1%}** · CER {report['cer']:.1%} (after Whisper's English normaliser)\n")
+        if report["mistakes"]:
+            lines += [
+                "Recordings with the most errors:",
+                "",
+                "| file | WER | reference | transcript |",
+                "|---|---|---|---|",
+            ]
+            for m in report["mistakes"]:
+                lines.append(
+                    f"| {_cell(m['file'])} | {m['wer']:.1%} | {_cell(m['reference'])} | {_cell(m['transcript'])} |"
+                )
     if report.get("compare"):
         lines += ["", compare_table(report["compare"])]
     return "\n".join(lines)
@@ -250,7 +288,9 @@ def markdown(report: dict) -> str:
 def compare_table(rows: list[dict]) -> str:
     """Models side by side: each metric per model, and rows per second."""
     metrics = [
-        m for m in ("accuracy", "f1_macro", "f1_weighted", "chrf", "bleu", "f1", "precision", "recall") if m in rows[0]
+        m
+        for m in ("accuracy", "f1_macro", "f1_weighted", "chrf", "bleu", "wer", "cer", "f1", "precision", "recall")
+        if m in rows[0]
     ]
     header = "| model | " + " | ".join(metrics) + " | rows/s |"
     lines = [header, "|---" * (len(metrics) + 2) + "|"]
@@ -271,8 +311,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m studio.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--task", default="text_classification", help="the tab whose model runs: text_classification")
-    p.add_argument("--data", required=True, help="CSV, TSV, JSON, JSONL, Parquet, or TXT (one text a line)")
+    p.add_argument(
+        "--task",
+        default="text_classification",
+        help="the tab whose model runs: text_classification, ner, translation, speech or image_classification",
+    )
+    p.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        help="CSV, TSV, JSON, JSONL, Parquet, or TXT (one text a line); image_classification: a zip of pictures; "
+        "speech: recordings or a zip of them, repeat it for several files",
+    )
     p.add_argument("--text-column", default="", help="the column of texts (default: guessed)")
     p.add_argument("--reference-column", default="", help="the column of true labels; empty: no evaluation")
     p.add_argument("--model", action="append", default=[], help="a model reference or label (repeat to compare)")
@@ -299,26 +349,50 @@ def main(argv: list[str] | None = None) -> int:
 def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
     """The batch run of every model, then (on the main process) the results files and the reports."""
     from accelerate import Accelerator
-    from accelerate.utils import gather_object
 
     from studio import batch
     from studio.config import load_config
-    from studio.runtime import Studio
 
     accelerator = Accelerator(cpu=args.cpu)
-    main_process = accelerator.is_main_process
-    report = say if main_process else (lambda event: None)
     config = load_config(args.config)
     limits = config.limits
     spec = batch.spec_for(args.task)
-    rows = batch.read_rows(
-        args.data,
+    with tempfile.TemporaryDirectory(prefix="model-studio-batch-files-") as unpacked:
+        rows = read_input(args, spec, limits, Path(unpacked))
+        return run_models(args, say, accelerator, spec, rows, config)
+
+
+def read_input(args: argparse.Namespace, spec: Any, limits: Any, folder: Path) -> Any:
+    """The rows of the file(s) given: a table of texts, a zip of pictures, or recordings (unpacked into folder)."""
+    from studio import batch, batch_media
+
+    max_rows = args.max_rows or limits.max_batch_rows
+    if spec.reads == "recordings":
+        return batch_media.read_recordings(args.data, folder, max_rows)
+    if len(args.data) > 1:
+        raise UserError(f"Give one file for {spec.task}; only speech takes several.")
+    if spec.reads == "pictures":
+        return batch_media.read_pictures(args.data[0], folder, max_rows)
+    return batch.read_rows(
+        args.data[0],
         args.text_column,
         args.reference_column,
-        max_rows=args.max_rows or limits.max_batch_rows,
+        max_rows=max_rows,
         max_bytes=limits.max_upload_mb * 2**20,
         tagged=spec.family == "entities",
     )
+
+
+def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, rows: Any, config: Any) -> dict | None:
+    """Each model over the rows, this process its share; the main process writes the files and the report."""
+    from accelerate.utils import gather_object
+
+    from studio import batch
+    from studio.runtime import Studio
+
+    main_process = accelerator.is_main_process
+    report = say if main_process else (lambda event: None)
+    limits = config.limits
     label_map = parse_label_map(args.label_map)
     many = accelerator.num_processes > 1
     device = str(accelerator.device) if many else ("cpu" if args.cpu else None)
@@ -329,7 +403,7 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
     if main_process:
         output.mkdir(parents=True, exist_ok=True)
     n = len(rows.inputs)
-    reports = []
+    reports, extras = [], {}
     for k, ref in enumerate(refs):
         ref = ref.strip() or studio.task(args.task).default
         choices = studio.choices(args.task)
@@ -357,7 +431,7 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
                 loaded.model,
                 [rows.inputs[i] for i in mine],
                 report,
-                limits.max_text_chars,
+                limits,
                 progress_offset=k * n,
                 progress_total=len(refs) * n,
             )
@@ -367,6 +441,8 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
             continue
         suffix = "" if k == 0 else f"-{k + 1}"
         batch.write_results(rows, spec, results, output / f"results{suffix}.csv", output / f"results{suffix}.jsonl")
+        if spec.write_extras and k == 0:
+            extras = spec.write_extras(rows, results, output)
         summary = {
             "model": ref,
             "served_by": loaded.ref,
@@ -382,7 +458,7 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
         report({"event": "model_done", **{k2: v for k2, v in summary.items() if not isinstance(v, (list, dict))}})
     if not main_process:
         return None
-    files = {"csv": str(output / "results.csv"), "jsonl": str(output / "results.jsonl")}
+    files = {"csv": str(output / "results.csv"), "jsonl": str(output / "results.jsonl"), **extras}
     first = dict(reports[0])
     if len(reports) > 1:
         first["compare"] = [
@@ -438,7 +514,7 @@ def score(spec: Any, rows: Any, results: list[dict], label_map: dict[str, str], 
         spec.family,
         [rows.references[i] for i in keep],
         predictions,
-        [rows.inputs[i] for i in keep],
+        [rows.records[i][rows.text_column] for i in keep],  # the texts, or the pictures' and recordings' names
         scores,
         answerable,
     )

@@ -9,6 +9,8 @@ from typing import Any
 import gradio as gr
 import PIL.Image
 
+from studio.batch import TaskBatch
+from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher
 from studio.errors import UserError
 from studio.gpu import predict_on_gpu, zero_gpu
@@ -127,6 +129,43 @@ def postprocess(classifier: ImageClassifier, probabilities: Any, top_k: int) -> 
     ]
 
 
+def batch_predict(classifier: ImageClassifier, paths: list[str], limits: Any) -> list[dict]:
+    """For each picture file, the top class and its score; a picture that cannot be read is its row's error."""
+    images, errors = [], {}
+    for i, path in enumerate(paths):
+        try:
+            images.append(open_image(path, limits.max_image_pixels))
+        except UserError as e:
+            errors[i] = str(e)
+    found = iter(predict(classifier, images, top_k=1))
+    results = []
+    for i in range(len(paths)):
+        if i in errors:
+            results.append({"prediction": None, "score": None, "error": errors[i]})
+        else:
+            ((label, score),) = next(found).items()
+            results.append({"prediction": label, "score": score})
+    return results
+
+
+def model_labels(classifier: ImageClassifier) -> list[str]:
+    """Every class the model can answer."""
+    return list(classifier.labels)
+
+
+BATCH = TaskBatch(
+    task=TASK,
+    api_name="batch_classify_image",
+    family="classification",
+    fields=("prediction", "score"),
+    predict_rows=batch_predict,
+    model_labels=model_labels,
+    what="pictures",
+    reads="pictures",
+    chunk_rows=16,  # decoded at full size before resizing: 16 large photos are already hundreds of MB
+)
+
+
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Image classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
@@ -167,4 +206,5 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         classify_image, [image, model], labels, api_name="classify_image", concurrency_limit=MAX_BATCH_SIZE
     )
     refresh_status(run, studio, TASK, model, status)
+    batch_section(studio, BATCH, model)
     return model

@@ -348,7 +348,7 @@ def legend(entities: list[dict] | None) -> str:
     return "\n".join(lines)
 
 
-def batch_predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str]) -> list[dict]:
+def batch_predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str], limits: Any = None) -> list[dict]:
     """For each text, its entities: the field a batch run adds to each row (as JSON in a CSV)."""
     return [{"entities": entities} for entities in predict(recognizer, texts)]
 

@@ -26,6 +26,8 @@ from typing import Any
 import gradio as gr
 
 from studio import pack
+from studio.batch import Rows, TaskBatch
+from studio.batch_ui import batch_section
 from studio.device import return_freed_heap
 from studio.errors import ModelUnavailableError, UserError
 from studio.runtime import Studio
@@ -519,6 +521,62 @@ def timing_tables(segments: list[dict]) -> tuple[Any, Any]:
     return table, pd.DataFrame(words, columns=["start", "end", "word", "probability"])
 
 
+def batch_predict(model: SpeechModel, paths: list[str], limits: Any) -> list[dict]:
+    """For each recording, its transcript, language and length (and its timed segments, for the subtitles)."""
+    results = []
+    for path in paths:
+        try:
+            audio = load_audio(path, limits.max_audio_seconds)
+        except UserError as e:
+            results.append({"transcript": None, "language": None, "seconds": None, "error": str(e)})
+            continue
+        result = predict(model, audio)
+        return_freed_heap()
+        results.append(
+            {
+                "transcript": result["text"],
+                "language": result["language"],
+                "seconds": round(len(audio) / SAMPLE_RATE, 2),
+                "segments": result["segments"],
+            }
+        )
+    return results
+
+
+def write_subtitle_zip(rows: Rows, results: list[dict], folder: Path) -> dict[str, str]:
+    """subtitles.zip: an .srt and a .vtt for each recording transcribed, named after it."""
+    import zipfile
+
+    path = Path(folder) / "subtitles.zip"
+    used: set[str] = set()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for record, result in zip(rows.records, results, strict=True):
+            if result.get("error") or not result.get("segments"):
+                continue
+            stem = re.sub(r"[^\w.-]+", "-", Path(record["file"]).stem)[:80] or "recording"
+            name, n = stem, 1
+            while name in used:
+                n += 1
+                name = f"{stem}-{n}"
+            used.add(name)
+            archive.writestr(f"{name}.srt", subtitles.to_srt(result["segments"]))
+            archive.writestr(f"{name}.vtt", subtitles.to_vtt(result["segments"]))
+    return {"subtitles": str(path)}
+
+
+BATCH = TaskBatch(
+    task=TASK,
+    api_name="batch_transcribe",
+    family="speech",
+    fields=("transcript", "language", "seconds"),
+    predict_rows=batch_predict,
+    what="recordings",
+    reads="recordings",
+    chunk_rows=1,  # Whisper takes one recording at a time; progress moves file by file
+    write_extras=write_subtitle_zip,
+)
+
+
 def build_tab(studio: Studio) -> None:
     """The Speech recognition tab."""
     limits = studio.config.limits
@@ -656,3 +714,4 @@ def build_tab(studio: Studio) -> None:
     run.success(lambda: [gr.DownloadButton(visible=True)] * 3, None, [srt, vtt, txt], api_visibility="private")
     stop.click(cancel, None, None, cancels=[run], api_visibility="private")
     refresh_status(run, studio, TASK, model, status)
+    batch_section(studio, BATCH, model)

@@ -143,7 +143,9 @@ def is_truncated(classifier: TextClassifier | zero_shot.ZeroShotClassifier, text
     return len(classifier.tokenizer(text, truncation=False)["input_ids"]) > classifier.max_length
 
 
-def batch_predict(classifier: TextClassifier | zero_shot.ZeroShotClassifier, texts: list[str]) -> list[dict]:
+def batch_predict(
+    classifier: TextClassifier | zero_shot.ZeroShotClassifier, texts: list[str], limits: Any = None
+) -> list[dict]:
     """For each text, the top label and its score: the fields a batch run adds to each row."""
     results = []
     for scores in predict(classifier, texts):

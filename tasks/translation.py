@@ -128,7 +128,9 @@ def translate_texts(
     return ["\n".join(joiner.join(next(translated) for _ in line) for line in lines) for lines in lines_per_text]
 
 
-def batch_predict(translator: MarianTranslator | BergamotTranslator, texts: list[str]) -> list[dict]:
+def batch_predict(
+    translator: MarianTranslator | BergamotTranslator, texts: list[str], limits: Any = None
+) -> list[dict]:
     """For each text, its translation: the field a batch run adds to each row."""
     return [{"translation": translation} for translation in translate_texts(translator, texts)]
 

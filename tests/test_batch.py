@@ -60,7 +60,7 @@ def test_a_file_runs_in_order_with_per_row_errors_and_unknown_labels_reported(cl
     assert "never answers" in metrics and "Label mapping" in metrics
     assert Path(report_md).read_text(encoding="utf-8").startswith("**")
     assert Path(confusion).stat().st_size > 1000
-    assert "1 rows could not be run" in status
+    assert "1 texts could not be run" in status
 
 
 def test_mapped_labels_score_as_sklearn_scores_the_downloaded_predictions(client, tmp_path):
@@ -183,7 +183,7 @@ def test_cancel_stops_the_child_process_and_the_app_keeps_serving(client, tmp_pa
     path.write_text("".join(f"review number {i}: " + "a fine film " * (i % 40) + "\n" for i in range(60_000)))
     job = client.submit(handle_file(str(path)), api_name="/batch_classify_text")
     deadline = time.monotonic() + 180
-    while not any("rows ·" in str(update) for update in job.outputs()):
+    while not any("texts ·" in str(update) for update in job.outputs()):
         assert time.monotonic() < deadline, "no progress shown"
         assert not job.done(), job.result()
         time.sleep(0.5)

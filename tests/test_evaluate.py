@@ -86,3 +86,19 @@ def test_entity_f1_matches_a_case_worked_out_by_hand():
     assert report["per_type"]["LOC"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
     assert report["unknown_labels"] == []
     assert entity_report(words, true, predicted, {}, ["PER", "GPE"])["unknown_labels"] == ["LOC"]
+
+
+def test_wer_and_cer_are_computed_after_whispers_normaliser():
+    from studio.evaluate import speech_report
+
+    # One word of six left out: WER 1/6; "the " is 4 of the reference's 22 characters: CER 4/22.
+    report = speech_report(["The cat sat on the mat."], ["the cat sat on mat"], ["cat.wav"])
+    assert report["wer"] == pytest.approx(1 / 6, abs=1e-4) and report["cer"] == pytest.approx(4 / 22, abs=1e-4)
+    assert report["mistakes"] == [
+        {"file": "cat.wav", "wer": pytest.approx(1 / 6, abs=1e-4), "reference": "the cat sat on the mat",
+         "transcript": "the cat sat on mat"}
+    ]  # fmt: skip
+    # Spelling, numbers and punctuation are not errors once both sides are normalised.
+    assert speech_report(["Mr. Smith has 10 dollars."], ["mister smith has ten dollars"], ["a.wav"])["wer"] == 0.0
+    with pytest.raises(UserError, match="Every reference transcript is empty"):
+        speech_report(["?!"], ["words"], ["a.wav"])
