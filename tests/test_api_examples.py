@@ -112,3 +112,6 @@ def test_the_readme_api_examples_run_against_the_app(live_app, assets, monkeypat
     assert isinstance(namespace["text"], str) and namespace["language"].strip()
     assert namespace["model_name"] in studio.choices("text_classification")
     assert "is ready in the Text classification tab" in namespace["status"]
+    assert "accuracy" in Path(namespace["pictures_report"]).read_text(encoding="utf-8")
+    assert Path(namespace["transcripts_csv"]).read_text(encoding="utf-8").count("speech_") == 2
+    assert Path(namespace["subtitles_zip"]).suffix == ".zip"

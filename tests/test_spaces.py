@@ -33,7 +33,7 @@ SPACES_KEYS = {
 }  # fmt: skip
 COLORS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 TASK_TOOLS = ["classify_text", "recognize_entities", "translate", "transcribe", "classify_image"]
-DEV_ONLY = {"pytest", "hypothesis", "playwright", "ruff", "jiwer", "scikit-image"}
+DEV_ONLY = {"pytest", "hypothesis", "playwright", "ruff", "scikit-image"}
 
 
 def front_matter() -> dict:
