@@ -16,13 +16,16 @@ Run from the repo root: `.venv/bin/python -m bench.finetune_acceptance [--tasks 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKS = ("text", "image", "news-entities", "wnut")
@@ -45,11 +48,20 @@ def main() -> None:
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         parser.error(f"unknown task {', '.join(unknown)}; choose from {', '.join(TASKS)}")
+    work = Path(tempfile.mkdtemp(prefix="finetune-acceptance-"))
+    with running_app(work) as client:
+        for task in tasks:
+            print(f"\n## {task}\n", flush=True)
+            {"text": _text, "image": _image, "news-entities": _news_entities, "wnut": _wnut}[task](client, work)
+
+
+@contextlib.contextmanager
+def running_app(work: Path) -> Iterator[Any]:
+    """The app as `make run` starts it (models.toml, no network), its runs in `work`; a client of it."""
     from gradio_client import Client
 
     from bench.common import free_port
 
-    work = Path(tempfile.mkdtemp(prefix="finetune-acceptance-"))
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     config = work / "models.toml"
@@ -63,10 +75,7 @@ def main() -> None:
     )
     try:
         _wait(f"http://127.0.0.1:{port}/")
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        for task in tasks:
-            print(f"\n## {task}\n", flush=True)
-            {"text": _text, "image": _image, "news-entities": _news_entities, "wnut": _wnut}[task](client, work)
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -78,7 +87,7 @@ def _text(client, work: Path) -> None:
     from finetune.news_sample import bbc_news, write_csv
 
     data = write_csv(work / "bbc_news.csv", bbc_news(per_topic=200, seed=0))
-    model_name = _train(client, "/finetune", "rows: 1,000 (200 per topic)", handle_file(str(data)))
+    model_name = train(client, "/finetune", "rows: 1,000 (200 per topic)", handle_file(str(data)))
     print("\n| new text (true topic) | predicted | confidence |\n|---|---|---|")
     for topic, text in NEW_TEXTS.items():
         result = client.predict(text, model_name, api_name="/classify_text")
@@ -92,13 +101,13 @@ def _image(client, work: Path) -> None:
 
     from finetune.fashion_sample import fashion_mnist, write_zip
 
-    train = write_zip(work / "fashion_train.zip", fashion_mnist(200, "train", seed=0))
+    training = write_zip(work / "fashion_train.zip", fashion_mnist(200, "train", seed=0))
     held_out = write_zip(work / "fashion_held_out.zip", fashion_mnist(100, "test", seed=0))
-    model_name = _train(
+    model_name = train(
         client,
         "/finetune_images",
         "pictures: 2,000 training (200 per class), 1,000 held out (100 per class, Fashion-MNIST's test set)",
-        handle_file(str(train)),
+        handle_file(str(training)),
         validation_zip=handle_file(str(held_out)),
     )
     with zipfile.ZipFile(held_out) as archive:
@@ -115,13 +124,13 @@ def _news_entities(client, work: Path) -> None:
     from finetune.entity_sample import silver_news, write_conll
 
     sentences = silver_news(2500, seed=0)
-    train = write_conll(work / "news_train.conll", sentences[:2000])
+    training = write_conll(work / "news_train.conll", sentences[:2000])
     held_out = write_conll(work / "news_held_out.conll", sentences[2000:])
-    model_name = _train(
+    model_name = train(
         client,
         "/finetune_entities",
         "sentences: 2,000 training, 500 held out (later articles), spaCy's PERSON/ORG/GPE as silver labels",
-        handle_file(str(train)),
+        handle_file(str(training)),
         validation_file=handle_file(str(held_out)),
     )
     _show_entities(client, model_name)
@@ -133,11 +142,12 @@ def _wnut(client, work: Path) -> None:
     from finetune.entity_sample import wnut16, write_conll
 
     data = write_conll(work / "wnut16.conll", wnut16())
-    model_name = _train(client, "/finetune_entities", "tweets: 2,394, 80/20 split", handle_file(str(data)))
+    model_name = train(client, "/finetune_entities", "tweets: 2,394, 80/20 split", handle_file(str(data)))
     _show_entities(client, model_name)
 
 
-def _train(client, api_name: str, what: str, upload, **settings) -> str:
+def train(client, api_name: str, what: str, upload, **settings) -> str:
+    """Fine-tune in the tab with `settings` (every other one at its default); the new model's name."""
     started = time.perf_counter()
     job = client.submit(upload, api_name=api_name, **settings)
     status, _curve, metrics, *_rest, model_name, _ = job.result(timeout=7200)

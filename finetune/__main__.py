@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
     p.add_argument("--label-column", default=defaults.label_column)
     p.add_argument("--validation", default=None, help="a separate validation file (else --val-split of --data)")
     p.add_argument("--val-split", type=float, default=defaults.val_split)
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--epochs", type=int, default=defaults.epochs, help="default: 3 (entities: 8)")
     p.add_argument("--learning-rate", type=float, default=None, help="default: chosen from the model's size")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--max-length", type=int, default=defaults.max_length, help="text, entities: tokens per text")
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
         "--patience",
         type=int,
         default=defaults.patience,
-        help="stop after this many epochs without a better validation loss",
+        help="stop after this many epochs without a better validation loss (entities: entity F1)",
     )
     p.add_argument("--max-rows", type=int, default=defaults.max_rows, help="refuse files with more rows")
     p.add_argument("--seed", type=int, default=defaults.seed)

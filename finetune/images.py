@@ -25,6 +25,7 @@ from finetune.train import Built, Prepared, TrainConfig
 TAB_TASK = "image_classification"  # where the app serves its runs
 LIBRARY = "timm"
 PIPELINE_TAG = "image-classification"
+EPOCHS = 3
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
@@ -283,7 +284,7 @@ def save_extras(folder: Path, built: Built, result: dict) -> None:
             mistake["image"] = relative
 
 
-def usage(path: str) -> str:
+def usage(path: str, built: Built) -> str:
     """How to use a saved run outside the app, for its model card."""
     return f"""```python
 import timm

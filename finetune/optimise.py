@@ -261,7 +261,9 @@ def measure_entities(run: Path, copy: Path, words: list[list[str]], tags: list[l
     tokenizer = entities._word_tokenizer(str(run))
     max_length = usable_max_length(result["config"]["max_length"], tokenizer, config)
     split = entities.TaggedSentences(words=words, tags=tags)
-    examples, mapping = entities.windows(tokenizer, split, {name: i for i, name in enumerate(names)}, max_length)
+    label2id = {name: i for i, name in enumerate(names)}
+    capitals = bool(getattr(config, entities.CAPITALS, False))
+    examples, mapping = entities.windows(tokenizer, split, label2id, max_length, capitals)
     order = sorted(range(len(examples)), key=lambda i: len(examples[i]["input_ids"]))  # as the app groups them
     models = {"before": ner.load(str(run), "cpu"), "after": ner.load(str(copy), "cpu")}
     speed, outputs = compare(

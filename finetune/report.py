@@ -33,7 +33,7 @@ def save_run(output: Path, kind: Any, model: Any, built: Any, result: dict, even
     )
     if hasattr(kind, "save_extras"):
         kind.save_extras(partial, built, result)
-    (partial / "README.md").write_text(model_card(output.name, kind, result), encoding="utf-8")
+    (partial / "README.md").write_text(model_card(output.name, kind, result, built), encoding="utf-8")
     (partial / COMPLETE_MARKER).write_text(json.dumps(result, indent=2), encoding="utf-8")
     if output.exists():
         output.rmdir()  # train() refused a non-empty one; an empty one may be left by the user
@@ -50,7 +50,7 @@ WHAT = {"text": "A text classifier", "image": "An image classifier", "entities":
 EXAMPLES = {"text": "labelled texts", "image": "labelled images", "entities": "labelled sentences"}
 
 
-def model_card(name: str, kind: Any, result: dict) -> str:
+def model_card(name: str, kind: Any, result: dict, built: Any) -> str:
     """A README.md in the Hugging Face model-card style: what it is, the data, the settings, the scores."""
     cfg, metrics, data, task = result["config"], result["metrics"], result["data"], result["task"]
     labels = ", ".join(f"`{label}`" for label in metrics["labels"])
@@ -75,7 +75,7 @@ Labels: {labels}.
 
 ## Use
 
-{kind.usage(f"path/to/{name}")}
+{kind.usage(f"path/to/{name}", built)}
 
 ## Data
 

@@ -49,8 +49,8 @@ SERVED_IN = {"text": "text_classification", "image": "image_classification", "en
 OFFLINE_BASES = {"text": "pack:minilm-l6", "image": "pack:efficientnet-lite0", "entities": "pack:minilm-l6"}
 ENTITY_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv", ".jsonl")
 ENTITIES_NOTE = (
-    "Offline the base is the pack's MiniLM-L6, which is uncased: names lose their capital letters, so a cased "
-    "encoder such as BERT base (cased) does better online."
+    "Offline the base is the pack's MiniLM-L6, which is uncased: the run gives it each word's capital letters "
+    "as a second token type, but a cased encoder such as BERT base (cased) does better online."
 )
 OPTIMISE_NOTE = (
     "An ONNX Runtime copy with int8 weights, measured on this run's validation split: once made it appears in "
@@ -322,7 +322,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             text_column: the column holding the texts; empty: guessed.
             label_column: the column holding the labels; empty: guessed.
             base_model: the pretrained encoder to start from, as the Base model list names it; empty: the default.
-            epochs: the most epochs to train; training stops early when the validation loss stops improving.
+            epochs: the most epochs to train; training stops early when the validation score stops improving.
             learning_rate: 0 chooses one for the model's size.
             batch_size: texts per training step.
             max_length: tokens read of each text.
@@ -375,7 +375,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         Args:
             images_zip: a zip with one folder of pictures per class, or with a CSV/JSONL of file,label inside.
             base_model: the pretrained timm model to start from, as the Base model list names it; empty: the default.
-            epochs: the most epochs to train; training stops early when the validation loss stops improving.
+            epochs: the most epochs to train; training stops early when the validation score stops improving.
             learning_rate: 0 chooses one for the model's family.
             batch_size: pictures per training step.
             image_size: pixels a side the pictures are trained at; 0 keeps the base model's own.
@@ -407,7 +407,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     def finetune_entities(
         data_file: str | None,
         base_model: str | None = None,
-        epochs: float = 5,
+        epochs: float = 8,
         learning_rate: float = 0,
         batch_size: float = 16,
         max_length: float = 128,
@@ -422,7 +422,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             data_file: CoNLL (a token and its tag per line), JSONL with tokens and tags, or JSONL with text and
                 entities [{start, end, label}]; tags in BIO, IOB1 or BIOES.
             base_model: the pretrained encoder to start from, as the Base model list names it; empty: the default.
-            epochs: the most epochs to train; training stops early when the validation loss stops improving.
+            epochs: the most epochs to train; training stops early when the validation score stops improving.
             learning_rate: 0 chooses one for the model's size.
             batch_size: sentences (windows of a long sentence) per training step.
             max_length: tokens per window; longer sentences are read in overlapping windows.
@@ -550,7 +550,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     bases["entities"] = _base_dropdown(studio, "entities")
                     gr.Markdown(ENTITIES_NOTE, elem_classes="status-line")
                     with gr.Accordion("Training settings", open=False):
-                        entity_epochs = _epochs(5)
+                        entity_epochs = _epochs(8)
                         entity_lr = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
                         entity_batch = gr.Slider(4, 64, value=16, step=4, label="Batch size")
                         entity_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens per window)")

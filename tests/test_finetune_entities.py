@@ -258,6 +258,42 @@ def test_a_sentence_longer_than_a_window_is_windowed_and_every_word_gets_a_predi
     assert all(tag is not None for sentence in predicted for tag in sentence)
 
 
+def test_a_run_from_an_uncased_base_reads_capitals_as_token_types_in_training_and_in_the_tab(tmp_path):
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, BertForTokenClassification
+
+    from finetune.entities import CAPITALS, TaggedSentences, build, reads_capitals, usage
+    from finetune.train import Prepared
+    from tasks import ner
+    from tests.tiny_models import NER_LABELS, _build_bert
+
+    uncased = _build_bert(tmp_path / "uncased", BertForTokenClassification, True, NER_LABELS)
+    cased = _build_bert(tmp_path / "cased", BertForTokenClassification, False, NER_LABELS)
+    assert not reads_capitals(AutoTokenizer.from_pretrained(cased), AutoConfig.from_pretrained(cased))
+    minilm = pack.resolve("minilm-l6")  # the offline entity base
+    assert reads_capitals(AutoTokenizer.from_pretrained(minilm), AutoConfig.from_pretrained(minilm))
+
+    words = ["Angela", "Merkel", "visited", "Paris", "."]
+    sentences = TaggedSentences([w for w, _ in SENTENCES], [t for _, t in SENTENCES])
+    data = Prepared(sentences, TaggedSentences([words], [SENTENCES[0][1]]), TYPES, {})
+    built = build(TrainConfig(data="", output="", model=str(uncased), max_length=32), data, torch.device("cpu"))
+    assert built.extra["capitals"] and getattr(built.model.config, CAPITALS)
+    window = built.val_set[0]
+    tokenizer = built.processor
+    pieces = tokenizer.convert_ids_to_tokens(window["input_ids"])
+    capitalised = {piece for word in ("Angela", "Merkel", "Paris") for piece in tokenizer.tokenize(word)}
+    assert [p for p, kind in zip(pieces, window["token_type_ids"]) if kind] == [p for p in pieces if p in capitalised]
+    assert "token_type_ids" in usage("path/to/run", built)
+
+    built.model.save_pretrained(tmp_path / "run")
+    tokenizer.save_pretrained(tmp_path / "run")
+    recognizer = ner.load(str(tmp_path / "run"), "cpu")
+    assert recognizer.capitals
+    inputs, _ = ner.preprocess(recognizer, ["Angela Merkel visited Paris."])
+    assert inputs["input_ids"][0].tolist() == window["input_ids"]
+    assert inputs["token_type_ids"][0].tolist() == window["token_type_ids"]  # the tab reads text as training did
+
+
 # ------------------------------------------------------------------------------------------------------ metrics
 
 
