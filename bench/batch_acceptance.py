@@ -15,41 +15,23 @@ Run from the repo root: `.venv/bin/python -m bench.batch_acceptance [--tasks tex
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
-import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TASKS = ("text", "speech", "image")
+from bench.finetune_acceptance import run_acceptance, train
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated, of {', '.join(TASKS)}")
-    args = parser.parse_args()
-    tasks = [task.strip() for task in args.tasks.split(",") if task.strip()]
-    if set(tasks) - set(TASKS):
-        parser.error(f"unknown task; choose from {', '.join(TASKS)}")
-    from bench.finetune_acceptance import running_app
-
-    work = Path(tempfile.mkdtemp(prefix="batch-acceptance-"))
-    with running_app(work) as client:
-        for task in tasks:
-            print(f"\n## {task}\n", flush=True)
-            {"text": _text, "speech": _speech, "image": _image}[task](client, work)
+    run_acceptance(__doc__, {"text": _text, "speech": _speech, "image": _image})
 
 
 def _text(client, work: Path) -> None:
     from gradio_client import handle_file
     from sklearn.metrics import accuracy_score, confusion_matrix
 
-    from bench.finetune_acceptance import train
     from finetune.news_sample import bbc_news, write_csv
 
     data = write_csv(work / "bbc_news.csv", bbc_news(per_topic=200, seed=0))

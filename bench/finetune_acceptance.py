@@ -23,12 +23,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-TASKS = ("text", "image", "news-entities", "wnut")
 NEW_TEXTS = {
     "sport": "The striker scored twice in the second half as United came from behind to win the cup final.",
     "business": "Shares in the bank fell sharply after it reported a drop in quarterly profits and cut its dividend.",
@@ -40,19 +39,24 @@ NEW_SENTENCE = "Angela Merkel met executives of Siemens in Munich before flying 
 
 
 def main() -> None:
+    run_acceptance(__doc__, {"text": _text, "image": _image, "news-entities": _news_entities, "wnut": _wnut})
+
+
+def run_acceptance(description: str, runs: dict[str, Callable[[Any, Path], None]]) -> None:
+    """Parse --tasks (default: all of `runs`), start the app, and run each chosen one against it."""
     sys.path.insert(0, str(ROOT))
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated, of {', '.join(TASKS)}")
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default=",".join(runs), help=f"comma-separated, of {', '.join(runs)}")
     args = parser.parse_args()
     tasks = [task.strip() for task in args.tasks.split(",") if task.strip()]
-    unknown = sorted(set(tasks) - set(TASKS))
+    unknown = sorted(set(tasks) - set(runs))
     if unknown:
-        parser.error(f"unknown task {', '.join(unknown)}; choose from {', '.join(TASKS)}")
-    work = Path(tempfile.mkdtemp(prefix="finetune-acceptance-"))
+        parser.error(f"unknown task {', '.join(unknown)}; choose from {', '.join(runs)}")
+    work = Path(tempfile.mkdtemp(prefix="acceptance-"))
     with running_app(work) as client:
         for task in tasks:
             print(f"\n## {task}\n", flush=True)
-            {"text": _text, "image": _image, "news-entities": _news_entities, "wnut": _wnut}[task](client, work)
+            runs[task](client, work)
 
 
 @contextlib.contextmanager

@@ -249,7 +249,11 @@ def reads_capitals(tokenizer: Any, config: Any) -> bool:
 
 def capital_types(text: str, offsets: list[tuple[int, int]]) -> list[int]:
     """Token type per token: 1 where the characters it stands for hold a capital letter (special tokens: 0)."""
-    return [int(any(c.isupper() for c in text[start:end])) for start, end in offsets]
+    return [_capitalised(text[start:end]) for start, end in offsets]
+
+
+def _capitalised(chars: str) -> int:
+    return int(any(c.isupper() for c in chars))
 
 
 def windows(
@@ -322,8 +326,8 @@ def windows(
         example["labels"] = labels
         if capitals:  # offsets index each token's own word here
             example["token_type_ids"] = [
-                0 if w is None else capital_types(words[sentence][w], [offset])[0]
-                for w, offset in zip(word_ids, offsets)
+                0 if w is None else _capitalised(words[sentence][w][start:end])
+                for w, (start, end) in zip(word_ids, offsets)
             ]
     return examples, mapping
 

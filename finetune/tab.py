@@ -18,6 +18,9 @@ from typing import Any
 
 import gradio as gr
 
+from finetune import entities as entity_kind
+from finetune import images as image_kind
+from finetune import text as text_kind
 from finetune.data import SUPPORTED_SUFFIXES, guess_columns, prepare, preview, read_table, summary
 from finetune.jobs import JobSlot
 from finetune.report import list_runs, sweep_partial, zip_run
@@ -306,7 +309,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         text_column: str | None = None,
         label_column: str | None = None,
         base_model: str | None = None,
-        epochs: float = 3,
+        epochs: float = text_kind.EPOCHS,
         learning_rate: float = 0,
         batch_size: float = 16,
         max_length: float = 128,
@@ -361,7 +364,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     def finetune_images(
         images_zip: str | None,
         base_model: str | None = None,
-        epochs: float = 3,
+        epochs: float = image_kind.EPOCHS,
         learning_rate: float = 0,
         batch_size: float = 16,
         image_size: float = 0,
@@ -407,7 +410,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     def finetune_entities(
         data_file: str | None,
         base_model: str | None = None,
-        epochs: float = 8,
+        epochs: float = entity_kind.EPOCHS,
         learning_rate: float = 0,
         batch_size: float = 16,
         max_length: float = 128,
@@ -510,7 +513,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     data_info = gr.Markdown()
                     bases["text"] = _base_dropdown(studio, "text")
                     with gr.Accordion("Training settings", open=False):
-                        epochs = _epochs(3)
+                        epochs = _epochs(text_kind.EPOCHS)
                         learning_rate = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
                         batch_size = gr.Slider(4, 64, value=16, step=4, label="Batch size")
                         max_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens)")
@@ -528,7 +531,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     images_info = gr.Markdown()
                     bases["image"] = _base_dropdown(studio, "image")
                     with gr.Accordion("Training settings", open=False):
-                        image_epochs = _epochs(3)
+                        image_epochs = _epochs(image_kind.EPOCHS)
                         image_lr = gr.Number(value=0, label="Learning rate (0: chosen for the model's family)")
                         image_batch = gr.Slider(4, 64, value=16, step=4, label="Batch size")
                         image_size = gr.Slider(0, 384, value=0, step=32, label="Image size (0: the model's own)")
@@ -550,7 +553,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     bases["entities"] = _base_dropdown(studio, "entities")
                     gr.Markdown(ENTITIES_NOTE, elem_classes="status-line")
                     with gr.Accordion("Training settings", open=False):
-                        entity_epochs = _epochs(8)
+                        entity_epochs = _epochs(entity_kind.EPOCHS)
                         entity_lr = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
                         entity_batch = gr.Slider(4, 64, value=16, step=4, label="Batch size")
                         entity_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens per window)")
