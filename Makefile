@@ -12,6 +12,8 @@ run: app-deps system-deps
 
 test: dev-deps system-deps-test
 	$(VENV)/bin/ruff check .
+	# The floors of design.md: every import points down (contracts in pyproject.toml).
+	$(VENV)/bin/lint-imports
 	# pytest exits 5 when it collected no tests: that is a failure, not a pass.
 	$(PY) -m pytest -q -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest ran no tests"; exit 1; fi; exit $$rc
 
@@ -48,3 +50,4 @@ apt:
 
 lint:
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports

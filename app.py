@@ -12,6 +12,8 @@ from typing import Any
 import gradio as gr
 
 import tasks
+from batch.specs import SPECS as BATCH_SPECS
+from batch.ui import batch_section
 from finetune import tab as finetune_tab
 from studio.config import Config, load_config
 from studio.runtime import Studio, use_own_file_cache
@@ -43,6 +45,8 @@ def build_app(config: Config, device: str | None = None) -> tuple[gr.Blocks, Stu
         for task in tasks.TASKS:
             with gr.Tab(task.TITLE, id=task.TASK):
                 built[task.TASK] = task.build_tab(studio)
+                if task.TASK in BATCH_SPECS:  # "Run on a file": the tab's model over a whole file
+                    batch_section(studio, BATCH_SPECS[task.TASK], built[task.TASK])
         with gr.Tab(finetune_tab.TITLE, id="finetune"):
             finetune_tab.build_tab(studio, model_dropdowns=built, demo=demo)
     limits = config.limits

@@ -92,7 +92,7 @@ def _row(source: str, output: Path, wall: float) -> str:
 
 def _tab_f1(output: Path, result: dict) -> float:
     """Exact-span F1 of what the Named entities tab finds in the validation sentences, joined by spaces."""
-    from finetune.entities import entity_spans, read_sentences
+    from studio.files.tagged import entity_spans, read_sentences
     from tasks import ner
 
     config = result["config"]

@@ -18,7 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from finetune.train import TASKS, TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
+from finetune.kinds import KINDS, kind_named
+from finetune.train import TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
 from studio.errors import UserError
 
 
@@ -27,7 +28,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
     p = argparse.ArgumentParser(
         prog="python -m finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--task", choices=TASKS, default=defaults.task, help="the kind of model to train")
+    p.add_argument("--task", choices=list(KINDS), default=defaults.task, help="the kind of model to train")
     p.add_argument("--data", required=True, help="the labelled file (see above for each task)")
     p.add_argument("--output", required=True, help="folder to write the model, metrics and model card into")
     p.add_argument("--model", default=defaults.model, help="base model: Hub id, local folder or pack name")
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg, progress = parse_args(argv)
     report = jsonl_reporter() if progress == "jsonl" else human_reporter()
     try:
-        train(cfg, report=report)
+        train(cfg, kind_named(cfg.task), report=report)
     except (UserError, FileExistsError) as e:
         if progress == "jsonl":
             print(json.dumps({"event": "error", "message": str(e)}), flush=True)

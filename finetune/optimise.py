@@ -127,7 +127,8 @@ def validation_split(run: Path, result: dict) -> tuple[list, list]:
         if entities:
             return [row["words"] for row in rows], [row["tags"] for row in rows]
         return [row["text"] for row in rows], [row["label"] for row in rows]
-    from finetune.train import TrainConfig, kind_of
+    from finetune.kinds import kind_named
+    from finetune.train import TrainConfig
 
     known = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{key: value for key, value in result["config"].items() if key in known})
@@ -137,7 +138,7 @@ def validation_split(run: Path, result: dict) -> tuple[list, list]:
                 f"The run's data file {path} is gone, so its validation split cannot be measured; put the file "
                 "back there, or fine-tune again (new runs keep their validation split)."
             )
-    validation = kind_of(cfg.task).load_data(cfg).validation
+    validation = kind_named(cfg.task).load_data(cfg).validation
     if entities:
         return [list(words) for words in validation.words], [list(tags) for tags in validation.tags]
     return list(validation.texts), list(validation.labels)
@@ -248,9 +249,11 @@ def measure_entities(run: Path, copy: Path, words: list[list[str]], tags: list[l
     from transformers import AutoConfig
 
     from finetune import entities
-    from finetune.text import usable_max_length
+    from studio.capitals import CAPITALS
     from studio.device import configure_threads
-    from studio.hf import from_pretrained
+    from studio.files.tagged import TaggedSentences
+    from studio.hf import from_pretrained, token_limit
+    from studio.metrics import entity_metrics
     from tasks import ner
 
     if not words:
@@ -259,10 +262,10 @@ def measure_entities(run: Path, copy: Path, words: list[list[str]], tags: list[l
     config = from_pretrained(AutoConfig, str(run))
     names = [config.id2label[i] for i in range(len(config.id2label))]
     tokenizer = entities._word_tokenizer(str(run))
-    max_length = usable_max_length(result["config"]["max_length"], tokenizer, config)
-    split = entities.TaggedSentences(words=words, tags=tags)
+    max_length = min(result["config"]["max_length"], token_limit(tokenizer, config))
+    split = TaggedSentences(words=words, tags=tags)
     label2id = {name: i for i, name in enumerate(names)}
-    capitals = bool(getattr(config, entities.CAPITALS, False))
+    capitals = bool(getattr(config, CAPITALS, False))
     examples, mapping = entities.windows(tokenizer, split, label2id, max_length, capitals)
     order = sorted(range(len(examples)), key=lambda i: len(examples[i]["input_ids"]))  # as the app groups them
     models = {"before": ner.load(str(run), "cpu"), "after": ner.load(str(copy), "cpu")}
@@ -276,7 +279,7 @@ def measure_entities(run: Path, copy: Path, words: list[list[str]], tags: list[l
             in_order[index] = outputs[name][position]
         built = SimpleNamespace(extra={"tag_names": names, "val_tags": tags, "val_words": mapping})
         predicted[name] = entities.word_tags(built, in_order)
-        scores[name] = entities.entity_metrics(tags, predicted[name], entities.entity_types(split))
+        scores[name] = entity_metrics(tags, predicted[name], entities.entity_types(split))
     per_sentence = len(words) / len(examples)  # the windows' rate, as sentences
     before, after = ([w for s in predicted[name] for w in s] for name in ("before", "after"))
     return {

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from finetune.evaluate import plot_confusion_matrix
+from studio.metrics import plot_confusion_matrix
 
 COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is itself renamed into place
 

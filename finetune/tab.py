@@ -21,12 +21,14 @@ import gradio as gr
 from finetune import entities as entity_kind
 from finetune import images as image_kind
 from finetune import text as text_kind
-from finetune.data import SUPPORTED_SUFFIXES, guess_columns, prepare, preview, read_table, summary
+from finetune.data import prepare, summary
 from finetune.jobs import JobSlot
+from finetune.kinds import kind_named
 from finetune.report import list_runs, sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
 from studio import pack
 from studio.errors import UserError
+from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
 from studio.runtime import Studio
 from studio.ui import user_errors
@@ -152,13 +154,11 @@ def describe_columns(df: Any, text_col: str | None, label_col: str | None) -> st
 
 def describe_upload(studio: Studio, task: str, data_file: str | None) -> str:
     """What an image zip or an entity file holds, checked the way training will check it."""
-    from finetune.train import kind_of
-
     if not data_file:
         return ""
     cfg = TrainConfig(data=data_file, output="", task=task, max_rows=studio.config.limits.max_dataset_rows)
     try:
-        data = kind_of(task).load_data(cfg)
+        data = kind_named(task).load_data(cfg)
     except UserError as e:
         return f"⚠️ {e}"
     train, validation = data.summary["train"], data.summary["validation"]
@@ -679,9 +679,7 @@ def _val_split() -> gr.Slider:
 
 def _check_data(cfg: TrainConfig) -> None:
     """Every data mistake is reported here, before a training process starts."""
-    from finetune.train import kind_of
-
-    kind_of(cfg.task).load_data(cfg)
+    kind_named(cfg.task).load_data(cfg)
 
 
 def _outputs(values: dict) -> tuple:

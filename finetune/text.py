@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from finetune.data import LabelledTexts, prepare, read_table, split, summary
+from finetune.data import LabelledTexts, prepare, split, summary
 from finetune.train import Built, Prepared, TrainConfig
+from studio.files.tables import read_table
 
 TAB_TASK = "text_classification"  # where the app serves its runs
 LIBRARY = "transformers"
@@ -25,7 +26,7 @@ def default_learning_rate(model: Any) -> float:
 
 def load_data(cfg: TrainConfig) -> Prepared:
     """Read, check and split the user's table (or use their validation file)."""
-    from finetune.data import DataError
+    from studio.errors import DataError
 
     table = read_table(cfg.data, max_rows=cfg.max_rows)
     train = prepare(table, cfg.text_column, cfg.label_column)
@@ -44,12 +45,12 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
     """The pretrained encoder with a new classification head for the user's labels; the texts tokenized once."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
-    from studio.hf import from_pretrained
+    from studio.hf import from_pretrained, token_limit
 
     label_names = data.label_names
     label2id = {name: i for i, name in enumerate(label_names)}
     tokenizer = from_pretrained(AutoTokenizer, cfg.model)
-    max_length = usable_max_length(cfg.max_length, tokenizer, from_pretrained(AutoConfig, cfg.model))
+    max_length = min(cfg.max_length, token_limit(tokenizer, from_pretrained(AutoConfig, cfg.model)))
     model = from_pretrained(
         AutoModelForSequenceClassification,
         cfg.model,
@@ -86,7 +87,7 @@ def headline(built: Built, predictions: list[int], references: list[int]) -> tup
 
 def evaluation(data: Prepared, built: Built, predictions: list[int], references: list[int]) -> tuple[dict, list]:
     """All the classification metrics, and some validation texts the model got wrong."""
-    from finetune.evaluate import classification_metrics, misclassified
+    from studio.metrics import classification_metrics, misclassified
 
     metrics = classification_metrics(references, predictions, data.label_names)
     return metrics, misclassified(data.validation.texts, references, predictions, data.label_names)
@@ -117,15 +118,6 @@ classify = pipeline("text-classification", model="{path}")
 classify("Your text here")
 ```"""
 
-
-def usable_max_length(wanted: int, tokenizer: Any, config: Any) -> int:
-    """`wanted`, but never more tokens than the model has positions for: a longer batch would crash mid-epoch."""
-    limits = [wanted, getattr(config, "max_position_embeddings", None)]
-    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-        limits.append(config.max_position_embeddings - 2)  # two positions are reserved for the padding offset
-    if 0 < tokenizer.model_max_length < 1_000_000:  # some tokenizers say 1e30 for "no limit"
-        limits.append(tokenizer.model_max_length)
-    return int(min(limit for limit in limits if limit))
 
 
 def _tokenize(tokenizer: Any, data: LabelledTexts, label2id: dict[str, int], max_length: int) -> list[dict]:

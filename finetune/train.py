@@ -2,8 +2,8 @@
 
 The kind of model (text classifier, image classifier, entity recogniser) is a parameter: what differs between
 them — reading the data, the model and its head, batching, the metrics, saving — lives in finetune/text.py,
-finetune/images.py and finetune/entities.py. Runs the same on one CPU, one GPU, or many processes under
-`accelerate launch` (data-parallel).
+finetune/images.py and finetune/entities.py, which finetune/kinds.py names; the loop is given the kind it runs.
+Runs the same on one CPU, one GPU, or many processes under `accelerate launch` (data-parallel).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 Report = Callable[[dict], None]
-TASKS = ("text", "image", "entities")
 
 
 @dataclass
@@ -77,21 +76,6 @@ class Cancelled(Exception):
     """The run was asked to stop."""
 
 
-def kind_of(task: str) -> Any:
-    """The module that knows what is particular to one kind of model."""
-    if task == "text":
-        from finetune import text as kind
-    elif task == "image":
-        from finetune import images as kind
-    elif task == "entities":
-        from finetune import entities as kind
-    else:
-        from studio.errors import UserError
-
-        raise UserError(f"The task '{task}' is unknown; choose one of {', '.join(TASKS)}.")
-    return kind
-
-
 def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
     """Batches of similar-length examples, in random order: little padding, still shuffled.
 
@@ -110,8 +94,9 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> li
     return batches
 
 
-def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bool] = lambda: False) -> dict:
-    """Train, evaluate, and save the best model with its metrics and model card into cfg.output."""
+def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Callable[[], bool] = lambda: False) -> dict:
+    """Train `kind` (a module of finetune/kinds.py), evaluate, and save the best model with its metrics and model
+    card into cfg.output."""
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -120,7 +105,6 @@ def train(cfg: TrainConfig, report: Report = print, should_stop: Callable[[], bo
     from finetune.report import save_run
 
     started = time.perf_counter()
-    kind = kind_of(cfg.task)
     cfg = replace(cfg, epochs=cfg.epochs or kind.EPOCHS)
     accelerator = Accelerator(cpu=cfg.cpu, mixed_precision=_mixed_precision(cfg.cpu))
     main = accelerator.is_main_process

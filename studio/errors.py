@@ -24,5 +24,10 @@ class UserError(Exception):
         super().__init__(encodable(message))
 
 
+class DataError(UserError):
+    """An uploaded file cannot be used as it is (a table, a zip of pictures, tagged sentences, recordings);
+    the message says why and what to do."""
+
+
 class ModelUnavailableError(UserError):
     """The model is neither cached nor reachable."""

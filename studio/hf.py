@@ -76,13 +76,17 @@ def from_pretrained(auto_class: Any, model_ref: str, **kwargs: Any) -> Any:
         ) from None
 
 
-def token_limit(tokenizer: Any, model: Any) -> int:
-    """The most tokens the model reads at once."""
-    # Some tokenizers report a sentinel of 1e30 for "no limit"; the position embeddings are the real one.
-    limits = [tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512)]
-    if getattr(model.config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-        limits.append(model.config.max_position_embeddings - 2)
-    return int(min(limit for limit in limits if limit and limit > 0))
+def token_limit(tokenizer: Any, config: Any) -> int:
+    """The most tokens the model reads at once: its positions (RoBERTa-style models reserve two) and the
+    tokenizer's own limit; longer input would crash the forward pass."""
+    positions = getattr(config, "max_position_embeddings", None)
+    limits = [positions]
+    if positions and getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        limits.append(positions - 2)  # two positions are reserved for the padding offset
+    if 0 < tokenizer.model_max_length < 1_000_000:  # some tokenizers say 1e30 for "no limit"
+        limits.append(tokenizer.model_max_length)
+    found = [limit for limit in limits if limit and limit > 0]
+    return int(min(found)) if found else 512
 
 
 def at_hand(model_ref: str) -> bool:

@@ -9,8 +9,6 @@ from typing import Any
 import gradio as gr
 import PIL.Image
 
-from studio.batch import TaskBatch
-from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher
 from studio.errors import UserError
 from studio.gpu import predict_on_gpu, zero_gpu
@@ -153,19 +151,6 @@ def model_labels(classifier: ImageClassifier) -> list[str]:
     return list(classifier.labels)
 
 
-BATCH = TaskBatch(
-    task=TASK,
-    api_name="batch_classify_image",
-    family="classification",
-    fields=("prediction", "score"),
-    predict_rows=batch_predict,
-    model_labels=model_labels,
-    what="pictures",
-    reads="pictures",
-    chunk_rows=16,  # decoded at full size before resizing: 16 large photos are already hundreds of MB
-)
-
-
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Image classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
@@ -206,5 +191,4 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         classify_image, [image, model], labels, api_name="classify_image", concurrency_limit=MAX_BATCH_SIZE
     )
     refresh_status(run, studio, TASK, model, status)
-    batch_section(studio, BATCH, model)
     return model

@@ -12,8 +12,6 @@ from typing import Any
 import gradio as gr
 
 from studio import onnx_models, pack
-from studio.batch import TaskBatch
-from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
@@ -170,7 +168,7 @@ def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
     else:
         model = from_pretrained(AutoModelForTokenClassification, model_ref, dtype=inference_dtype(device))
         model.to(device).eval()
-    from finetune.entities import CAPITALS
+    from studio.capitals import CAPITALS
 
     max_length = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512), 512)
     capitals = bool(getattr(model.config, CAPITALS, False))
@@ -222,7 +220,7 @@ def preprocess(recognizer: EntityRecognizer, texts: list[str]) -> tuple[Any, lis
     if recognizer.capitals:
         import torch
 
-        from finetune.entities import capital_types
+        from studio.capitals import capital_types
 
         model_inputs["token_type_ids"] = torch.tensor(
             [capital_types(texts[w["text_index"]], w["offsets"]) for w in windows], dtype=torch.long
@@ -374,16 +372,6 @@ def entity_types(recognizer: EntityRecognizer | SpacyRecognizer) -> list[str]:
     return sorted({_split_tag(str(label))[1] for label in labels} - {"O"})
 
 
-BATCH = TaskBatch(
-    task=TASK,
-    api_name="batch_recognize_entities",
-    family="entities",
-    fields=("entities",),
-    predict_rows=batch_predict,
-    model_labels=entity_types,
-)
-
-
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Named entities tab; returns its model dropdown, which the Fine-tune tab adds models to."""
     limits = studio.config.limits
@@ -432,5 +420,4 @@ def build_tab(studio: Studio) -> gr.Dropdown:
     # A follow-up, so that /recognize_entities still answers exactly (pieces, entities).
     run.then(legend, as_json, types, api_visibility="private")
     refresh_status(run, studio, TASK, model, status)
-    batch_section(studio, BATCH, model)
     return model

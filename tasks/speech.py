@@ -26,10 +26,9 @@ from typing import Any
 import gradio as gr
 
 from studio import pack
-from studio.batch import Rows, TaskBatch
-from studio.batch_ui import batch_section
 from studio.device import return_freed_heap
 from studio.errors import ModelUnavailableError, UserError
+from studio.files.rows import Rows
 from studio.runtime import Studio
 from studio.ui import model_controls, refresh_status, user_errors
 from tasks import subtitles
@@ -564,21 +563,8 @@ def write_subtitle_zip(rows: Rows, results: list[dict], folder: Path) -> dict[st
     return {"subtitles": str(path)}
 
 
-BATCH = TaskBatch(
-    task=TASK,
-    api_name="batch_transcribe",
-    family="speech",
-    fields=("transcript", "language", "seconds"),
-    predict_rows=batch_predict,
-    what="recordings",
-    reads="recordings",
-    chunk_rows=1,  # Whisper takes one recording at a time; progress moves file by file
-    write_extras=write_subtitle_zip,
-)
-
-
-def build_tab(studio: Studio) -> None:
-    """The Speech recognition tab."""
+def build_tab(studio: Studio) -> gr.Dropdown:
+    """The Speech recognition tab; returns its model dropdown."""
     limits = studio.config.limits
     backend = str(studio.task(TASK).options.get("backend", "auto"))
     if backend not in BACKENDS:
@@ -714,4 +700,4 @@ def build_tab(studio: Studio) -> None:
     run.success(lambda: [gr.DownloadButton(visible=True)] * 3, None, [srt, vtt, txt], api_visibility="private")
     stop.click(cancel, None, None, cancels=[run], api_visibility="private")
     refresh_status(run, studio, TASK, model, status)
-    batch_section(studio, BATCH, model)
+    return model

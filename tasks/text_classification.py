@@ -12,8 +12,6 @@ from typing import Any
 import gradio as gr
 
 from studio import onnx_models
-from studio.batch import TaskBatch
-from studio.batch_ui import batch_section
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import encodable
 from studio.gpu import predict_on_gpu, zero_gpu
@@ -83,7 +81,7 @@ def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClas
         model=model,
         tokenizer=tokenizer,
         device=device,
-        max_length=token_limit(tokenizer, model),
+        max_length=token_limit(tokenizer, model.config),
         multi_label=model.config.problem_type == "multi_label_classification",
     )
     classifier.batcher = MicroBatcher(lambda texts: predict(classifier, texts), max_batch_size=MAX_BATCH_SIZE)
@@ -160,16 +158,6 @@ def model_labels(classifier: TextClassifier | zero_shot.ZeroShotClassifier) -> l
         return list(SENTIMENT_LABELS)
     id2label = classifier.model.config.id2label
     return [str(id2label[i]) for i in sorted(id2label)]
-
-
-BATCH = TaskBatch(
-    task=TASK,
-    api_name="batch_classify_text",
-    family="classification",
-    fields=("prediction", "score"),
-    predict_rows=batch_predict,
-    model_labels=model_labels,
-)
 
 
 def build_tab(studio: Studio) -> gr.Dropdown:
@@ -290,7 +278,6 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         api_name="classify_text_zero_shot",
         **batched,
     )
-    batch_section(studio, BATCH, model)
     return model
 
 

@@ -12,8 +12,6 @@ from typing import Any
 import gradio as gr
 
 from studio import pack
-from studio.batch import TaskBatch
-from studio.batch_ui import batch_section
 from studio.errors import ModelUnavailableError, UserError, encodable
 from studio.gpu import predict_on_gpu
 from studio.hf import from_pretrained
@@ -133,15 +131,6 @@ def batch_predict(
 ) -> list[dict]:
     """For each text, its translation: the field a batch run adds to each row."""
     return [{"translation": translation} for translation in translate_texts(translator, texts)]
-
-
-BATCH = TaskBatch(
-    task=TASK,
-    api_name="batch_translate",
-    family="translation",
-    fields=("translation",),
-    predict_rows=batch_predict,
-)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -309,8 +298,8 @@ def initial_model(studio: Studio) -> str:
     return offline[0] if offline else default
 
 
-def build_tab(studio: Studio) -> None:
-    """The Translation tab."""
+def build_tab(studio: Studio) -> gr.Dropdown:
+    """The Translation tab; returns its model dropdown."""
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict, duration=120)
 
@@ -343,4 +332,4 @@ def build_tab(studio: Studio) -> None:
 
     run = button.click(translate, [text, model], translation, api_name="translate")
     refresh_status(run, studio, TASK, model, status)
-    batch_section(studio, BATCH, model)
+    return model

@@ -74,7 +74,7 @@ def load(model_ref: str, device: str) -> ZeroShotClassifier:
     else:
         model = from_pretrained(AutoModelForSequenceClassification, model_ref, dtype=dtype)
         # The pipeline truncates to the tokenizer's limit, which some tokenizers leave at 1e30.
-        tokenizer.model_max_length = token_limit(tokenizer, model)
+        tokenizer.model_max_length = token_limit(tokenizer, model.config)
         nli = pipeline("zero-shot-classification", model=model, tokenizer=tokenizer, device=device)
         classifier = ZeroShotClassifier(NLI, nli.model, tokenizer, device, tokenizer.model_max_length, pipeline=nli)
     classifier.batcher = MicroBatcher(lambda requests: predict_requests(classifier, requests), MAX_BATCH_SIZE)

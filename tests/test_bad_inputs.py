@@ -450,7 +450,7 @@ ROWS = [
         "zero-length CSV",
         "/finetune",
         finetune("empty.csv", ""),
-        "The file is empty; upload a file with a header row and at least 10 labelled rows.",
+        "The file is empty; upload a file with a header row and a row per example below it.",
     ),
     Row(
         "program file",

@@ -177,7 +177,7 @@ def test_the_limits_of_models_toml_give_their_messages(limited_app, tmp_path):
 
 
 def test_cancel_stops_the_child_process_and_the_app_keeps_serving(client, tmp_path):
-    from studio import batch_ui
+    from batch import ui as batch_ui
 
     path = tmp_path / "many.txt"
     path.write_text("".join(f"review number {i}: " + "a fine film " * (i % 40) + "\n" for i in range(60_000)))
@@ -198,7 +198,7 @@ def test_the_command_line_gives_the_same_file_under_accelerate_with_two_processe
     args = ["--data", str(TICKETS), "--reference-column", "label", "--config", str(config_file), "--cpu"]
     args += ["--model", str(tiny_models["text_classification"])]
     one = subprocess.run(
-        [sys.executable, "-m", "studio.evaluate", *args, "--output", str(tmp_path / "one")],
+        [sys.executable, "-m", "batch.evaluate", *args, "--output", str(tmp_path / "one")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -206,7 +206,7 @@ def test_the_command_line_gives_the_same_file_under_accelerate_with_two_processe
     )
     assert one.returncode == 0, one.stderr[-3000:]
     launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
-    launcher += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "studio.evaluate"]
+    launcher += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "batch.evaluate"]
     two = subprocess.run(
         [*launcher, *args, "--output", str(tmp_path / "two")], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
@@ -240,7 +240,7 @@ def test_a_file_translates_in_order_and_is_scored_with_chrf_and_bleu(client, tmp
 
 
 def test_a_conll_file_is_scored_with_entity_level_f1(client, assets):
-    from finetune.entities import read_sentences
+    from studio.files.tagged import read_sentences
 
     path = assets / "ticket_entities.conll"
     sentences = read_sentences(path, min_sentences=1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from batch.evaluate import complete_label_map, parse_label_map
 from studio.errors import UserError
-from studio.evaluate import classification_report, complete_label_map, parse_label_map, translation_report
+from studio.metrics import classification_report, translation_report
 
 
 def test_classification_scores_a_confusion_matrix_worked_out_by_hand():
@@ -67,7 +68,7 @@ def test_label_mappings_are_parsed_checked_and_completed_by_case():
 
 
 def test_entity_f1_matches_a_case_worked_out_by_hand():
-    from studio.evaluate import entity_report, word_tags
+    from studio.metrics import entity_report, word_tags
 
     words = [["Ada", "Lovelace", "lived", "in", "London"], ["Paris", "is", "big"]]
     true = [["B-PER", "I-PER", "O", "O", "B-LOC"], ["B-LOC", "O", "O"]]
@@ -89,7 +90,7 @@ def test_entity_f1_matches_a_case_worked_out_by_hand():
 
 
 def test_wer_and_cer_are_computed_after_whispers_normaliser():
-    from studio.evaluate import speech_report
+    from studio.metrics import speech_report
 
     # One word of six left out: WER 1/6; "the " is 4 of the reference's 22 characters: CER 4/22.
     report = speech_report(["The cat sat on the mat."], ["the cat sat on mat"], ["cat.wav"])

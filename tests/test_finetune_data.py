@@ -13,17 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from finetune.data import (
-    MIN_ROWS,
-    DataError,
-    LabelledTexts,
-    guess_columns,
-    prepare,
-    preview,
-    read_table,
-    split,
-    summary,
-)
+from finetune.data import MIN_ROWS, LabelledTexts, prepare, split, summary
+from studio.errors import DataError
+from studio.files.tables import guess_columns, preview, read_table
 
 
 def labelled_csv(counts: dict[str, int], extra: str = "") -> str:
@@ -67,7 +59,7 @@ def load(tmp_path: Path, name: str, content: str | bytes, **limits: int) -> Labe
             "data.csv",
             b"",
             {},
-            "The file is empty; upload a file with a header row and at least 10 labelled rows.",
+            "The file is empty; upload a file with a header row and a row per example below it.",
             id="empty-file",
         ),
         pytest.param(

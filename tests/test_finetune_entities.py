@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from finetune.data import DataError
-from finetune.entities import entity_metrics, read_sentences
 from finetune.train import TrainConfig
 from studio import pack
+from studio.errors import DataError
+from studio.files.tagged import read_sentences
+from studio.metrics import entity_metrics
 from tests.test_finetune import RUN_FILES, run_cli
 
 # Ten sentences in IOB2, with what the schemes differ on: entities of one type side by side, one-word entities,
@@ -233,8 +234,9 @@ def tiny_tagger(tmp_path_factory) -> Path:
 def test_a_sentence_longer_than_a_window_is_windowed_and_every_word_gets_a_prediction(tiny_tagger):
     import torch
 
-    from finetune.entities import TaggedSentences, build, tag_names, word_predictions
+    from finetune.entities import build, tag_names, word_predictions
     from finetune.train import Prepared
+    from studio.files.tagged import TaggedSentences
 
     long_words = [f"word{i}" if i % 7 else "Supercalifragilisticexpialidocious" for i in range(60)] + ["\u200b"]
     long_tags = [("B-PER" if i % 5 == 0 else "I-PER" if i % 5 == 1 else "O") for i in range(61)]
@@ -262,8 +264,10 @@ def test_a_run_from_an_uncased_base_reads_capitals_as_token_types_in_training_an
     import torch
     from transformers import AutoConfig, AutoTokenizer, BertForTokenClassification
 
-    from finetune.entities import CAPITALS, TaggedSentences, build, reads_capitals, usage
+    from finetune.entities import build, usage
     from finetune.train import Prepared
+    from studio.capitals import CAPITALS, reads_capitals
+    from studio.files.tagged import TaggedSentences
     from tasks import ner
     from tests.tiny_models import NER_LABELS, _build_bert
 

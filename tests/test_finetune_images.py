@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from finetune import images
-from finetune.data import DataError
-from finetune.images import read_images
 from finetune.report import list_runs
 from finetune.train import TrainConfig
+from studio.errors import DataError
+from studio.files.pictures import read_images
 from tests.test_finetune import run_cli
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
@@ -215,7 +215,9 @@ def test_a_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path):
 
 
 def test_a_zip_that_unpacks_past_the_limit_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "MAX_TOTAL_BYTES", 500)
+    from studio.files import archives
+
+    monkeypatch.setattr(archives, "MAX_TOTAL_BYTES", 500)
     assert "unpacks to more than" in message(make_zip(tmp_path, classes({"a": 5, "b": 5})))
 
 

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from finetune.data import MIN_ROWS, DataError, guess_columns, prepare, read_table
-from studio.errors import encodable
+from finetune.data import MIN_ROWS, prepare
+from studio.errors import DataError, encodable
+from studio.files.tables import guess_columns, read_table
 
 EMPTY_TEXT = "The text is empty; type or paste some text first."
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}

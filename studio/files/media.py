@@ -13,8 +13,11 @@ import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from studio.batch import Rows
-from studio.errors import UserError
+from studio.errors import DataError, UserError
+from studio.files.archives import checked_members
+from studio.files.pictures import from_folders, from_table, label_table
+from studio.files.rows import Rows
+from studio.files.tables import read_table, read_text
 
 PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 AUDIO_SUFFIXES = (
@@ -30,8 +33,6 @@ MAX_TRANSCRIPT_BYTES = 2**20
 
 def read_pictures(path: str | Path, folder: Path, max_rows: int) -> Rows:
     """The zip's pictures unpacked into `folder`, with their classes as references when it has class folders."""
-    from finetune.images import checked_members, from_folders, from_table, label_table
-
     path = Path(path)
     if path.suffix.lower() in PICTURE_SUFFIXES:
         raise UserError("The file is a single picture; upload a zip of pictures (one picture goes in the box above).")
@@ -59,8 +60,6 @@ def read_pictures(path: str | Path, folder: Path, max_rows: int) -> Rows:
 
 def _folder_classes(pictures: list[str], from_folders: object) -> list[str] | None:
     """Each picture's class folder, when the pictures sit in two or more of them; None otherwise."""
-    from finetune.data import DataError
-
     try:
         _, labels = from_folders(pictures)  # type: ignore[operator]
     except DataError:
@@ -70,8 +69,6 @@ def _folder_classes(pictures: list[str], from_folders: object) -> list[str] | No
 
 def read_recordings(paths: list[str | Path], folder: Path, max_rows: int) -> Rows:
     """The recordings among the uploads (zips unpacked into `folder`), with transcripts as references if given."""
-    from finetune.images import checked_members
-
     recordings: list[tuple[str, str]] = []  # (name the user knows it by, path on disk)
     texts: dict[str, str] = {}  # a .txt's name without its suffix -> its text
     manifests: list[tuple[str, Path]] = []
@@ -121,8 +118,6 @@ def read_recordings(paths: list[str | Path], folder: Path, max_rows: int) -> Row
 
 def _manifest_references(manifests: list[tuple[str, Path]], names: list[str], max_rows: int) -> list[str]:
     """Each recording's transcript from the manifest: matched by its path in the zip, else by its file name."""
-    from finetune.data import read_table
-
     if len(manifests) > 1:
         listed = ", ".join(f"'{name}'" for name, _ in manifests[:3])
         raise UserError(f"There are several tables of transcripts ({listed}); keep one and upload again.")
@@ -172,6 +167,4 @@ def _stem(name: str) -> str:
 
 
 def _transcript(path: Path) -> str:
-    from finetune.data import read_text
-
     return " ".join(read_text(path)[0].split())

@@ -1,9 +1,9 @@
 """'Run on a file' in a tab: a whole file through the tab's model in a child process, scored when it has references.
 
-Every tab that runs on files calls `batch_section(studio, BATCH, model)`; its endpoint is /<BATCH.api_name>. Text
-tabs take a table and its columns; Image classification a zip of pictures; Speech recognition recordings (or a
-zip). The run is `python -m studio.evaluate` in its own process (studio/jobs.py), so the tabs keep serving, Cancel
-really stops it, and the command line gives the same files.
+app.py puts `batch_section(studio, spec, model)` into every tab that runs on files, given the tab's model
+picker; its endpoint is /<spec.api_name>. Text tabs take a table and its columns; Image classification a zip of
+pictures; Speech recognition recordings (or a zip). The run is `python -m batch.evaluate` in its own process
+(studio/jobs.py), so the tabs keep serving, Cancel really stops it, and the command line gives the same files.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from typing import Any
 
 import gradio as gr
 
+from batch.evaluate import markdown, parse_label_map
+from batch.runner import PREVIEW_ROWS, TaskBatch
 from studio import jobs
-from studio.batch import PREVIEW_ROWS, TAGGED_SUFFIXES, TEXT_SUFFIXES, TaskBatch, read_rows
 from studio.errors import UserError
-from studio.evaluate import markdown, parse_label_map
+from studio.files.rows import TAGGED_SUFFIXES, TEXT_SUFFIXES, read_rows
+from studio.files.tables import guess_columns
 from studio.jobs import ChildJob
 from studio.runtime import Studio
 from studio.ui import user_errors
@@ -58,7 +60,7 @@ slot: jobs.JobSlot | None = None  # made with the first tab, sized by the config
 
 
 class BatchJob(ChildJob):
-    """`python -m studio.evaluate --progress jsonl` on the job's own copy of the upload."""
+    """`python -m batch.evaluate --progress jsonl` on the job's own copy of the upload."""
 
     name = "The batch run"
 
@@ -68,7 +70,7 @@ class BatchJob(ChildJob):
         # Each upload in a folder of its own: two recordings may both be called audio.wav.
         data = [self.private_copy(path, f"data/{i}") for i, path in enumerate(args["data"])]
         args = {**args, "data": data, "output": str(self.output)}
-        self.start(jobs.python_module("studio.evaluate", [*_cli_args(args), "--progress=jsonl"]))
+        self.start(jobs.python_module("batch.evaluate", [*_cli_args(args), "--progress=jsonl"]))
 
     def failure_message(self, code: int, stderr_tail: str) -> str:
         if self.cancelled:
@@ -95,8 +97,6 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
         rows = read_rows(
             data_file, max_rows=limits.max_batch_rows, max_bytes=limits.max_upload_mb * 2**20, tagged=tagged
         )
-        from finetune.data import guess_columns
-
         guessed_reference = None
         if rows.words is not None:
             tagged_note = " Tagged sentences: the model is scored against their tags."

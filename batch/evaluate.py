@@ -1,13 +1,13 @@
-"""python -m studio.evaluate: run a file through a task's model and, given references, score it.
+"""python -m batch.evaluate: run a file through a task's model and, given references, score it.
 
-    python -m studio.evaluate --task text_classification --data news.csv --text-column text \\
+    python -m batch.evaluate --task text_classification --data news.csv --text-column text \\
         --reference-column label --model runs/news-20261202 --output out/
 
 writes out/results.csv and results.jsonl (the input's columns plus the model's fields), and with references
 out/report.json, report.md and confusion_matrix.png. Give --model twice or more to compare models on the same file
 (out/results-2.csv ..., and a side-by-side table in the report). Data-parallel over N processes or GPUs:
 
-    accelerate launch --multi_gpu --num_processes 2 -m studio.evaluate --cpu ...
+    accelerate launch --multi_gpu --num_processes 2 -m batch.evaluate --cpu ...
 
 Each process takes its share of the rows (split_between_processes); results are gathered in input order, so the
 output is the same file as one process writes.
@@ -24,10 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from batch import runner
+from batch.specs import spec_for
+from studio.config import load_config
 from studio.errors import UserError
+from studio.files import media
+from studio.files.rows import read_rows
+from studio.metrics import entity_report, evaluate, plot_confusion_matrix
 
-FAMILIES = ("classification", "entities", "translation", "speech")
-MISTAKES_SHOWN = 10
 _MAPPING_SEPARATOR = re.compile(r"\s*(?:→|->|=>|=|:)\s*")
 
 
@@ -68,151 +72,6 @@ def complete_label_map(mapping: dict[str, str], model_labels: list[str], referen
         if label not in checked and label not in by_case.values() and label.lower() in by_case:
             checked[label] = by_case[label.lower()]
     return checked
-
-
-# ---- the metric families ----------------------------------------------------------------------------------------
-
-
-def classification_report(
-    references: list[str],
-    predictions: list[str],
-    texts: list[str],
-    scores: list[float] | None = None,
-    model_labels: list[str] | None = None,
-) -> dict:
-    """Accuracy, precision/recall/F1 macro, weighted and per class, the confusion matrix and the worst mistakes
-    (the most confident wrong answers), computed as the Fine-tune tab's report computes them."""
-    from finetune.data import _natural_order
-    from finetune.evaluate import classification_metrics, misclassified
-
-    labels = _natural_order(set(references) | set(predictions))
-    index = {label: i for i, label in enumerate(labels)}
-    refs = [index[r] for r in references]
-    preds = [index[p] for p in predictions]
-    metrics = classification_metrics(refs, preds, labels)
-    metrics.pop("validation_rows")
-    order = sorted(range(len(refs)), key=lambda i: -(scores[i] if scores else 0.0))
-    metrics["mistakes"] = misclassified(
-        [texts[i] for i in order], [refs[i] for i in order], [preds[i] for i in order], labels, limit=MISTAKES_SHOWN
-    )
-    if scores:
-        wrong = [i for i in order if refs[i] != preds[i]][:MISTAKES_SHOWN]
-        for mistake, i in zip(metrics["mistakes"], wrong):
-            mistake["score"] = round(scores[i], 4)
-    answerable = set(model_labels if model_labels is not None else predictions)
-    unknown = [label for label in _natural_order(set(references)) if label not in answerable]
-    return {
-        "accuracy": metrics["accuracy"],
-        "precision_macro": metrics["macro"]["precision"],
-        "recall_macro": metrics["macro"]["recall"],
-        "f1_macro": metrics["macro"]["f1"],
-        "f1_weighted": metrics["weighted"]["f1"],
-        **metrics,
-        "unknown_labels": unknown,
-    }
-
-
-def translation_report(references: list[str], hypotheses: list[str]) -> dict:
-    """Corpus chrF and BLEU (sacrebleu's defaults: chrF with character 6-grams and beta 2, BLEU 13a)."""
-    import sacrebleu
-
-    chrf_metric, bleu_metric = sacrebleu.CHRF(), sacrebleu.BLEU()
-    chrf = chrf_metric.corpus_score(hypotheses, [references])
-    bleu = bleu_metric.corpus_score(hypotheses, [references])
-    worst = sorted(range(len(references)), key=lambda i: sacrebleu.sentence_chrf(hypotheses[i], [references[i]]).score)[
-        :MISTAKES_SHOWN
-    ]
-    return {
-        "chrf": round(chrf.score, 3),
-        "bleu": round(bleu.score, 3),
-        "chrf_signature": str(chrf_metric.get_signature()),
-        "bleu_signature": str(bleu_metric.get_signature()),
-        "mistakes": [{"translation": hypotheses[i], "reference": references[i]} for i in worst],
-    }
-
-
-def speech_report(references: list[str], transcripts: list[str], files: list[str]) -> dict:
-    """Corpus WER and CER (jiwer) after Whisper's English text normaliser, which both sides go through, so
-    "Mr." and "mister", "10" and "ten", or a comma do not count as errors; with the recordings worst first."""
-    import jiwer
-    from whisper.normalizers import EnglishTextNormalizer
-
-    normalise = EnglishTextNormalizer()
-    pairs = [(normalise(r), normalise(t or ""), f) for r, t, f in zip(references, transcripts, files)]
-    pairs = [(r, t, f) for r, t, f in pairs if r.strip()]
-    if not pairs:
-        raise UserError("Every reference transcript is empty after normalising; give the words that are spoken.")
-    refs, hyps = [r for r, _, _ in pairs], [t for _, t, _ in pairs]
-    per_file = [(jiwer.wer(r, t) if t.strip() else 1.0, r, t, f) for r, t, f in pairs]
-    worst = sorted(per_file, key=lambda item: -item[0])[:MISTAKES_SHOWN]
-    return {
-        "wer": round(jiwer.wer(refs, hyps), 4),
-        "cer": round(jiwer.cer(refs, hyps), 4),
-        "normaliser": "whisper.normalizers.EnglishTextNormalizer",
-        "mistakes": [{"file": f, "wer": round(w, 4), "reference": r, "transcript": t} for w, r, t, f in worst if w > 0],
-    }
-
-
-def word_tags(words: list[str], entities: list[dict], mapping: dict[str, str] | None = None) -> list[str]:
-    """IOB2 tags of the words (joined by single spaces into the text the model read) from its entity spans."""
-    mapping = mapping or {}
-    starts, position = [], 0
-    for word in words:
-        starts.append(position)
-        position += len(word) + 1
-    tags = ["O"] * len(words)
-    for entity in sorted(entities, key=lambda e: e["start"]):
-        kind = mapping.get(entity["entity_group"], entity["entity_group"])
-        inside = [
-            i for i, start in enumerate(starts) if start < entity["end"] and start + len(words[i]) > entity["start"]
-        ]
-        inside = [i for i in inside if tags[i] == "O"]
-        for n, i in enumerate(inside):
-            tags[i] = ("B-" if n == 0 else "I-") + kind
-    return tags
-
-
-def entity_report(
-    words: list[list[str]],
-    true_tags: list[list[str]],
-    entities: list[list[dict]],
-    mapping: dict[str, str] | None = None,
-    model_types: list[str] | None = None,
-) -> dict:
-    """seqeval's strict entity-level precision/recall/F1, micro, macro and per type (the Fine-tune tab's scores),
-    with the model's entities turned into tags of the file's words."""
-    from finetune.entities import entity_metrics
-
-    predicted = [word_tags(w, e, mapping) for w, e in zip(words, entities)]
-    types = sorted({tag[2:] for sentence in true_tags for tag in sentence if tag != "O"})
-    metrics = entity_metrics(true_tags, predicted, types)
-    metrics.pop("validation_rows")
-    answerable = set(model_types) if model_types is not None else {t[2:] for s in predicted for t in s if t != "O"}
-    metrics["unknown_labels"] = [kind for kind in types if kind not in answerable]
-    metrics["mistakes"] = [
-        {"sentence": " ".join(w), "true": " ".join(t), "predicted": " ".join(p)}
-        for w, t, p in zip(words, true_tags, predicted)
-        if t != p
-    ][:MISTAKES_SHOWN]
-    return metrics
-
-
-def evaluate(
-    family: str,
-    references: list[Any],
-    predictions: list[Any],
-    texts: list[str],
-    scores: list[float] | None = None,
-    model_labels: list[str] | None = None,
-) -> dict:
-    """One family's metrics over rows that have a reference and a prediction."""
-    if family == "classification":
-        return classification_report(references, predictions, texts, scores, model_labels)
-    if family == "translation":
-        return translation_report(references, predictions)
-    if family == "speech":
-        return speech_report(references, predictions, texts)
-    raise UserError(f"Scoring '{family}' is not supported yet; run the file without a reference column.")
 
 
 # ---- reports -----------------------------------------------------------------------------------------------------
@@ -309,7 +168,7 @@ def _cell(text: str) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m studio.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m batch.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
         "--task",
@@ -350,13 +209,10 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
     """The batch run of every model, then (on the main process) the results files and the reports."""
     from accelerate import Accelerator
 
-    from studio import batch
-    from studio.config import load_config
-
     accelerator = Accelerator(cpu=args.cpu)
     config = load_config(args.config)
     limits = config.limits
-    spec = batch.spec_for(args.task)
+    spec = spec_for(args.task)
     with tempfile.TemporaryDirectory(prefix="model-studio-batch-files-") as unpacked:
         rows = read_input(args, spec, limits, Path(unpacked))
         return run_models(args, say, accelerator, spec, rows, config)
@@ -364,16 +220,14 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
 
 def read_input(args: argparse.Namespace, spec: Any, limits: Any, folder: Path) -> Any:
     """The rows of the file(s) given: a table of texts, a zip of pictures, or recordings (unpacked into folder)."""
-    from studio import batch, batch_media
-
     max_rows = args.max_rows or limits.max_batch_rows
     if spec.reads == "recordings":
-        return batch_media.read_recordings(args.data, folder, max_rows)
+        return media.read_recordings(args.data, folder, max_rows)
     if len(args.data) > 1:
         raise UserError(f"Give one file for {spec.task}; only speech takes several.")
     if spec.reads == "pictures":
-        return batch_media.read_pictures(args.data[0], folder, max_rows)
-    return batch.read_rows(
+        return media.read_pictures(args.data[0], folder, max_rows)
+    return read_rows(
         args.data[0],
         args.text_column,
         args.reference_column,
@@ -387,7 +241,6 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
     """Each model over the rows, this process its share; the main process writes the files and the report."""
     from accelerate.utils import gather_object
 
-    from studio import batch
     from studio.runtime import Studio
 
     main_process = accelerator.is_main_process
@@ -397,7 +250,6 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
     many = accelerator.num_processes > 1
     device = str(accelerator.device) if many else ("cpu" if args.cpu else None)
     studio = Studio(config=config, device_override=device)
-    module = sys.modules[spec.predict_rows.__module__]
     refs = list(dict.fromkeys(args.model or [""]))
     output = Path(args.output)
     if main_process:
@@ -410,7 +262,7 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
         if ref not in choices and ref not in choices.values():
             studio.add_choice(args.task, ref, ref)  # the command line may name any model
         started = time.perf_counter()
-        loaded, note = studio.load(args.task, ref, module.load)
+        loaded, note = studio.load(args.task, ref, spec.load)
         load_seconds = time.perf_counter() - started
         report(
             {
@@ -426,7 +278,7 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
         )
         started = time.perf_counter()
         with accelerator.split_between_processes(list(range(n))) as mine:
-            share = batch.run(
+            share = runner.run(
                 spec,
                 loaded.model,
                 [rows.inputs[i] for i in mine],
@@ -440,7 +292,7 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
         if not main_process:
             continue
         suffix = "" if k == 0 else f"-{k + 1}"
-        batch.write_results(rows, spec, results, output / f"results{suffix}.csv", output / f"results{suffix}.jsonl")
+        runner.write_results(rows, spec, results, output / f"results{suffix}.csv", output / f"results{suffix}.jsonl")
         if spec.write_extras and k == 0:
             extras = spec.write_extras(rows, results, output)
         summary = {
@@ -469,8 +321,6 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
         (output / "report.md").write_text(markdown({**_defaults(first), **first}) + "\n", encoding="utf-8")
         files.update(report_json=str(output / "report.json"), report_md=str(output / "report.md"))
         if "confusion_matrix" in first:
-            from finetune.evaluate import plot_confusion_matrix
-
             title = "Confusion matrix (true vs predicted)"
             files["confusion"] = plot_confusion_matrix(
                 first["confusion_matrix"], first["labels"], str(output / "confusion_matrix.png"), title=title
