@@ -119,7 +119,6 @@ classify("Your text here")
 ```"""
 
 
-
 def _tokenize(tokenizer: Any, data: LabelledTexts, label2id: dict[str, int], max_length: int) -> list[dict]:
     encoded = tokenizer(data.texts, truncation=True, max_length=max_length)
     return [
