@@ -63,6 +63,11 @@ def test_front_matter_has_only_spaces_keys_and_all_that_a_space_needs():
     assert {config["colorFrom"], config["colorTo"]} <= COLORS
 
 
+def test_front_matter_licence_is_the_licence_file():
+    assert front_matter()["license"] == "mit"
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")
+
+
 def test_short_description_fits_the_60_characters_spaces_allow():
     description = front_matter()["short_description"]
     assert isinstance(description, str) and 0 < len(description) <= 60, description
