@@ -20,6 +20,7 @@ from typing import Any
 from studio.config import Limits
 from studio.errors import UserError
 from studio.files.rows import Rows
+from studio.files.safe_csv import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -123,18 +124,17 @@ def result_columns(rows: Rows, spec: TaskBatch) -> dict[str, str]:
 
 
 def write_results(rows: Rows, spec: TaskBatch, results: list[dict], csv_path: Path, jsonl_path: Path) -> None:
-    """The input's columns plus the result fields, as CSV (nested values as JSON) and as JSONL."""
-    import csv
-
+    """The input's columns plus the result fields, as CSV (nested values as JSON; no cell a spreadsheet would run
+    as a formula) and as JSONL (every value exactly)."""
     names = result_columns(rows, spec)
     header = [*rows.columns, *names.values()]
-    with open(csv_path, "w", encoding="utf-8", newline="") as csv_file, open(jsonl_path, "w", encoding="utf-8") as js:
-        writer = csv.writer(csv_file)
-        writer.writerow(header)
-        for record, result in zip(rows.records, results, strict=True):
-            row = {**record, **{names[k]: result.get(k) for k in names}}
-            writer.writerow([_cell(row[column]) for column in header])
-            js.write(json.dumps(row, ensure_ascii=False) + "\n")
+    table = [
+        {**record, **{names[k]: result.get(k) for k in names}}
+        for record, result in zip(rows.records, results, strict=True)
+    ]
+    write_csv(csv_path, header, ([_cell(row[column]) for column in header] for row in table))
+    with open(jsonl_path, "w", encoding="utf-8") as jsonl:
+        jsonl.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in table)
 
 
 def _cell(value: Any) -> str:

@@ -272,3 +272,18 @@ def test_a_plain_text_file_runs_through_entities_without_scoring(client, tmp_pat
     assert isinstance(json.loads(results[0]["entities"]), list) and report_json is None
     with pytest.raises(AppError, match="Entities are scored against tagged sentences"):
         client.predict(handle_file(str(path)), "body", "id", api_name="/batch_recognize_entities")
+
+
+def test_a_results_csv_never_holds_a_formula_but_the_jsonl_keeps_the_text_exactly(client, tmp_path):
+    texts = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1:A2)", "\tTAB", " =1+1", "-0.5", "fine text"]
+    path = tmp_path / "formulas.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["text"], *([text] for text in texts)])
+    _, results_csv, _, results_jsonl, *_ = client.predict(
+        handle_file(str(path)), "text", "", api_name="/batch_classify_text"
+    )
+    cells = [row["text"] for row in read_csv(results_csv)]
+    # A spreadsheet shows a cell that starts with an apostrophe as the text after it, and never evaluates it.
+    assert cells == [f"'{text}" for text in texts[:6]] + ["-0.5", "fine text"]
+    lines = Path(results_jsonl).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["text"] for line in lines] == texts
