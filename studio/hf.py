@@ -45,17 +45,19 @@ def from_pretrained(auto_class: Any, model_ref: str, **kwargs: Any) -> Any:
             source, local_files_only=is_local or offline, trust_remote_code=False, **kwargs
         )
     except OSError as e:
-        log.warning("could not load %s: %s", model_ref, e)
         if is_local:
+            log.warning("could not load %s: %s", model_ref, e)
             raise UserError(
                 f"The folder for '{model_ref}' does not hold a complete transformers model; "
                 "check that it has config.json and the weights."
             ) from None
         if offline:
+            # Why is in the log already, once (hub_offline); transformers' "couldn't connect" text would only repeat it.
             raise ModelUnavailableError(
                 f"'{model_ref}' is not cached here and the Hugging Face Hub cannot be reached; "
                 "connect once to download it, or set the model to a local folder in models.toml."
             ) from None
+        log.warning("could not download %s: %s", model_ref, first_line(e))
         raise ModelUnavailableError(
             f"'{model_ref}' could not be downloaded from the Hugging Face Hub; "
             "check the name and your connection, or set the model to a local folder in models.toml."
@@ -100,6 +102,12 @@ def at_hand(model_ref: str) -> bool:
 
     repo_id = model_ref if "/" in model_ref else f"timm/{model_ref}"
     return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
+def first_line(error: Exception) -> str:
+    """The first line of an error's message (transformers' run to a paragraph), or its kind when it has none."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def check_safetensors(folder: Path, model_ref: str) -> None:

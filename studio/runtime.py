@@ -15,6 +15,7 @@ from studio import pack
 from studio.cache import LoadedModel, ModelCache
 from studio.config import Config, TaskConfig
 from studio.errors import ModelUnavailableError, UserError
+from studio.hub import FOR_A_WHILE, Remembered
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Studio:
     models: ModelCache = field(init=False)
     extra_choices: dict[str, dict[str, str]] = field(default_factory=dict)
     fallbacks: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    unavailable: Remembered = field(default_factory=Remembered)  # model reference -> why it could not be had
 
     def __post_init__(self) -> None:
         self.models = ModelCache(self.config.limits.max_loaded_models)
@@ -70,19 +72,30 @@ class Studio:
         self.extra_choices.setdefault(task_name, {})[label] = ref
 
     def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
-        """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it."""
+        """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it.
+
+        A model that could not be had is not tried again for a while (UNREACHABLE_FOR_S): its stand-in serves at once.
+        """
         ref = self.resolve(task_name, ref)
         try:
-            return self.models.get(task_name, ref, lambda: (load(ref, self.device), self.device)), ""
-        except ModelUnavailableError:
+            return self.models.get(task_name, ref, lambda: self._load_unless_unavailable(ref, load)), ""
+        except ModelUnavailableError as e:
+            first_time = self.unavailable.add(ref, str(e))
             stand_in = self.fallback_for(task_name, ref)
             if stand_in is None:
                 raise
             fallback, note = stand_in
-            log.info("%s unavailable; falling back to %s", ref, fallback)
+            if first_time:
+                log.info("%s cannot be had; %s stands in for it for %s", ref, fallback, FOR_A_WHILE)
             loaded = self.models.get(task_name, fallback, lambda: (load(fallback, self.device), self.device))
             self.fallbacks[(task_name, ref)] = (fallback, note)
             return loaded, note
+
+    def _load_unless_unavailable(self, ref: str, load: Callable[[str, str], Any]) -> tuple[Any, str]:
+        # Asked under the model's own lock in the cache, so requests that queued behind a failed load skip it too.
+        if (why := self.unavailable.why(ref)) is not None:
+            raise ModelUnavailableError(why)
+        return load(ref, self.device), self.device
 
     def resolve(self, task_name: str, ref: str | None) -> str:
         """The model reference that `ref` (a reference or a label the dropdown lists; empty: the default) names."""

@@ -131,7 +131,7 @@ def choose_engine(model_ref: str, device: str, backend: str = "auto") -> str:
 def _load_openai_whisper(model_ref: str, device: str) -> SpeechModel:
     import whisper
 
-    from studio.hub import reachable
+    from studio.hub import offline_mode, reachable
 
     if pack.is_pack_ref(model_ref):
         name = pack.pack_name(model_ref)
@@ -152,7 +152,8 @@ def _load_openai_whisper(model_ref: str, device: str) -> SpeechModel:
         raise UserError(f"'{model_ref}' is neither a Whisper model name nor a checkpoint file; pick one from the list.")
     download_root = os.environ.get("WHISPER_CACHE", os.path.join(Path.home(), ".cache", "whisper"))
     cached = Path(download_root) / os.path.basename(whisper._MODELS[model_ref])
-    if not cached.is_file() and not reachable(WHISPER_HOST):
+    # Offline mode means no network at all, though Whisper's own checkpoints come from elsewhere than the Hub.
+    if not cached.is_file() and (offline_mode() or not reachable(WHISPER_HOST)):
         raise ModelUnavailableError(
             f"Whisper '{model_ref}' is not cached here and its download server cannot be reached; "
             "connect once to download it, or choose an offline-pack model."
