@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,11 @@ ROWS = (
     ("image_classification", "image_classification", "image_classification"),
     ("image (EfficientNet-Lite0)", "image_classification", "image_efficientnet"),
 )
-GOAL = 1.10
+# The issue's targets: plain HTTP within 1.15x of the direct call where the model takes 100 ms or more; below that,
+# where Gradio's own ~11 ms floor alone is a large share, the app's own code within 10 ms.
+GOAL = 1.15
+SLOW_MODEL_S = 0.100
+GOAL_OWN_CODE_S = 0.010
 ECHO_APP = """
 import sys, gradio as gr
 with gr.Blocks() as demo:
@@ -61,14 +66,25 @@ def inputs_for(task: str) -> list[Any]:
     return [ASSETS / "traffic_light.png", ASSETS / "tennis_ball.png", ASSETS / "crossword.png"]
 
 
-def direct_call(task: str, ref: str) -> tuple[Callable[[Any], Any], Callable[[Any], Any] | None, str]:
-    """(the raw library's own way to get the task's result, the app's predict() in-process, what the first is).
+@dataclass
+class Baseline:
+    """How the raw library gets a task's result, with the same options as the app's defaults."""
+
+    direct: Callable[[Any], Any]  # the library's own call, doing all the work the app's defaults ask for
+    in_process: Callable[[Any], Any]  # the app's predict() on the same model object, no server
+    how: str
+    # The library's call with its own defaults, where the app's defaults ask for more (word timings, say):
+    # direct - model_alone is the work a user asked for, not overhead.
+    model_alone: Callable[[Any], Any] | None = None
+    asked_for: str = ""
+
+
+def direct_call(task: str, ref: str) -> Baseline:
+    """The raw library's way to get the task's result with the app's default options, and the app's predict().
 
     Both share one copy of the model, loaded by the task module, so they run the very same weights.
     """
     import torch
-
-    from studio.hf import local_or_hub
 
     if task == "text_classification":
         from tasks import text_classification
@@ -82,7 +98,7 @@ def direct_call(task: str, ref: str) -> tuple[Callable[[Any], Any], Callable[[An
                 scores = model(**encoded).logits.softmax(-1)[0].tolist()
             return {model.config.id2label[i]: s for i, s in enumerate(scores)}
 
-        return (
+        return Baseline(
             classify,
             lambda text: text_classification.predict(loaded, [text])[0],
             "tokenizer + model forward + softmax under torch.inference_mode",
@@ -93,13 +109,18 @@ def direct_call(task: str, ref: str) -> tuple[Callable[[Any], Any], Callable[[An
         from tasks import ner
 
         loaded = ner.load(ref, "cpu")
+        # "first", as the app tags a word by its first sub-token (ner.predict); both read long texts in windows.
         tagger = pipeline(
-            "token-classification", model=loaded.model, tokenizer=loaded.tokenizer, aggregation_strategy="simple"
+            "token-classification",
+            model=loaded.model,
+            tokenizer=loaded.tokenizer,
+            aggregation_strategy="first",
+            stride=ner.WINDOW_STRIDE,
         )
-        return (
+        return Baseline(
             tagger,
             lambda text: ner.predict(loaded, [text])[0],
-            'transformers.pipeline("token-classification", aggregation_strategy="simple")',
+            f'transformers.pipeline("token-classification", aggregation_strategy="first", stride={ner.WINDOW_STRIDE})',
         )
     if task == "translation":
         from tasks import translation
@@ -114,21 +135,13 @@ def direct_call(task: str, ref: str) -> tuple[Callable[[Any], Any], Callable[[An
                 generated = model.generate(**encoded, num_beams=4, max_new_tokens=limit)
             return tokenizer.batch_decode(generated, skip_special_tokens=True)[0]
 
-        return (
+        return Baseline(
             translate,
             lambda text: translation.predict(loaded, text),
             "tokenizer + model.generate(num_beams=4, max_new_tokens=2*source+16) + decode",
         )
     if task == "speech":
-        import whisper
-
-        # The speech module is another engineer's and may change backends: only its endpoint is compared.
-        model = whisper.load_model(local_or_hub(ref), device="cpu")
-        return (
-            lambda path: whisper.transcribe(model, str(path), fp16=False)["text"],
-            None,
-            "whisper.transcribe(model, path), language detected, fp16 off (CPU)",
-        )
+        return speech_baseline(ref)
     from PIL import Image
 
     from tasks import image_classification
@@ -141,10 +154,41 @@ def direct_call(task: str, ref: str) -> tuple[Callable[[Any], Any], Callable[[An
         with torch.inference_mode():
             return loaded.model(batch).softmax(-1).topk(5)
 
-    return (
+    return Baseline(
         classify_image,
         lambda path: image_classification.predict(loaded, [image_classification.open_image(str(path), 10**9)])[0],
         "PIL open + timm transform + model forward + softmax top-5 under torch.inference_mode",
+    )
+
+
+def speech_baseline(ref: str) -> Baseline:
+    """faster-whisper, the engine the app runs on a CPU, on the same model object, with the app's default decoding.
+
+    The app's default (timestamps on) asks Whisper for word timings, which pin each segment to its speech: the
+    library's call with its own defaults (beam 5, no word timings) is the model alone.
+    """
+    from tasks import speech
+
+    loaded = speech.load(ref, "cpu")
+    engine = loaded.model
+    options = speech.decoding_options(timestamps=True)
+    options["log_prob_threshold"] = options.pop("logprob_threshold")
+    options["temperature"] = list(options["temperature"])
+
+    def transcribe(path: Path, **chosen: Any) -> str:
+        segments, _ = engine.transcribe(str(path), vad_filter=False, **chosen)
+        return "".join(s.text for s in segments).strip()
+
+    def in_process(path: Path) -> dict:
+        return speech.predict(loaded, speech.load_audio(str(path), 10**6))
+
+    return Baseline(
+        lambda path: transcribe(path, **options),
+        in_process,
+        f"faster-whisper WhisperModel.transcribe(path), language detected, beam {speech.BEAM_SIZE}, word timings on "
+        "(the app's default timestamps), int8 on CPU",
+        model_alone=transcribe,
+        asked_for="word timings (the Timestamps box, on by default), which pin segments to speech",
     )
 
 
@@ -181,7 +225,7 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
     ref = refs[model_key]
     items = inputs_for(task)
     progress(f"latency: {row}: loading the direct model")
-    direct, in_process, how = direct_call(task, ref)
+    baseline = direct_call(task, ref)
     client, plain = common.gradio_client(app.url), common.PlainClient(app.url)
 
     def via_client(item: Any) -> Any:
@@ -190,25 +234,25 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
     def via_plain(item: Any) -> tuple[Any, float]:
         return plain.predict(api, *plain.args(task, item), ref)
 
+    calls = [("direct", baseline.direct), ("client", via_client), ("plain", via_plain)]
+    calls.append(("predict", baseline.in_process))
+    if baseline.model_alone:
+        calls.append(("model_alone", baseline.model_alone))
     progress(f"latency: {row}: warming up (the app loads its model on the first request)")
     first_app = common.timed(lambda: via_client(items[0]))[0]
     for item in items[:2]:
-        direct(item)
-        via_plain(item)
-        if in_process:
-            in_process(item)
-    single = common.timed(lambda: direct(items[0]))[0]
-    calls = 4 if in_process else 3
+        for name, call in calls:
+            if name != "client":
+                call(item)
+    single = common.timed(lambda: baseline.direct(items[0]))[0]
     # Bounded time per row: fewer rounds for slow models (at least 5, so one burst of load elsewhere on the
     # machine cannot make the median).
-    reps = max(5, min(40, int(seconds / max(1e-3, calls * single))))
-    progress(f"latency: {row}: {reps} rounds of {calls} requests (about {reps * single * calls:.0f} s)")
-    times: dict[str, list[float]] = {"direct": [], "predict": [], "client": [], "plain": [], "server": []}
+    reps = max(5, min(40, int(seconds / max(1e-3, len(calls) * single))))
+    progress(f"latency: {row}: {reps} rounds of {len(calls)} requests (about {reps * single * len(calls):.0f} s)")
+    times: dict[str, list[float]] = {name: [] for name, _ in calls}
+    times["server"] = []
     for i in range(reps):
         item = items[i % len(items)]
-        calls = [("direct", direct), ("client", via_client), ("plain", via_plain)]
-        if in_process:
-            calls.append(("predict", in_process))
         turn = i % len(calls)
         for name, call in calls[turn:] + calls[:turn]:
             started = time.perf_counter()
@@ -218,7 +262,15 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
             if name == "plain":
                 times["server"].append(result[1])
     plain.close()
-    return {"row": row, "task": task, "how": how, "reps": reps, "first_app": first_app, **times}
+    return {
+        "row": row,
+        "task": task,
+        "how": baseline.how,
+        "asked_for": baseline.asked_for,
+        "reps": reps,
+        "first_app": first_app,
+        **times,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def goal_met(direct: float, plain: float, server: float) -> str:
+    if direct >= SLOW_MODEL_S:
+        return common.mark(plain / direct <= GOAL)
+    return common.mark(server - direct <= GOAL_OWN_CODE_S) + " (own code)"
+
+
 def report(results: list[dict], floor: dict) -> None:
     table = Table(
         "Warm latency, batch of one: app over HTTP vs the direct library call (ms; median, p95 in brackets)",
@@ -256,13 +314,15 @@ def report(results: list[dict], floor: dict) -> None:
             "App via gradio_client",
             "Plain / direct",
             "gradio_client / direct",
-            f"Goal <= {GOAL:.2f}x",
+            f"Goal: <= {GOAL:.2f}x, or own code <= {GOAL_OWN_CODE_S * 1000:.0f} ms",
         ],
     )
     where = Table(
         "Where the app's time goes (ms, medians): the model, the app's own code, Gradio's queue and HTTP",
         [
             "Task",
+            "Model alone",
+            "Work asked for",
             "Direct call",
             "App predict() in-process",
             "App handler (server)",
@@ -284,10 +344,13 @@ def report(results: list[dict], floor: dict) -> None:
             f"{ms(client)} ({ms(percentile(r['client'], 95))})",
             ratio(plain, direct),
             ratio(client, direct),
-            common.mark(plain / direct <= GOAL),
+            goal_met(direct, plain, server),
         )
+        alone = median(r["model_alone"]) if r.get("model_alone") else direct
         where.add(
             r["row"],
+            ms(alone),
+            f"{(direct - alone) * 1000:+.0f}" if r.get("model_alone") else "none",
             ms(direct),
             ms(median(r["predict"])) if r["predict"] else "n/a",
             ms(server),
@@ -299,8 +362,12 @@ def report(results: list[dict], floor: dict) -> None:
     for r in results:
         if "error" not in r:
             table.note(f"{r['row']}: {r['reps']} requests each way; direct = {r['how']}.")
+            if r["asked_for"]:
+                where.note(f"{r['row']}: work asked for = {r['asked_for']}; model alone = the library's own defaults.")
     table.note(
-        "The goal column judges plain HTTP against the direct call. Translation: both sides generate with "
+        f"The goal column judges plain HTTP against the direct call where that takes {SLOW_MODEL_S * 1000:.0f} ms or "
+        "more, else the app's own code (handler - direct). Direct calls use the app's default options. "
+        "Translation: both sides generate with "
         "num_beams=4 and the same max_new_tokens (2 x source tokens + 16, the app's own bound), because a "
         "random-weight model never stops by itself."
     )

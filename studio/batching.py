@@ -32,9 +32,10 @@ class MicroBatcher:
     """Runs `predict_batch(items) -> results` for many callers at once.
 
     A caller's item waits only while an earlier batch is running; everything that queued up meanwhile
-    (up to `max_batch_size`) goes into the next batch. An idle request is run at once, alone, so batching
-    adds no latency when the server is quiet. The worker thread ends after `idle_s` without work, and while
-    it waits it holds the batcher only weakly, so an evicted model is freed as soon as the cache drops it.
+    (up to `max_batch_size`) goes into the next batch. An idle request is run at once, alone, in the caller's
+    own thread, so batching adds no latency when the server is quiet. The worker thread ends after `idle_s`
+    without work, and while it waits it holds the batcher only weakly, so an evicted model is freed as soon
+    as the cache drops it.
     """
 
     def __init__(
@@ -45,14 +46,24 @@ class MicroBatcher:
         self.idle_s = idle_s
         self._queue: queue.Queue[tuple[Any, Future]] = queue.Queue()
         self._lock = threading.Lock()
+        # Held by whoever runs a batch, the worker or an idle request's own thread: one batch at a time.
+        self._busy = threading.Lock()
         self._worker: threading.Thread | None = None
         self.batch_sizes: collections.deque[int] = collections.deque(maxlen=1000)  # the latest, for tests
 
     def __call__(self, item: Any) -> Any:
         """The result for one item, computed in whichever batch it joins."""
         future: Future = Future()
-        self._queue.put((item, future))
-        self._ensure_worker()
+        if self._queue.empty() and self._busy.acquire(blocking=False):
+            # Nothing running and nothing waiting: handing the item to the worker would only add two thread
+            # switches. Requests that come meanwhile queue up for the worker's next batch.
+            try:
+                self._run_batch([(item, future)])
+            finally:
+                self._busy.release()
+        else:
+            self._queue.put((item, future))
+            self._ensure_worker()
         return future.result()
 
     def _ensure_worker(self) -> None:
@@ -135,11 +146,12 @@ def _serve(batcher_ref: weakref.ref, requests: queue.Queue, idle_s: float) -> No
         if batcher is None:  # cannot happen while a caller waits on it, but never leave a caller hanging
             first[1].set_exception(RuntimeError("the model was unloaded"))
             continue
-        batch = [first]
-        while len(batch) < batcher.max_batch_size:
-            try:
-                batch.append(requests.get_nowait())
-            except queue.Empty:
-                break
-        batcher._run_batch(batch)
+        with batcher._busy:
+            batch = [first]
+            while len(batch) < batcher.max_batch_size:
+                try:
+                    batch.append(requests.get_nowait())
+                except queue.Empty:
+                    break
+            batcher._run_batch(batch)
         del batcher, batch, first

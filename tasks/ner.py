@@ -247,8 +247,10 @@ def forward(recognizer: EntityRecognizer, batch: dict, windows_per_step: int = 1
 
 def postprocess(recognizer: EntityRecognizer, texts: list[str], windows: list[dict], scores: Any) -> list[list[dict]]:
     id2label = recognizer.model.config.id2label
+    # Each token's best tag and its probability in one pass over the tensor, not one tensor call per token.
+    best_scores, best_tags = (values.tolist() for values in scores.max(dim=-1))
     tokens_per_text: list[list[dict]] = [[] for _ in texts]
-    for window, window_scores in zip(windows, scores):
+    for window, window_scores, window_tags in zip(windows, best_scores, best_tags):
         word_ids = window["word_ids"]
         content = [i for i, word in enumerate(word_ids) if word is not None]
         first: dict = {}  # a word's first sub-token in this window: its tag and score, which the word takes
@@ -259,9 +261,7 @@ def postprocess(recognizer: EntityRecognizer, texts: list[str], windows: list[di
                 label, score = first[word]
                 label = "O" if label == "O" else f"I-{_split_tag(label)[1]}"
             else:
-                probs = window_scores[position]
-                best = int(probs.argmax())
-                label, score = id2label[best], float(probs[best])
+                label, score = id2label[window_tags[position]], window_scores[position]
                 first[word] = (label, score)
             tokens_per_text[window["text_index"]].append({"label": label, "score": score, "start": start, "end": end})
     return [_group_entities(text, tokens) for text, tokens in zip(texts, tokens_per_text)]

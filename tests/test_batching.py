@@ -52,10 +52,36 @@ def test_a_bad_item_fails_alone():
         futures[2].result()
 
 
+def test_a_lone_request_runs_in_its_own_thread_with_no_worker():
+    seen = []
+
+    def record_thread(items: list[int]) -> list[int]:
+        seen.append(threading.current_thread())
+        return items
+
+    batcher = MicroBatcher(record_thread)
+    assert batcher(7) == 7
+    assert seen == [threading.current_thread()]
+    assert batcher._worker is None
+
+
+def two_at_once(batcher: MicroBatcher, items: tuple[int, int]) -> list[int]:
+    """Both items sent together: the second arrives while the first runs, so the worker serves it."""
+    barrier = threading.Barrier(2)
+
+    def call(i):
+        barrier.wait()
+        return batcher(i)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(call, items))
+
+
 def test_the_worker_stops_when_idle_and_restarts_on_demand():
     batcher = MicroBatcher(slow_square, idle_s=0.1)
-    assert batcher(2) == 4
+    assert two_at_once(batcher, (2, 3)) == [4, 9]
     worker = batcher._worker
     worker.join(timeout=5)  # it ends by itself after idle_s
     assert not worker.is_alive() and batcher._worker is None
-    assert batcher(5) == 25
+    assert two_at_once(batcher, (5, 6)) == [25, 36]
+    assert sum(batcher.batch_sizes) == 4
