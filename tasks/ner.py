@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,9 @@ class SpacyRecognizer:
 
     nlp: Any
     batcher: MicroBatcher | None = None
+    # spaCy does not say a Language may run in two threads at once, and threads would not speed it up: its Cython
+    # holds the GIL (measured: 2 threads took as long as 1).
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 def load(model_ref: str, device: str) -> EntityRecognizer | SpacyRecognizer:
@@ -308,10 +312,11 @@ def spacy_preprocess(texts: list[str]) -> list[str]:
 def spacy_forward(recognizer: SpacyRecognizer, texts: list[str]) -> list[Any]:
     nlp = recognizer.nlp
     longest = max(len(text) for text in texts)
-    # spaCy refuses texts over max_length (1,000,000 characters by default) to bound memory; here the app's
-    # own text limit and the batch size below do that.
-    nlp.max_length = max(nlp.max_length, longest + 1)
-    return list(nlp.pipe(texts, batch_size=max(1, SPACY_CHARS_PER_STEP // max(longest, 1))))
+    with recognizer.lock:
+        # spaCy refuses texts over max_length (1,000,000 characters by default) to bound memory; here the app's
+        # own text limit and the batch size below do that.
+        nlp.max_length = max(nlp.max_length, longest + 1)
+        return list(nlp.pipe(texts, batch_size=max(1, SPACY_CHARS_PER_STEP // max(longest, 1))))
 
 
 def spacy_postprocess(texts: list[str], docs: list[Any]) -> list[list[dict]]:

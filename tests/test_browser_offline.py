@@ -6,6 +6,7 @@ The app is the shipped models.toml on a machine that reaches no hub, so each tab
 from __future__ import annotations
 
 import re
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -141,3 +142,25 @@ def test_every_tab_fits_a_laptop_screen_before_anything_runs(page: Page) -> None
             box = locator.bounding_box()
             assert box is not None, f"{tab}: no {what}"
             assert box["y"] + min(box["height"], 40) <= height, f"{tab}: the {what} starts below the screen ({box})"
+
+
+def test_the_translation_examples_clicked_again_and_again_never_take_the_server_down(page: Page, offline_url: str):
+    """A user who clicks the first example and Translate again and again always gets its Portuguese, and the app
+    still serves afterwards (it once died of a segmentation fault on the third click)."""
+    panel = open_tab(page, "Translation")
+    text, translated = panel.get_by_label("Text", exact=True), output_text(panel, "Translation")
+    first, second = panel.locator("button.gallery-item").nth(0), panel.locator("button.gallery-item").nth(1)
+    for _ in range(6):
+        first.click()
+        expect(text).to_have_value(re.compile(r"^The weather is lovely today"))
+        panel.get_by_role("button", name="Translate", exact=True).click()
+        expect(translated).to_have_value(re.compile(r"\b(hoje|tempo)\b.*\bparque\b"))
+        # The second example's answer in between, so that each answer above is a new one, not the one before.
+        second.click()
+        expect(text).to_have_value(re.compile(r"^Machine translation"))
+        panel.get_by_role("button", name="Translate", exact=True).click()
+        expect(translated).to_have_value(re.compile(r"\btradução\b"))
+    errors = [message for message in toast(page).all_inner_texts() if "error" in message.lower()]
+    assert not errors, errors
+    with urllib.request.urlopen(offline_url, timeout=30) as response:
+        assert response.status == 200
