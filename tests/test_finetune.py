@@ -135,7 +135,7 @@ def test_accelerate_launch_trains_data_parallel(tiny_models, tmp_path):
         ("text,label\n" + "".join(f"text {i},same\n" for i in range(20)), "at least two different labels"),
         (
             "text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(20)) + "lonely text,c\n",
-            "needs at least 2 examples",
+            "Each label needs at least 5 examples to train on; 'c' has 1,",
         ),
         ("text,label\na,x\nb,y\n", "10"),
     ],

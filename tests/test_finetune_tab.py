@@ -6,11 +6,13 @@ the tab trains from the offline pack, as it does on a machine without the Hub.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
 from gradio_client import handle_file
+from gradio_client.exceptions import AppError
 
 from finetune.report import list_runs
 from tests.conftest import ROOT
@@ -27,6 +29,16 @@ def one_picture(tmp_path: Path, folder: str) -> Path:
         name = next(n for n in archive.namelist() if f"/{folder}/" in n)
         path = tmp_path / "picture.png"
         path.write_bytes(archive.read(name))
+    return path
+
+
+def fashion_subset(tmp_path: Path, per_class: int, classes: tuple[str, ...] = ("Bag", "Trouser")) -> Path:
+    """A zip of the sample's first `per_class` pictures of each of `classes`, in their class folders."""
+    path = tmp_path / f"{per_class}-per-class.zip"
+    with zipfile.ZipFile(FASHION) as sample, zipfile.ZipFile(path, "w") as subset:
+        for folder in classes:
+            for name in [n for n in sample.namelist() if f"/{folder}/" in n][:per_class]:
+                subset.writestr(name, sample.read(name))
     return path
 
 
@@ -82,3 +94,13 @@ def test_finetune_entities_deploys_a_recogniser_of_the_users_types(client, live_
 def test_cancel_stops_an_image_or_entity_training_within_seconds(client, live_app, api_name, upload, settings):
     job = client.submit(handle_file(str(upload)), api_name=api_name, **settings)
     cancel_once_stepping(client, job, Path(live_app[1].config.runs_dir))
+
+
+def test_a_zip_of_two_pictures_per_class_is_refused_with_each_class_count(client, tmp_path):
+    four = fashion_subset(tmp_path, per_class=2)
+    message = (
+        "Each class needs at least 5 pictures to train on; 'Bag' has 2 and 'Trouser' has 2, "
+        "so add pictures of them or remove them."
+    )
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(handle_file(str(four)), api_name="/finetune_images")
