@@ -309,6 +309,7 @@ def test_the_cli_writes_a_complete_image_run_folder(efficientnet_run):
     card = (efficientnet_run / "README.md").read_text()
     assert "library_name: timm" in card and "An image classifier" in card and "| image size | 64 |" in card
     assert "`Bag`, `Sneaker`, `Trouser`" in card
+    assert "**Note:** With fewer than 20 pictures per class ('Bag' has 12, 'Sneaker' has 12" in card
     assert list_runs(efficientnet_run.parent) == {"clothes": efficientnet_run}
 
 

@@ -10,6 +10,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
@@ -57,6 +58,7 @@ def test_finetune_images_deploys_a_classifier_of_the_users_classes(client, live_
     assert "is ready in the Image classification tab" in status, status
     assert "pack:efficientnet-lite0" in status, "the offline pack stood in for the uncached ViT"
     assert "Accuracy" in metrics
+    assert "'Bag' has 12" in metrics and "will be unreliable" in metrics, "the sample's 12 pictures a class are few"
     assert Path(confusion["path"] if isinstance(confusion, dict) else confusion).suffix == ".png"
     assert Path(download["path"] if isinstance(download, dict) else download).suffix == ".zip"
     assert isinstance(gallery, list)
@@ -104,3 +106,26 @@ def test_a_zip_of_two_pictures_per_class_is_refused_with_each_class_count(client
     )
     with pytest.raises(AppError, match=re.escape(message)):
         client.predict(handle_file(str(four)), api_name="/finetune_images")
+
+
+def test_six_pictures_per_class_pass_and_the_upload_summary_says_the_metrics_will_be_unreliable(live_app, tmp_path):
+    from finetune.tab import describe_upload
+
+    _, studio = live_app
+    summary = describe_upload(studio, "image", str(fashion_subset(tmp_path, per_class=6)))
+    assert summary.startswith("12 images in 2 classes: Bag 6, Trouser 6.")
+    assert (
+        "With fewer than 20 pictures per class ('Bag' has 6 and 'Trouser' has 6) the validation metrics rest on "
+        "few examples and will be unreliable; add pictures to trust them."
+    ) in summary
+
+
+def test_the_upload_summary_warns_only_below_twenty_per_label():
+    from finetune.tab import describe_columns
+
+    def described(per_label: int) -> str:
+        rows = [(f"ticket {i} about {label}", label) for label in ("billing", "shipping") for i in range(per_label)]
+        return describe_columns(pd.DataFrame(rows, columns=["text", "label"]), "text", "label")
+
+    assert "('billing' has 19 and 'shipping' has 19) the validation metrics" in described(19)
+    assert described(20) == "40 usable rows, 2 labels: billing 20, shipping 20."
