@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import DataError, encodable
+from studio.files.classes import check_class_sizes
 from studio.files.tables import is_missing, label_value, natural_order
 
 if TYPE_CHECKING:
     import pandas
 
 MIN_ROWS = 10
-MIN_PER_LABEL = 2
+# A validation file is only scored on, and splitting needs one example of each label on each side.
+MIN_PER_LABEL_TO_SCORE = 2
 MAX_COLUMNS_NAMED = 10
-MAX_LABELS_NAMED = 5
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,11 @@ class LabelledTexts:
     dropped_unlabelled: int = 0
 
 
-def prepare(df: pandas.DataFrame, text_column: str, label_column: str) -> LabelledTexts:
-    """Take the text and label columns, drop rows missing either, and check there is enough to learn from."""
+def prepare(df: pandas.DataFrame, text_column: str, label_column: str, training: bool = True) -> LabelledTexts:
+    """Take the text and label columns, drop rows missing either, and check there is enough to learn from.
+
+    A validation file (training=False) needs fewer examples of each label: it is not trained on.
+    """
     columns = list(df.columns)
     for name in (text_column, label_column):
         if name not in columns:
@@ -72,7 +76,10 @@ def prepare(df: pandas.DataFrame, text_column: str, label_column: str) -> Labell
     counts = Counter(labels)
     if len(counts) == 1:
         raise DataError(f"Every row has the label '{labels[0]}'; a classifier needs at least two different labels.")
-    _check_label_counts(counts)
+    if training:
+        check_class_sizes(counts, "examples", "label")
+    else:
+        check_class_sizes(counts, "examples", "label", MIN_PER_LABEL_TO_SCORE, "in a validation file")
     return LabelledTexts(texts, labels, natural_order(counts), dropped_empty, dropped_unlabelled)
 
 
@@ -81,7 +88,7 @@ def split(data: LabelledTexts, val_fraction: float = 0.2, seed: int = 0) -> tupl
     if not 0 < val_fraction <= 0.5:
         raise DataError(f"The validation fraction is {val_fraction}; set it above 0 and at most 0.5.")
     counts = Counter(data.labels)
-    _check_label_counts(counts)
+    check_class_sizes(counts, "examples", "label", MIN_PER_LABEL_TO_SCORE, "to be split into training and validation")
     from sklearn.model_selection import train_test_split
 
     # Every label has at least two rows, so a validation set of this size leaves each label one for training.
@@ -118,21 +125,6 @@ def _text_value(value: Any) -> str:
     if isinstance(value, str):
         return value if value.strip() else ""
     return "" if is_missing(value) else str(value)
-
-
-def _check_label_counts(counts: Counter[str]) -> None:
-    rare = [label for label in natural_order(counts) if counts[label] < MIN_PER_LABEL]
-    if not rare:
-        return
-    if len(rare) == 1:
-        raise DataError(
-            f"The label '{rare[0]}' has only {counts[rare[0]]} example; each label needs at least {MIN_PER_LABEL} "
-            "examples, so add more rows with it or remove that row."
-        )
-    raise DataError(
-        f"The labels {_quoted(rare, MAX_LABELS_NAMED)} have fewer than {MIN_PER_LABEL} examples; each label needs "
-        f"at least {MIN_PER_LABEL} examples, so add more rows with them or remove those rows."
-    )
 
 
 def _move_first(label: str, labels: list[str], source: list[int], target: list[int]) -> None:

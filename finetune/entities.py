@@ -52,7 +52,7 @@ def load_data(cfg: TrainConfig) -> Prepared:
     """Read, check and split the user's sentences (or use their validation file)."""
     train = read_sentences(cfg.data, max_rows=cfg.max_rows)
     if cfg.validation:
-        val = read_sentences(cfg.validation, max_rows=cfg.max_rows, min_sentences=1, what="The validation file")
+        val = read_sentences(cfg.validation, cfg.max_rows, min_sentences=1, what="The validation file", min_tagged=1)
         unknown = sorted(set(entity_types(val)) - set(entity_types(train)))
         if unknown:
             named = ", ".join(unknown[:MAX_TYPES_NAMED])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from studio.files.classes import few_examples_note
 from studio.metrics import plot_confusion_matrix
 
 COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is itself renamed into place
@@ -48,6 +50,17 @@ CONFUSION_TITLES = {
 }
 WHAT = {"text": "A text classifier", "image": "An image classifier", "entities": "A named-entity recogniser"}
 EXAMPLES = {"text": "labelled texts", "image": "labelled images", "entities": "labelled sentences"}
+# What each kind counts, and per what, in a summary's "labels".
+COUNTED = {"text": ("examples", "label"), "image": ("pictures", "class"), "entities": ("entities", "entity type")}
+
+
+def few_examples(task: str, *summaries: dict) -> str:
+    """The warning that the validation metrics will be unreliable, from the summaries' counts per label together;
+    "" when every label has enough."""
+    counts: Counter[str] = Counter()
+    for summary in summaries:
+        counts.update(summary["labels"])
+    return few_examples_note(counts, *COUNTED[task])
 
 
 def model_card(name: str, kind: Any, result: dict, built: Any) -> str:
@@ -104,10 +117,15 @@ Labels: {labels}.
 
 ## Evaluation (validation split)
 
-{_entity_scores(metrics) if task == "entities" else _class_scores(metrics)}
+{_few_examples_line(task, data)}{_entity_scores(metrics) if task == "entities" else _class_scores(metrics)}
 
 ![Confusion matrix](confusion_matrix.png)
 {_mistake_pictures(result) if task == "image" else ""}"""
+
+
+def _few_examples_line(task: str, data: dict) -> str:
+    note = few_examples(task, data["train"], data["validation"])
+    return f"**Note:** {note}\n\n" if note else ""
 
 
 def _class_scores(metrics: dict) -> str:

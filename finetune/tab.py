@@ -24,7 +24,7 @@ from finetune import text as text_kind
 from finetune.data import prepare, summary
 from finetune.jobs import JobSlot
 from finetune.kinds import kind_named
-from finetune.report import list_runs, sweep_partial, zip_run
+from finetune.report import few_examples, list_runs, sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
 from studio import pack
 from studio.errors import UserError
@@ -149,7 +149,8 @@ def describe_columns(df: Any, text_col: str | None, label_col: str | None) -> st
     counts = ", ".join(f"{label} {n}" for label, n in data["labels"].items())
     dropped = data["dropped_empty"] + data["dropped_unlabelled"]
     note = f" {dropped} rows without text or label will be skipped." if dropped else ""
-    return f"{data['rows']:,} usable rows, {len(data['labels'])} labels: {counts}.{note}{encoding}"
+    described = f"{data['rows']:,} usable rows, {len(data['labels'])} labels: {counts}.{note}{encoding}"
+    return described + _warning(few_examples("text", data))
 
 
 def describe_upload(studio: Studio, task: str, data_file: str | None) -> str:
@@ -165,11 +166,12 @@ def describe_upload(studio: Studio, task: str, data_file: str | None) -> str:
     counts = {label: train["labels"].get(label, 0) + validation["labels"].get(label, 0) for label in data.label_names}
     listed = ", ".join(f"{label} {n}" for label, n in counts.items())
     rows = train["rows"] + validation["rows"]
+    warning = _warning(few_examples(task, train, validation))
     if task == "image":
         skipped = train.get("skipped_unreadable", 0)
         note = f" {skipped} unreadable images will be skipped." if skipped else ""
-        return f"{rows:,} images in {len(counts)} classes: {listed}.{note}"
-    return f"{rows:,} sentences with {sum(counts.values()):,} entities of {len(counts)} types: {listed}."
+        return f"{rows:,} images in {len(counts)} classes: {listed}.{note}{warning}"
+    return f"{rows:,} sentences with {sum(counts.values()):,} entities of {len(counts)} types: {listed}.{warning}"
 
 
 def progress_line(event: dict) -> str:
@@ -216,6 +218,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         served_in = SERVED_IN[cfg.task]
         curve: list[dict] = []
         last_update = 0.0
+        warning = ""
         try:
             yield {"status": f"Starting: reading the data and loading **{cfg.model}**…"}
             for event in job.events():
@@ -224,6 +227,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     continue
                 kind = event["event"]
                 if kind == "start":
+                    warning = _warning(few_examples(cfg.task, event["train"], event["validation"]))
                     what = {"text": "texts", "image": "images", "entities": "sentences"}[cfg.task]
                     yield {
                         "status": f"Training on {event['train']['rows']} {what}, "
@@ -252,7 +256,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         "status": f"Done in {event['train_seconds']:.0f} s from {cfg.model}. **{run.name}** is "
                         f"ready in the {tab_name} tab.",
                         "curve": curve,
-                        "metrics": metrics_table({**event["metrics"], "task": cfg.task}),
+                        "metrics": metrics_table({**event["metrics"], "task": cfg.task}) + warning,
                         "confusion": str(shutil.copy(run / "confusion_matrix.png", downloads / f"{run.name}.png")),
                         "mistakes": _mistakes(run, cfg.task, downloads),
                         "download": str(zip_run(run, downloads)),
@@ -680,6 +684,11 @@ def _val_split() -> gr.Slider:
 def _check_data(cfg: TrainConfig) -> None:
     """Every data mistake is reported here, before a training process starts."""
     kind_named(cfg.task).load_data(cfg)
+
+
+def _warning(note: str) -> str:
+    """A warning as its own paragraph below what the tab shows; "" for none."""
+    return f"\n\n⚠️ {note}" if note else ""
 
 
 def _outputs(values: dict) -> tuple:

@@ -31,7 +31,8 @@ def load_data(cfg: TrainConfig) -> Prepared:
     table = read_table(cfg.data, max_rows=cfg.max_rows)
     train = prepare(table, cfg.text_column, cfg.label_column)
     if cfg.validation:
-        val = prepare(read_table(cfg.validation, max_rows=cfg.max_rows), cfg.text_column, cfg.label_column)
+        validation = read_table(cfg.validation, max_rows=cfg.max_rows)
+        val = prepare(validation, cfg.text_column, cfg.label_column, training=False)
     else:
         train, val = split(train, cfg.val_split, cfg.seed)
     unknown = sorted(set(val.labels) - set(train.label_names))

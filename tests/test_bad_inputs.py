@@ -493,8 +493,13 @@ ROWS = [
         "label with one example",
         "/finetune",
         finetune("rare.csv", csv_rows([*two_labels(), ("only once", "rare")])),
-        "The label 'rare' has only 1 example; each label needs at least 2 examples, "
-        "so add more rows with it or remove that row.",
+        "Each label needs at least 5 examples to train on; 'rare' has 1, so add examples of it or remove it.",
+    ),
+    Row(
+        "label with three examples",
+        "/finetune",
+        finetune("few.csv", csv_rows([*two_labels(), *[(f"rare text {i}", "rare") for i in range(3)]])),
+        "Each label needs at least 5 examples to train on; 'rare' has 3, so add examples of it or remove it.",
     ),
     Row(
         "JSON labels with lone surrogates",

@@ -68,6 +68,7 @@ def test_cli_writes_a_complete_run_folder(cli_run):
     assert metrics["labels"] == ["billing", "shipping", "technical"]
     card = (cli_run / "README.md").read_text()
     assert "| macro |" in card and "billing" in card and "learning rate" in card
+    assert "('billing' has 15, 'shipping' has 15 and 'technical' has 15) the validation metrics" in card
     events = [json.loads(line) for line in (cli_run / "training_log.jsonl").read_text().splitlines()]
     assert events[0]["event"] == "start" and events[-1]["event"] == "done"
     assert any(e["event"] == "eval" for e in events)
@@ -135,7 +136,7 @@ def test_accelerate_launch_trains_data_parallel(tiny_models, tmp_path):
         ("text,label\n" + "".join(f"text {i},same\n" for i in range(20)), "at least two different labels"),
         (
             "text,label\n" + "".join(f"text {i},{'ab'[i % 2]}\n" for i in range(20)) + "lonely text,c\n",
-            "needs at least 2 examples",
+            "Each label needs at least 5 examples to train on; 'c' has 1,",
         ),
         ("text,label\na,x\nb,y\n", "10"),
     ],
@@ -188,6 +189,18 @@ def test_finetune_in_the_app_deploys_a_model_to_text_classification(client, live
         time.sleep(0.1)
     assert set(temp.glob("model-studio-job-*")) <= job_folders
     assert not list(temp.glob(f"model-studio-downloads-*/{model_name}.*"))
+
+
+def test_six_examples_per_label_train_and_the_metrics_say_they_are_unreliable(client, tmp_path):
+    data = tmp_path / "six.csv"
+    rows = [f"ticket {i} about {label},{label}" for label in ("billing", "shipping") for i in range(6)]
+    data.write_text("text,label\n" + "\n".join(rows) + "\n")
+    status, _curve, metrics, *_ = client.predict(handle_file(str(data)), epochs=1, api_name="/finetune")
+    assert "is ready in the Text classification tab" in status
+    assert (
+        "With fewer than 20 examples per label ('billing' has 6 and 'shipping' has 6) the validation metrics rest "
+        "on few examples and will be unreliable; add examples to trust them."
+    ) in metrics
 
 
 def test_finetuned_models_survive_a_restart(client, live_app, config_file):

@@ -13,8 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from finetune import text as text_kind
 from finetune.data import MIN_ROWS, LabelledTexts, prepare, split, summary
+from finetune.train import TrainConfig
 from studio.errors import DataError
+from studio.files.classes import MIN_PER_CLASS
 from studio.files.tables import guess_columns, preview, read_table
 
 
@@ -203,15 +206,30 @@ def test_unreadable_files_say_what_to_fix(
             labelled_csv({"a": 6, "b": 6, "rare": 1}),
             "text",
             "label",
-            "The label 'rare' has only 1 example; each label needs at least 2 examples",
+            "Each label needs at least 5 examples to train on; 'rare' has 1, so add examples of it or remove it.",
             id="one-rare-label",
+        ),
+        pytest.param(
+            labelled_csv({"a": 8, "b": 3}),
+            "text",
+            "label",
+            "Each label needs at least 5 examples to train on; 'b' has 3, so add examples of it or remove it.",
+            id="three-of-one-label",
+        ),
+        pytest.param(
+            labelled_csv({"a": 2, "b": 4, "c": 6}),
+            "text",
+            "label",
+            "Each label needs at least 5 examples to train on; 'a' has 2 and 'b' has 4, "
+            "so add examples of them or remove them.",
+            id="two-small-labels",
         ),
         pytest.param(
             labelled_csv({"a": 6, "b": 6, "r1": 1, "r2": 1, "r3": 1, "r4": 1, "r5": 1, "r6": 1, "r7": 1}),
             "text",
             "label",
-            "The labels 'r1', 'r2', 'r3', 'r4', 'r5' and 2 more have fewer than 2 examples; "
-            "each label needs at least 2 examples",
+            "Each label needs at least 5 examples to train on; 'r1' has 1, 'r2' has 1, 'r3' has 1, 'r4' has 1, "
+            "'r5' has 1 and 2 more have fewer, so add examples of them or remove them.",
             id="many-rare-labels",
         ),
     ],
@@ -245,6 +263,19 @@ def test_labels_are_stripped_of_spaces(tmp_path: Path) -> None:
     data = load(tmp_path, "data.csv", labelled_csv({"a": 5, " a ": 3, "b": 5}))
     assert data.label_names == ["a", "b"]
     assert Counter(data.labels) == {"a": 8, "b": 5}
+
+
+def test_a_validation_file_needs_only_two_of_each_label(tmp_path: Path) -> None:
+    train = write(tmp_path, "train.csv", labelled_csv({"a": 20, "b": 20}))
+    small = write(tmp_path, "val.csv", labelled_csv({"a": 8, "b": 2}))
+    prepared = text_kind.load_data(TrainConfig(data=str(train), validation=str(small), output=""))
+    assert prepared.summary["validation"]["labels"] == {"a": 8, "b": 2}
+    too_small = write(tmp_path, "too_small.csv", labelled_csv({"a": 9, "b": 1}))
+    with pytest.raises(DataError) as caught:
+        text_kind.load_data(TrainConfig(data=str(train), validation=str(too_small), output=""))
+    assert str(caught.value) == (
+        "Each label needs at least 2 examples in a validation file; 'b' has 1, so add examples of it or remove it."
+    )
 
 
 # ---- Good files read exactly ----
@@ -293,14 +324,14 @@ def test_quoted_newlines_stay_inside_one_cell(tmp_path: Path) -> None:
 def test_formula_cells_are_kept_as_text(tmp_path: Path) -> None:
     formula = '=HYPERLINK("http://example.com/x?a=1","click me")'
     extra = '"=HYPERLINK(""http://example.com/x?a=1"",""click me"")",=1+1\n=SUM(A1:A3),=1+1\n'
-    data = load(tmp_path, "data.csv", labelled_csv({"a": 5, "b": 5}, extra=extra))
+    data = load(tmp_path, "data.csv", labelled_csv({"a": 5, "b": 5, "=1+1": 3}, extra=extra))
     assert formula in data.texts
     assert "=SUM(A1:A3)" in data.texts
     assert "=1+1" in data.label_names
 
 
 def test_integer_labels_become_strings_in_numeric_order(tmp_path: Path) -> None:
-    data = load(tmp_path, "data.csv", labelled_csv({"10": 3, "2": 3, "1": 3, "-3": 3}))
+    data = load(tmp_path, "data.csv", labelled_csv({"10": 5, "2": 5, "1": 5, "-3": 5}))
     assert data.label_names == ["-3", "1", "2", "10"]
     assert all(isinstance(label, str) for label in data.labels)
 
@@ -355,13 +386,13 @@ def test_jsonl(tmp_path: Path) -> None:
 
 
 def test_parquet_round_trip(tmp_path: Path) -> None:
-    texts = [f"text with \u00fcnicode {i}\nand a newline" for i in range(12)]
-    pd.DataFrame({"text": texts, "label": [3, 1, 2] * 4}).to_parquet(tmp_path / "data.parquet")
+    texts = [f"text with \u00fcnicode {i}\nand a newline" for i in range(15)]
+    pd.DataFrame({"text": texts, "label": [3, 1, 2] * 5}).to_parquet(tmp_path / "data.parquet")
     data = prepare(read_table(tmp_path / "data.parquet"), "text", "label")
     assert data.texts == texts
-    assert data.labels == ["3", "1", "2"] * 4
+    assert data.labels == ["3", "1", "2"] * 5
     assert data.label_names == ["1", "2", "3"]
-    with pytest.raises(DataError, match="The file has 12 rows; the limit is 10 rows"):
+    with pytest.raises(DataError, match="The file has 15 rows; the limit is 10 rows"):
         read_table(tmp_path / "data.parquet", max_rows=10)
 
 
@@ -415,10 +446,10 @@ def test_guess_columns(frame: dict[str, list[str]], expected: tuple[str | None, 
 
 
 def sample_data() -> LabelledTexts:
+    """Two labels with the two examples a split needs (fewer than training asks for): it must still keep both."""
     counts = {"common": 60, "middle": 30, "rare": 2, "pair": 2}
     labels = [label for label, n in counts.items() for _ in range(n)]
-    df = pd.DataFrame({"text": [f"example {i}" for i in range(len(labels))], "label": labels})
-    return prepare(df, "text", "label")
+    return LabelledTexts([f"example {i}" for i in range(len(labels))], labels, sorted(counts))
 
 
 def test_split_is_stratified_and_keeps_every_label_on_both_sides() -> None:
@@ -487,6 +518,7 @@ def test_any_upload_gives_labelled_texts_or_a_data_error(content: bytes) -> None
             return
     assert len(data.texts) == len(data.labels) >= MIN_ROWS
     assert set(data.labels) == set(data.label_names)
+    assert all(data.labels.count(label) >= MIN_PER_CLASS for label in data.label_names)
     assert all(text.strip() for text in data.texts)
 
 

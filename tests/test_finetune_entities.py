@@ -187,6 +187,24 @@ def test_a_file_without_entities_is_refused(tmp_path):
     assert "has no entities" in refused(path)
 
 
+def test_too_few_sentences_with_entities_are_refused(tmp_path):
+    untagged = [(words, ["O"] * len(tags)) for words, tags in SENTENCES]
+    path = write(tmp_path / "sparse.conll", conll(SENTENCES[:3] + untagged[3:]))
+    assert refused(path) == (
+        "The file has entities in only 3 sentences; fine-tuning needs at least 5 sentences with entities, "
+        "so tag the names in more sentences."
+    )
+
+
+def test_a_validation_file_may_hold_a_single_entity(tmp_path):
+    from finetune.entities import load_data
+
+    train = write(tmp_path / "train.conll", conll(SENTENCES))
+    val = write(tmp_path / "val.conll", conll([(["Ada", "sang"], ["B-PER", "O"])]))
+    data = load_data(TrainConfig(data=str(train), output="", task="entities", validation=str(val)))
+    assert data.summary["validation"]["labels"] == {"LOC": 0, "ORG": 0, "PER": 1}
+
+
 def test_too_few_sentences_are_refused(tmp_path):
     message = refused(write(tmp_path / "short.conll", conll(SENTENCES[:3])))
     assert "only 3 sentences" in message and "at least 10" in message

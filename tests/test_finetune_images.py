@@ -58,33 +58,24 @@ def message(path: Path, **kwargs) -> str:
 
 
 def test_one_folder_per_class_gives_the_classes_and_their_pictures(tmp_path):
-    data = read_images(make_zip(tmp_path, classes({"roses": 3, "tulips": 2})))
+    data = read_images(make_zip(tmp_path, classes({"roses": 6, "tulips": 5})))
     assert data.label_names == ["roses", "tulips"]
-    assert sorted(zip(data.files, data.labels)) == [
-        ("roses/0.png", "roses"),
-        ("roses/1.png", "roses"),
-        ("roses/2.png", "roses"),
-        ("tulips/0.png", "tulips"),
-        ("tulips/1.png", "tulips"),
+    assert sorted(zip(data.files, data.labels)) == [(f"roses/{i}.png", "roses") for i in range(6)] + [
+        (f"tulips/{i}.png", "tulips") for i in range(5)
     ]
 
 
 def test_a_top_folder_nested_folders_and_mac_or_hidden_files_are_handled(tmp_path):
-    members = classes({"rose": 2, "tulip": 2}, top="flowers")
-    members["flowers/rose/close-ups/3.JPG"] = png(fmt="JPEG")
+    members = classes({"rose": 4, "tulip": 5}, top="flowers")
+    members["flowers/rose/close-ups/4.JPG"] = png(fmt="JPEG")
     members["__MACOSX/flowers/rose/._0.png"] = b"resource fork, not a picture"
     members["flowers/.DS_Store"] = b"\x00\x00"
     members["flowers/tulip/._1.png"] = b"AppleDouble"
     members["flowers/notes.txt"] = b"taken in May"
     data = read_images(make_zip(tmp_path, members))
     assert data.label_names == ["rose", "tulip"]
-    assert sorted(data.files) == [
-        "flowers/rose/0.png",
-        "flowers/rose/1.png",
-        "flowers/rose/close-ups/3.JPG",
-        "flowers/tulip/0.png",
-        "flowers/tulip/1.png",
-    ]
+    roses = [f"flowers/rose/{i}.png" for i in range(4)] + ["flowers/rose/close-ups/4.JPG"]
+    assert sorted(data.files) == roses + [f"flowers/tulip/{i}.png" for i in range(5)]
     assert data.skipped_unreadable == 0
 
 
@@ -94,41 +85,40 @@ def test_a_top_folder_nested_folders_and_mac_or_hidden_files_are_handled(tmp_pat
     + [("RGB", "WEBP", "webp"), ("I;16", "PNG", "PNG")],
 )
 def test_every_format_and_mode_comes_out_rgb(tmp_path, mode, fmt, suffix):
-    members = {f"a/{i}.{suffix}": png((30, 20), mode, fmt) for i in range(2)}
-    members |= {f"b/{i}.{suffix}": png((30, 20), mode, fmt) for i in range(2)}
+    members = {f"{label}/{i}.{suffix}": png((30, 20), mode, fmt) for label in "ab" for i in range(5)}
     data = read_images(make_zip(tmp_path, members))
-    dataset = images.ZippedImages(data, [0, 0, 1, 1], transform=lambda picture: picture, side=32)
+    dataset = images.ZippedImages(data, [0] * 5 + [1] * 5, transform=lambda picture: picture, side=32)
     picture, target = dataset[0]
     assert picture.mode == "RGB" and picture.size == (30, 20) and target == 0
 
 
 def test_a_csv_of_file_label_inside_the_zip_names_paths_relative_to_itself(tmp_path):
-    members = {f"set/pictures/{i}.png": png(colour=(i, 0, 0)) for i in range(6)}
-    rows = [f"pictures/{i}.png,{'cat' if i < 3 else 'dog'}" for i in range(6)]
+    members = {f"set/pictures/{i}.png": png(colour=(i, 0, 0)) for i in range(10)}
+    rows = [f"pictures/{i}.png,{'cat' if i < 5 else 'dog'}" for i in range(10)]
     members["set/labels.csv"] = ("Filename,Class\n" + "\n".join(rows) + "\npictures/gone.png,cat\n,dog\n").encode()
     data = read_images(make_zip(tmp_path, members))
     assert data.label_names == ["cat", "dog"]
-    assert dict(zip(data.files, data.labels))["set/pictures/4.png"] == "dog"
-    assert len(data.files) == 6
+    assert dict(zip(data.files, data.labels))["set/pictures/5.png"] == "dog"
+    assert len(data.files) == 10
     assert data.skipped_missing == 2  # the one not in the zip and the row without a file
 
 
 def test_a_jsonl_of_image_and_label_works_too(tmp_path):
-    members = {f"{i}.jpg": png(fmt="JPEG") for i in range(4)}
-    lines = [json.dumps({"image": f"{i}.jpg", "label": "ab"[i % 2]}) for i in range(4)]
+    members = {f"{i}.jpg": png(fmt="JPEG") for i in range(10)}
+    lines = [json.dumps({"image": f"{i}.jpg", "label": "ab"[i % 2]}) for i in range(10)]
     members["meta.jsonl"] = "\n".join(lines).encode()
     data = read_images(make_zip(tmp_path, members))
-    assert sorted(zip(data.files, data.labels)) == [("0.jpg", "a"), ("1.jpg", "b"), ("2.jpg", "a"), ("3.jpg", "b")]
+    assert sorted(zip(data.files, data.labels)) == sorted((f"{i}.jpg", "ab"[i % 2]) for i in range(10))
 
 
 def test_unreadable_pictures_are_skipped_and_counted(tmp_path):
-    members = classes({"cats": 3, "dogs": 3})
+    members = classes({"cats": 5, "dogs": 5})
     members["cats/broken.jpg"] = b"\xff\xd8\xff\xe0 not really a jpeg"
     members["dogs/truncated.png"] = png((64, 64), colour=(1, 2, 3))[:60]
     cfg = TrainConfig(data=str(make_zip(tmp_path, members)), output="", task="image")
     prepared = images.load_data(cfg)
     assert prepared.summary["train"]["skipped_unreadable"] == 2
-    assert prepared.summary["train"]["rows"] + prepared.summary["validation"]["rows"] == 6
+    assert prepared.summary["train"]["rows"] + prepared.summary["validation"]["rows"] == 10
 
 
 def test_the_split_is_stratified_and_a_validation_zip_is_used_as_given(tmp_path):
@@ -171,13 +161,26 @@ def test_one_class_is_refused(tmp_path):
 
 
 def test_a_class_with_one_picture_is_refused(tmp_path):
-    text = message(make_zip(tmp_path, classes({"roses": 5, "tulips": 1})))
-    assert "'tulips'" in text and "at least 2" in text
+    assert message(make_zip(tmp_path, classes({"roses": 5, "tulips": 1}))) == (
+        "Each class needs at least 5 pictures to train on; 'tulips' has 1, so add pictures of it or remove it."
+    )
 
 
-def test_a_class_left_with_one_readable_picture_says_so(tmp_path):
-    members = classes({"roses": 5, "tulips": 1}) | {"tulips/bad.jpg": b"nope"}
-    assert "1 readable picture (1 more could not be read)" in message(make_zip(tmp_path, members))
+def test_a_zip_of_two_pictures_per_class_is_refused_with_each_class_count(tmp_path):
+    assert message(make_zip(tmp_path, classes({"cat": 2, "dog": 2}))) == (
+        "Each class needs at least 5 pictures to train on; 'cat' has 2 and 'dog' has 2, "
+        "so add pictures of them or remove them."
+    )
+
+
+def test_a_class_short_of_readable_pictures_says_how_many_could_not_be_read(tmp_path):
+    members = classes({"roses": 5, "tulips": 4}) | {"tulips/bad.jpg": b"nope"}
+    assert "'tulips' has 4 (1 more could not be read)" in message(make_zip(tmp_path, members))
+
+
+def test_a_validation_zip_may_be_small(tmp_path):
+    held_out = make_zip(tmp_path, classes({"a": 1, "b": 2}), "held_out.zip")
+    assert read_images(held_out, training=False).label_names == ["a", "b"]
 
 
 def test_a_zip_whose_pictures_are_all_unreadable_is_refused(tmp_path):
@@ -245,7 +248,7 @@ def test_a_password_protected_zip_is_refused(tmp_path):
 
 
 def test_the_validation_zip_may_not_bring_new_classes(tmp_path):
-    train = make_zip(tmp_path, classes({"a": 3, "b": 3}))
+    train = make_zip(tmp_path, classes({"a": 5, "b": 5}))
     val = make_zip(tmp_path, classes({"a": 2, "c": 2}), "val.zip")
     with pytest.raises(DataError, match=r"classes the training zip lacks \(c\)"):
         images.load_data(TrainConfig(data=str(train), validation=str(val), output="", task="image"))
@@ -306,6 +309,7 @@ def test_the_cli_writes_a_complete_image_run_folder(efficientnet_run):
     card = (efficientnet_run / "README.md").read_text()
     assert "library_name: timm" in card and "An image classifier" in card and "| image size | 64 |" in card
     assert "`Bag`, `Sneaker`, `Trouser`" in card
+    assert "**Note:** With fewer than 20 pictures per class ('Bag' has 12, 'Sneaker' has 12" in card
     assert list_runs(efficientnet_run.parent) == {"clothes": efficientnet_run}
 
 

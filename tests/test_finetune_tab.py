@@ -6,11 +6,14 @@ the tab trains from the offline pack, as it does on a machine without the Hub.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from gradio_client import handle_file
+from gradio_client.exceptions import AppError
 
 from finetune.report import list_runs
 from tests.conftest import ROOT
@@ -30,6 +33,16 @@ def one_picture(tmp_path: Path, folder: str) -> Path:
     return path
 
 
+def fashion_subset(tmp_path: Path, per_class: int, classes: tuple[str, ...] = ("Bag", "Trouser")) -> Path:
+    """A zip of the sample's first `per_class` pictures of each of `classes`, in their class folders."""
+    path = tmp_path / f"{per_class}-per-class.zip"
+    with zipfile.ZipFile(FASHION) as sample, zipfile.ZipFile(path, "w") as subset:
+        for folder in classes:
+            for name in [n for n in sample.namelist() if f"/{folder}/" in n][:per_class]:
+                subset.writestr(name, sample.read(name))
+    return path
+
+
 def test_the_samples_are_what_the_tab_says(tmp_path):
     with zipfile.ZipFile(FASHION) as archive:
         classes = {name.split("/")[1] for name in archive.namelist()}
@@ -45,6 +58,7 @@ def test_finetune_images_deploys_a_classifier_of_the_users_classes(client, live_
     assert "is ready in the Image classification tab" in status, status
     assert "pack:efficientnet-lite0" in status, "the offline pack stood in for the uncached ViT"
     assert "Accuracy" in metrics
+    assert "'Bag' has 12" in metrics and "will be unreliable" in metrics, "the sample's 12 pictures a class are few"
     assert Path(confusion["path"] if isinstance(confusion, dict) else confusion).suffix == ".png"
     assert Path(download["path"] if isinstance(download, dict) else download).suffix == ".zip"
     assert isinstance(gallery, list)
@@ -82,3 +96,36 @@ def test_finetune_entities_deploys_a_recogniser_of_the_users_types(client, live_
 def test_cancel_stops_an_image_or_entity_training_within_seconds(client, live_app, api_name, upload, settings):
     job = client.submit(handle_file(str(upload)), api_name=api_name, **settings)
     cancel_once_stepping(client, job, Path(live_app[1].config.runs_dir))
+
+
+def test_a_zip_of_two_pictures_per_class_is_refused_with_each_class_count(client, tmp_path):
+    four = fashion_subset(tmp_path, per_class=2)
+    message = (
+        "Each class needs at least 5 pictures to train on; 'Bag' has 2 and 'Trouser' has 2, "
+        "so add pictures of them or remove them."
+    )
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(handle_file(str(four)), api_name="/finetune_images")
+
+
+def test_six_pictures_per_class_pass_and_the_upload_summary_says_the_metrics_will_be_unreliable(live_app, tmp_path):
+    from finetune.tab import describe_upload
+
+    _, studio = live_app
+    summary = describe_upload(studio, "image", str(fashion_subset(tmp_path, per_class=6)))
+    assert summary.startswith("12 images in 2 classes: Bag 6, Trouser 6.")
+    assert (
+        "With fewer than 20 pictures per class ('Bag' has 6 and 'Trouser' has 6) the validation metrics rest on "
+        "few examples and will be unreliable; add pictures to trust them."
+    ) in summary
+
+
+def test_the_upload_summary_warns_only_below_twenty_per_label():
+    from finetune.tab import describe_columns
+
+    def described(per_label: int) -> str:
+        rows = [(f"ticket {i} about {label}", label) for label in ("billing", "shipping") for i in range(per_label)]
+        return describe_columns(pd.DataFrame(rows, columns=["text", "label"]), "text", "label")
+
+    assert "('billing' has 19 and 'shipping' has 19) the validation metrics" in described(19)
+    assert described(20) == "40 usable rows, 2 labels: billing 20, shipping 20."

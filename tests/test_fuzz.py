@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from finetune.data import MIN_ROWS, prepare
 from studio.errors import DataError, encodable
+from studio.files.classes import MIN_PER_CLASS
 from studio.files.tables import guess_columns, read_table
 
 EMPTY_TEXT = "The text is empty; type or paste some text first."
@@ -172,6 +173,7 @@ def test_any_upload_gives_labelled_texts_or_a_message_that_can_be_shown(upload):
             return
     assert len(data.texts) == len(data.labels) >= MIN_ROWS
     assert set(data.labels) == set(data.label_names)
+    assert all(data.labels.count(label) >= MIN_PER_CLASS for label in data.label_names)
     for value in [*data.texts, *data.labels]:
         value.encode("utf-8")  # a tokenizer takes it
         assert value.strip()

@@ -14,9 +14,9 @@ from typing import Any
 
 from studio.errors import DataError
 from studio.files.archives import checked_members
+from studio.files.classes import check_class_sizes
 from studio.files.tables import LABEL_COLUMN_NAMES, natural_order, read_table
 
-MIN_PER_CLASS = 2
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
 FILE_COLUMN_NAMES = ("file", "filename", "file_name", "image", "image_path", "path", "filepath", "file_path", "img")
@@ -31,7 +31,7 @@ LAYOUT = "one folder of pictures per class (such as roses/1.jpg, tulips/2.jpg), 
 
 @dataclass(frozen=True)
 class LabelledImages:
-    """Pictures in a zip (member names) with their class names, checked: every one decodes, every class has two."""
+    """Pictures in a zip (member names) with their class names, checked: every one decodes, every class has enough."""
 
     archive: str
     files: list[str]
@@ -267,22 +267,8 @@ def _check_classes(labels: list[str], unreadable: Counter, total: int, training:
     if len(every) == 1:
         only = next(iter(every))
         raise DataError(f"Every picture is in the class '{only}'; a classifier needs at least two classes.")
-    rare = sorted(label for label in every if counts[label] < MIN_PER_CLASS)
-    if not rare:
-        return
-    if len(rare) > 1:
-        listed = ", ".join(f"'{label}'" for label in rare[:5]) + (f" and {len(rare) - 5} more" if len(rare) > 5 else "")
-        raise DataError(
-            f"The classes {listed} have fewer than {MIN_PER_CLASS} readable pictures each; each class needs at least "
-            f"{MIN_PER_CLASS}, so add pictures to them or remove them."
-        )
-    label = rare[0]
-    broken = f" ({unreadable[label]} more could not be read)" if unreadable[label] else ""
-    pictures = "picture" if counts[label] == 1 else "pictures"
-    raise DataError(
-        f"The class '{label}' has only {counts[label]} readable {pictures}{broken}; each class needs at least "
-        f"{MIN_PER_CLASS}, so add pictures to it or remove it."
-    )
+    broken = {label: f" ({n} more could not be read)" for label, n in unreadable.items()}
+    check_class_sizes({label: counts[label] for label in every}, "pictures", notes=broken)
 
 
 def _named(columns: list[Any], names: tuple[str, ...]) -> Any:

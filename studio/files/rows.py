@@ -113,7 +113,7 @@ def _tagged_jsonl(path: Path) -> bool:
 
 
 def _read_tagged(path: Path, max_rows: int) -> Rows:
-    sentences = read_sentences(path, max_rows=max_rows, min_sentences=1)
+    sentences = read_sentences(path, max_rows=max_rows, min_sentences=1, min_tagged=1)
     texts = [" ".join(words) for words in sentences.words]
     records = [{"text": text, "tags": " ".join(tags)} for text, tags in zip(texts, sentences.tags)]
     return Rows(["text", "tags"], records, texts, list(sentences.tags), "text", "tags", list(sentences.words))

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import DataError
+from studio.files.classes import MIN_PER_CLASS
 from studio.files.tables import read_text
 
 CONLL_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv")
 JSONL_SUFFIXES = (".jsonl",)
 MIN_SENTENCES = 10
+# As many sentences holding an entity as a classifier needs examples of a class: fewer teach nothing but O.
+MIN_TAGGED_SENTENCES = MIN_PER_CLASS
 MAX_BYTES = 200 * 2**20
 
 
@@ -58,9 +61,16 @@ class _Raw:
 
 
 def read_sentences(
-    path: str | Path, max_rows: int = 200_000, min_sentences: int = MIN_SENTENCES, what: str = "The file"
+    path: str | Path,
+    max_rows: int = 200_000,
+    min_sentences: int = MIN_SENTENCES,
+    what: str = "The file",
+    min_tagged: int = MIN_TAGGED_SENTENCES,
 ) -> TaggedSentences:
-    """Read a CoNLL or JSONL file of tagged sentences, in any encoding, into IOB2 tags, checking it as training will."""
+    """Read a CoNLL or JSONL file of tagged sentences, in any encoding, into IOB2 tags, checking it as training will.
+
+    A file only scored on passes min_sentences=1 and min_tagged=1: one sentence, one entity.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in CONLL_SUFFIXES + JSONL_SUFFIXES:
@@ -94,10 +104,17 @@ def read_sentences(
             f"so add more tagged sentences{separate}."
         )
     scheme, tags = _to_iob2(raw)
-    if not any(tag != "O" for sentence in tags for tag in sentence):
+    tagged = sum(1 for sentence in tags if any(tag != "O" for tag in sentence))
+    if not tagged:
         raise DataError(
             f"{what} has no entities, every tag is O; tag the names with B- and I- tags (such as B-PER, I-PER) "
             "so there is something to learn."
+        )
+    if tagged < min_tagged:
+        sentences = "sentence" if tagged == 1 else "sentences"
+        raise DataError(
+            f"{what} has entities in only {tagged} {sentences}; fine-tuning needs at least {min_tagged} sentences "
+            "with entities, so tag the names in more sentences."
         )
     return TaggedSentences([sentence.words for sentence in raw], tags, scheme, dropped, encoding)
 
