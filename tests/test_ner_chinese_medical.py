@@ -142,3 +142,20 @@ def test_the_medical_choice_over_http_finds_a_drug_and_a_disease(multilingual_ap
         kinds = {(e["word"], e["entity_group"]) for e in entities}
         assert {("metformin", "DRUG"), ("type 2 diabetes mellitus", "DISEASE")} <= kinds
         assert all(CLINICAL[e["start"] : e["end"]] == e["word"] for e in entities)
+
+
+def test_the_shipped_config_routes_chinese_and_medical_models_to_the_pack_offline():
+    from studio.config import load_config
+    from studio.runtime import Studio
+    from tests.conftest import ROOT
+
+    studio = Studio(load_config(ROOT / "models.toml"))
+    assert studio.task("ner").options["chinese"] == CHINESE_MODEL
+    assert studio.fallback_for("ner", CHINESE_MODEL)[0] == ner.LAC_REF
+    assert studio.fallback_for("ner", MEDICAL_MODEL)[0] == ner.MEDICAL_REF
+    assert studio.fallback_for("ner", "dslim/bert-base-NER")[0] == "pack:spacy-en-sm"
+    assert studio.resolve("ner", "Medical entities, English (offline pack)") == ner.MEDICAL_REF
+    assert ner.model_for_text(studio, "", CHINESE) == CHINESE_MODEL
+    assert ner.model_for_text(studio, "dslim/bert-base-NER", CHINESE) == CHINESE_MODEL
+    assert ner.model_for_text(studio, ner.MEDICAL_REF, CHINESE) == ner.MEDICAL_REF
+    assert ner.model_for_text(studio, "", CLINICAL) == ""
