@@ -37,6 +37,11 @@ def lac():
 
 
 @pytest.fixture(scope="module")
+def peoples_daily():
+    return read_peoples_daily()
+
+
+@pytest.fixture(scope="module")
 def medical():
     return ner.load(ner.MEDICAL_REF, "cpu")
 
@@ -59,16 +64,16 @@ def test_a_title_after_a_place_is_not_part_of_the_place(lac):
     assert spans(ner.predict(lac, ["美国国务卿奥尔布赖特"])[0]) == [("美国", "LOC", 0, 2), ("奥尔布赖特", "PER", 5, 10)]
 
 
-def test_peoples_daily_names_are_read_as_whole_people_with_character_offsets():
-    sentences = read_peoples_daily()
+def test_peoples_daily_names_are_read_as_whole_people_with_character_offsets(peoples_daily):
+    sentences = peoples_daily
     text, entities = sentences[1]
     assert text == "中共中央总书记、国家主席江泽民"
     assert spans(entities) == [("中共中央", "ORG", 0, 4), ("江泽民", "PER", 12, 15)]
     assert len(sentences) == 19484
 
 
-def test_entity_f1_on_a_peoples_daily_slice_it_was_not_tuned_on(lac):
-    _, test = halves(read_peoples_daily())
+def test_entity_f1_on_a_peoples_daily_slice_it_was_not_tuned_on(lac, peoples_daily):
+    _, test = halves(peoples_daily)
     metrics = chinese_scores(lac, test[:400])
     assert metrics["f1"] >= 0.65
     assert metrics["per_type"]["PER"]["f1"] >= 0.75
