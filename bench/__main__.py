@@ -27,6 +27,7 @@ BENCHMARKS = {
     "startup": "bench.startup",
     "memory": "bench.memory",
     "zero_shot": "bench.zero_shot",
+    "chinese_entities": "bench.chinese_entities",
     "batch": "bench.batch",
     "optimise": "bench.optimise",
     "bergamot_threads": "bench.bergamot_threads",

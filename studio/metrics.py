@@ -230,6 +230,18 @@ def word_tags(words: list[str], entities: list[dict], mapping: dict[str, str] | 
     return tags
 
 
+def span_tags(length: int, entities: list[dict], mapping: dict[str, str] | None = None) -> list[str]:
+    """IOB2 tags of a text's characters from its entity spans (Chinese is scored character by character)."""
+    mapping = mapping or {}
+    tags = ["O"] * length
+    for entity in sorted(entities, key=lambda e: e["start"]):
+        kind = mapping.get(entity["entity_group"], entity["entity_group"])
+        inside = [i for i in range(entity["start"], min(entity["end"], length)) if tags[i] == "O"]
+        for n, i in enumerate(inside):
+            tags[i] = ("B-" if n == 0 else "I-") + kind
+    return tags
+
+
 def entity_report(
     words: list[list[str]],
     true_tags: list[list[str]],

