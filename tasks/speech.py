@@ -57,6 +57,8 @@ UNREADABLE = (
     "The file could not be read as audio; upload a sound or video file with an audio track "
     "(wav, mp3, m4a, ogg, flac, webm, mp4)."
 )
+# The end of a decoder's stderr that goes to the log: a corrupt stream can make it write a line per packet.
+STDERR_CHARS = 4000
 
 # Whisper's own decoding recipe, the same for both engines so that they give the same words: greedy decoding,
 # falling back to sampling at rising temperatures when the text repeats itself (gzip compression ratio) or is
@@ -219,6 +221,7 @@ def load_audio(path: str, max_seconds: float) -> Any:
     command += ["-t", f"{max_seconds + 1:.0f}", "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-ar", "16000", "-"]
     decoded = subprocess.run(command, capture_output=True, check=False)
     if decoded.returncode != 0 and not decoded.stdout:
+        _log_refusal(path, decoded)
         raise UserError(UNREADABLE)
     audio = np.frombuffer(decoded.stdout, np.int16).astype(np.float32) / 32768.0
     if audio.size == 0:
@@ -239,14 +242,23 @@ def probe(path: str) -> dict | None:
             ["ffprobe", "-v", "error", *LOCAL_FILES_ONLY, "-show_entries", "format=duration:stream=codec_type"]
             + ["-of", "json", "--", path],
             capture_output=True,
-            text=True,
             timeout=30,
             check=False,
         )
         info = json.loads(result.stdout)
     except (ValueError, subprocess.TimeoutExpired):  # a missing ffprobe is the server's fault: it is raised
+        log.warning("ffprobe gave no answer for %s", path, exc_info=True)
         return None
-    return info if result.returncode == 0 and info.get("format") else None
+    if result.returncode == 0 and info.get("format"):
+        return info
+    _log_refusal(path, result)
+    return None
+
+
+def _log_refusal(path: str, result: subprocess.CompletedProcess) -> None:
+    """The decoder's own words on a file it refused, for the server log only: the user gets one sentence."""
+    stderr = result.stderr.decode("utf-8", "replace").strip()[-STDERR_CHARS:] or "(nothing on stderr)"
+    log.warning("%s refused %s (exit status %d): %s", result.args[0], path, result.returncode, stderr)
 
 
 def _minutes(seconds: float) -> str:

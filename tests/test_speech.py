@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import logging
 import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +223,33 @@ def test_unusable_files_get_one_clear_sentence(sentence_files, tmp_path, make, m
 def _random_bytes(path: Path) -> Path:
     path.write_bytes(np.random.default_rng(0).bytes(20_000))
     return path
+
+
+def _wav_in_an_unknown_codec(path: Path) -> Path:
+    """A WAV whose header ffprobe reads (half a second of audio) but whose codec, 0x1234, no decoder knows."""
+    data = bytes(range(256)) * 64
+    fmt = struct.pack("<HHIIHH", 0x1234, 1, RATE, 2 * RATE, 2, 16)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, decoder, said",
+    [
+        (_random_bytes, "ffprobe", r"Invalid data found when processing input"),
+        (_wav_in_an_unknown_codec, "ffmpeg", r"(?i)decoder.*none"),
+    ],
+    ids=["header-unreadable", "audio-undecodable"],
+)
+def test_a_refusal_logs_what_the_decoder_said_and_tells_the_user_one_sentence(tmp_path, caplog, make, decoder, said):
+    path = make(tmp_path / "upload.wav")
+    with caplog.at_level(logging.WARNING, logger=speech.__name__), pytest.raises(UserError) as error:
+        speech.load_audio(str(path), max_seconds=60)
+    assert str(error.value) == speech.UNREADABLE  # no path, no decoder output
+    (record,) = [r for r in caplog.records if r.name == speech.__name__]
+    assert record.getMessage().startswith(f"{decoder} refused {path} (exit status ")
+    assert re.search(said, record.getMessage()), record.getMessage()
 
 
 def test_options_that_cannot_go_together_are_refused(tiny_en, sentence_files):
