@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import re
 import struct
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -250,6 +252,42 @@ def test_a_refusal_logs_what_the_decoder_said_and_tells_the_user_one_sentence(tm
     (record,) = [r for r in caplog.records if r.name == speech.__name__]
     assert record.getMessage().startswith(f"{decoder} refused {path} (exit status ")
     assert re.search(said, record.getMessage()), record.getMessage()
+
+
+def test_a_file_that_is_gone_is_not_called_unreadable(tmp_path, caplog):
+    gone = tmp_path / "upload.wav"
+    with caplog.at_level(logging.WARNING, logger=speech.__name__), pytest.raises(UserError) as error:
+        speech.load_audio(str(gone), max_seconds=60)
+    assert str(error.value) == "The file is no longer on the server; upload it again."
+    assert f"ffprobe found no file at {gone}: " in caplog.text and "No such file or directory" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "script, said",
+    [
+        ("echo 'stand-in ffprobe, killed' >&2; kill -KILL $$", "exit status -9: stand-in ffprobe, killed"),
+        (
+            "echo 'ffprobe: error while loading shared libraries: libavdevice.so.59' >&2; exit 127",
+            "exit status 127: ffprobe: error while loading shared libraries",
+        ),
+    ],
+    ids=["killed", "never-started"],
+)
+def test_a_decoder_that_fails_on_a_good_file_is_an_internal_error(tmp_path, monkeypatch, caplog, script, said):
+    """What the server did wrong is logged with the decoder's words, and the user is not told the file is bad."""
+    from studio.ui import INTERNAL_ERROR, user_errors
+
+    stand_in = tmp_path / "bin" / "ffprobe"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f"#!/bin/sh\n{script}\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{stand_in.parent}{os.pathsep}{os.environ['PATH']}")
+    path, _ = RECORDINGS["jfk"]
+    transcribe = user_errors("transcribing the audio")(speech.load_audio)
+    with caplog.at_level(logging.WARNING), pytest.raises(gr.Error) as error:
+        transcribe(str(path), 60)
+    assert error.value.message == INTERNAL_ERROR.format(doing="transcribing the audio")
+    assert said in caplog.text and "Traceback" in caplog.text
 
 
 def test_options_that_cannot_go_together_are_refused(tiny_en, sentence_files):
