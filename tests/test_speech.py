@@ -7,6 +7,8 @@ import logging
 import os
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import gradio as gr
@@ -17,7 +19,7 @@ from gradio_client.exceptions import AppError
 
 from studio.errors import UserError
 from tasks import speech, subtitles
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_for_page, write_config
 from tests.speech_clips import (
     POEM,
     RATE,
@@ -437,6 +439,33 @@ def test_noise_without_speech_says_so(offline_client, tmp_path):
         # Beam 1: the answer does not depend on the beam, and noise makes Whisper retry at every temperature.
         hiss = handle_file(str(write_wav(tmp_path / "hiss.wav", noise)))
         offline_client.predict(hiss, api_name="/transcribe", beam_size=1)
+
+
+def test_a_fresh_server_transcribes_its_very_first_request(tiny_models, tmp_path):
+    """`python app.py`, and a recording is the first thing it is asked for: the words come back, not a refusal.
+
+    A user once got "could not be read as audio" for a valid WAV, in 0.2 s, on a new process's first request.
+    """
+    config = write_config(tmp_path / "models.toml", {**tiny_models, "speech": "pack:whisper-tiny.en"}, tmp_path)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--config", str(config), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    path, spoken = RECORDINGS["jfk"]
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for_page(f"{url}config", timeout_s=120)
+        text, language, *_ = Client(url, verbose=False).predict(handle_file(str(path)), api_name="/transcribe")
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0]
+    assert words(text) == words(spoken), log
+    assert language.startswith("English (")
+    assert " refused " not in log and "no file at" not in log
 
 
 # Real voices: the tab's examples, and the beam size.
