@@ -447,14 +447,14 @@ def test_a_fresh_server_transcribes_its_very_first_request(tiny_models, tmp_path
     A user once got "could not be read as audio" for a valid WAV, in 0.2 s, on a new process's first request.
     """
     config = write_config(tmp_path / "models.toml", {**tiny_models, "speech": "pack:whisper-tiny.en"}, tmp_path)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--config", str(config), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    port, server_log = free_port(), tmp_path / "server.log"
+    with server_log.open("w") as output:  # a file, not a pipe: a full pipe would stop the server mid-request
+        server = subprocess.Popen(
+            [sys.executable, "app.py", "--config", str(config), "--port", str(port)],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     path, spoken = RECORDINGS["jfk"]
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -462,7 +462,8 @@ def test_a_fresh_server_transcribes_its_very_first_request(tiny_models, tmp_path
         text, language, *_ = Client(url, verbose=False).predict(handle_file(str(path)), api_name="/transcribe")
     finally:
         server.terminate()
-        log = server.communicate(timeout=30)[0]
+        server.wait(timeout=30)
+    log = server_log.read_text()
     assert words(text) == words(spoken), log
     assert language.startswith("English (")
     assert " refused " not in log and "no file at" not in log
