@@ -21,7 +21,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gradio as gr
 
@@ -56,6 +56,13 @@ UNREADABLE = (
     "The file could not be read as audio; upload a sound or video file with an audio track "
     "(wav, mp3, m4a, ogg, flac, webm, mp4)."
 )
+GONE = "The file is no longer on the server; upload it again."
+# The end of a decoder's stderr that goes to the log: a corrupt stream can make it write a line per packet.
+STDERR_CHARS = 4000
+# ffprobe reads only the header; this is for a server so loaded that even that stalls.
+PROBE_TIMEOUT_S = 30
+# Exit statuses of a program that never ran (the shell's "cannot execute", the dynamic loader's "library missing").
+DID_NOT_RUN = (126, 127)
 
 # Whisper's own decoding recipe, the same for both engines so that they give the same words: greedy decoding,
 # falling back to sampling at rising temperatures when the text repeats itself (gzip compression ratio) or is
@@ -204,8 +211,6 @@ def load_audio(path: str, max_seconds: float) -> Any:
     import numpy as np
 
     info = probe(path)
-    if info is None:
-        raise UserError(UNREADABLE)
     if not any(stream.get("codec_type") == "audio" for stream in info.get("streams", [])):
         raise UserError("The file has no audio track; upload a recording, or a video with sound.")
     duration = _float(info.get("format", {}).get("duration"))
@@ -219,7 +224,7 @@ def load_audio(path: str, max_seconds: float) -> Any:
     command += ["-t", f"{max_seconds + 1:.0f}", "-f", "s16le", "-ac", "1", "-acodec", "pcm_s16le", "-ar", "16000", "-"]
     decoded = subprocess.run(command, capture_output=True, check=False)
     if decoded.returncode != 0 and not decoded.stdout:
-        raise UserError(UNREADABLE)
+        refuse(path, decoded)
     audio = np.frombuffer(decoded.stdout, np.int16).astype(np.float32) / 32768.0
     if audio.size == 0:
         raise UserError("The file has no audio in it; upload a recording with sound.")
@@ -232,21 +237,39 @@ def load_audio(path: str, max_seconds: float) -> Any:
     return audio
 
 
-def probe(path: str) -> dict | None:
-    """What ffprobe reads from the file's header (its streams and duration), or None when it cannot read it."""
-    try:
-        result = subprocess.run(
-            ["ffprobe", "-v", "error", *LOCAL_FILES_ONLY, "-show_entries", "format=duration:stream=codec_type"]
-            + ["-of", "json", "--", path],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        info = json.loads(result.stdout)
-    except (ValueError, subprocess.TimeoutExpired):  # a missing ffprobe is the server's fault: it is raised
-        return None
-    return info if result.returncode == 0 and info.get("format") else None
+def probe(path: str) -> dict:
+    """What ffprobe reads from the file's header: its streams and duration."""
+    # A timeout, a missing ffprobe or output that is not JSON is the server's failure, not the file's: raised.
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", *LOCAL_FILES_ONLY, "-show_entries", "format=duration:stream=codec_type"]
+        + ["-of", "json", "--", path],
+        capture_output=True,
+        timeout=PROBE_TIMEOUT_S,
+        check=False,
+    )
+    info = json.loads(result.stdout) if result.returncode == 0 else {}
+    if not info.get("format"):  # empty too when ffprobe finds no container to read, as in a picture
+        refuse(path, result)
+    return info
+
+
+def refuse(path: str, result: subprocess.CompletedProcess) -> NoReturn:
+    """UNREADABLE for a file the decoder read and rejected, with its own words in the log.
+
+    Only that: a file that is not there (any more) gets a sentence of its own, and a decoder that was killed, never
+    started or was not let read the file is the server's failure, raised with the decoder's words.
+    """
+    decoder = result.args[0]
+    stderr = result.stderr.decode("utf-8", "replace").strip()[-STDERR_CHARS:] or "(nothing on stderr)"
+    if result.returncode < 0 or result.returncode in DID_NOT_RUN:
+        raise RuntimeError(f"{decoder} failed on {path} with exit status {result.returncode}: {stderr}")
+    if not os.path.isfile(path):
+        log.warning("%s found no file at %s: %s", decoder, path, stderr)
+        raise UserError(GONE)
+    if not os.access(path, os.R_OK):
+        raise RuntimeError(f"{decoder} may not read {path}: {stderr}")
+    log.warning("%s refused %s (exit status %d): %s", decoder, path, result.returncode, stderr)
+    raise UserError(UNREADABLE)
 
 
 def _minutes(seconds: float) -> str:

@@ -6,6 +6,8 @@ import os
 import shutil
 import socket
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -103,6 +105,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for_page(url: str, timeout_s: float) -> str:
+    """The page at `url` once a starting server answers it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,13 @@ import concurrent.futures
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from tests.conftest import NOT_CACHED_HUB_MODEL, ROOT, free_port
+from tests.conftest import NOT_CACHED_HUB_MODEL, ROOT, free_port, wait_for_page
 
 API_NAMES = [
     "/classify_text",
@@ -181,18 +180,6 @@ def test_app_starts_without_loading_a_model(config_file):
         output = process.communicate(timeout=30)[0]
     assert "built in" in output
     assert " loaded " not in output, "no model may load at start-up"
-
-
-def wait_for_page(url: str, timeout_s: float) -> str:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def test_config_is_chosen_by_flag_then_environment(tmp_path, monkeypatch, config_file):

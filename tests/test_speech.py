@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import collections
+import logging
+import os
 import re
+import struct
+import subprocess
+import sys
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -13,7 +19,7 @@ from gradio_client.exceptions import AppError
 
 from studio.errors import UserError
 from tasks import speech, subtitles
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_for_page, write_config
 from tests.speech_clips import (
     POEM,
     RATE,
@@ -223,6 +229,69 @@ def _random_bytes(path: Path) -> Path:
     return path
 
 
+def _wav_in_an_unknown_codec(path: Path) -> Path:
+    """A WAV whose header ffprobe reads (half a second of audio) but whose codec, 0x1234, no decoder knows."""
+    data = bytes(range(256)) * 64
+    fmt = struct.pack("<HHIIHH", 0x1234, 1, RATE, 2 * RATE, 2, 16)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, decoder, said",
+    [
+        (_random_bytes, "ffprobe", r"Invalid data found when processing input"),
+        (_wav_in_an_unknown_codec, "ffmpeg", r"(?i)decoder.*none"),
+    ],
+    ids=["header-unreadable", "audio-undecodable"],
+)
+def test_a_refusal_logs_what_the_decoder_said_and_tells_the_user_one_sentence(tmp_path, caplog, make, decoder, said):
+    path = make(tmp_path / "upload.wav")
+    with caplog.at_level(logging.WARNING, logger=speech.__name__), pytest.raises(UserError) as error:
+        speech.load_audio(str(path), max_seconds=60)
+    assert str(error.value) == speech.UNREADABLE  # no path, no decoder output
+    (record,) = [r for r in caplog.records if r.name == speech.__name__]
+    assert record.getMessage().startswith(f"{decoder} refused {path} (exit status ")
+    assert re.search(said, record.getMessage()), record.getMessage()
+
+
+def test_a_file_that_is_gone_is_not_called_unreadable(tmp_path, caplog):
+    gone = tmp_path / "upload.wav"
+    with caplog.at_level(logging.WARNING, logger=speech.__name__), pytest.raises(UserError) as error:
+        speech.load_audio(str(gone), max_seconds=60)
+    assert str(error.value) == "The file is no longer on the server; upload it again."
+    assert f"ffprobe found no file at {gone}: " in caplog.text and "No such file or directory" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "script, said",
+    [
+        ("echo 'stand-in ffprobe, killed' >&2; kill -KILL $$", "exit status -9: stand-in ffprobe, killed"),
+        (
+            "echo 'ffprobe: error while loading shared libraries: libavdevice.so.59' >&2; exit 127",
+            "exit status 127: ffprobe: error while loading shared libraries",
+        ),
+    ],
+    ids=["killed", "never-started"],
+)
+def test_a_decoder_that_fails_on_a_good_file_is_an_internal_error(tmp_path, monkeypatch, caplog, script, said):
+    """What the server did wrong is logged with the decoder's words, and the user is not told the file is bad."""
+    from studio.ui import INTERNAL_ERROR, user_errors
+
+    stand_in = tmp_path / "bin" / "ffprobe"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f"#!/bin/sh\n{script}\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{stand_in.parent}{os.pathsep}{os.environ['PATH']}")
+    path, _ = RECORDINGS["jfk"]
+    transcribe = user_errors("transcribing the audio")(speech.load_audio)
+    with caplog.at_level(logging.WARNING), pytest.raises(gr.Error) as error:
+        transcribe(str(path), 60)
+    assert error.value.message == INTERNAL_ERROR.format(doing="transcribing the audio")
+    assert said in caplog.text and "Traceback" in caplog.text
+
+
 def test_options_that_cannot_go_together_are_refused(tiny_en, sentence_files):
     audio = speech.load_audio(str(sentence_files["source.wav"]), max_seconds=60)
     with pytest.raises(UserError, match="knows English only, so it cannot translate"):
@@ -370,6 +439,34 @@ def test_noise_without_speech_says_so(offline_client, tmp_path):
         # Beam 1: the answer does not depend on the beam, and noise makes Whisper retry at every temperature.
         hiss = handle_file(str(write_wav(tmp_path / "hiss.wav", noise)))
         offline_client.predict(hiss, api_name="/transcribe", beam_size=1)
+
+
+def test_a_fresh_server_transcribes_its_very_first_request(tiny_models, tmp_path):
+    """`python app.py`, and a recording is the first thing it is asked for: the words come back, not a refusal.
+
+    A user once got "could not be read as audio" for a valid WAV, in 0.2 s, on a new process's first request.
+    """
+    config = write_config(tmp_path / "models.toml", {**tiny_models, "speech": "pack:whisper-tiny.en"}, tmp_path)
+    port, server_log = free_port(), tmp_path / "server.log"
+    with server_log.open("w") as output:  # a file, not a pipe: a full pipe would stop the server mid-request
+        server = subprocess.Popen(
+            [sys.executable, "app.py", "--config", str(config), "--port", str(port)],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    path, spoken = RECORDINGS["jfk"]
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_for_page(f"{url}config", timeout_s=120)
+        text, language, *_ = Client(url, verbose=False).predict(handle_file(str(path)), api_name="/transcribe")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    log = server_log.read_text()
+    assert words(text) == words(spoken), log
+    assert language.startswith("English (")
+    assert " refused " not in log and "no file at" not in log
 
 
 # Real voices: the tab's examples, and the beam size.
