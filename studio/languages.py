@@ -1,0 +1,40 @@
+"""Which language a text is in (lingua, among the languages the app handles), so it reaches a model that reads it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+ENGLISH = "en"
+CHINESE = "zh"
+# The languages the app's models handle (the translation tab's pairs); fewer candidates make lingua faster and surer.
+HANDLED = ("ENGLISH", "CHINESE", "GERMAN", "FRENCH", "SPANISH", "PORTUGUESE")
+
+_detector: Any = None
+_lock = threading.Lock()
+
+
+def language_of(text: str) -> str | None:
+    """The ISO 639-1 code of the text's main language ("zh", "en"…), or None when it cannot tell (no letters)."""
+    if not text or not text.strip():
+        return None
+    found = _language_detector().detect_language_of(text)
+    return found.iso_code_639_1.name.lower() if found is not None else None
+
+
+def is_chinese(text: str) -> bool:
+    """True when the text is mainly Chinese."""
+    return language_of(text) == CHINESE
+
+
+def _language_detector() -> Any:
+    """Built on first use (it loads each language's model, so not at import) and once, however many threads ask."""
+    global _detector
+    if _detector is None:
+        with _lock:
+            if _detector is None:
+                from lingua import Language, LanguageDetectorBuilder
+
+                languages = [getattr(Language, name) for name in HANDLED]
+                _detector = LanguageDetectorBuilder.from_languages(*languages).build()
+    return _detector
