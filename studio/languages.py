@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from studio.errors import encodable
+
 ENGLISH = "en"
 CHINESE = "zh"
 # The languages the app's models handle (the translation tab's pairs); fewer candidates make lingua faster and surer.
 HANDLED = ("ENGLISH", "CHINESE", "GERMAN", "FRENCH", "SPANISH", "PORTUGUESE")
+# The beginning says the language; reading all of a 100,000-character text would cost seconds.
+SAMPLE_CHARS = 2000
 
 _detector: Any = None
 _lock = threading.Lock()
@@ -18,7 +22,7 @@ def language_of(text: str) -> str | None:
     """The ISO 639-1 code of the text's main language ("zh", "en"…), or None when it cannot tell (no letters)."""
     if not text or not text.strip():
         return None
-    found = _language_detector().detect_language_of(text)
+    found = _language_detector().detect_language_of(encodable(text[:SAMPLE_CHARS]))
     return found.iso_code_639_1.name.lower() if found is not None else None
 
 
