@@ -29,6 +29,7 @@ BENCHMARKS = {
     "zero_shot": "bench.zero_shot",
     "batch": "bench.batch",
     "optimise": "bench.optimise",
+    "chinese": "bench.chinese",
 }
 
 
