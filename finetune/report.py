@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.metrics import plot_confusion_matrix
-
-COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is itself renamed into place
+from studio.runs import COMPLETE_MARKER
 
 
 def save_run(output: Path, kind: Any, model: Any, built: Any, result: dict, events: list[dict]) -> Path:
@@ -173,25 +172,6 @@ DROPPED = {
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{label}: {n}" for label, n in counts.items())
-
-
-def list_runs(runs_dir: Path) -> dict[str, Path]:
-    """Complete runs (and their faster CPU copies) in `runs_dir`, newest first, by folder name; partial or broken
-    folders are skipped."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return {}
-    complete = [
-        path
-        for path in runs_dir.iterdir()
-        if path.is_dir()
-        and not path.name.startswith(".")
-        and (path / COMPLETE_MARKER).is_file()
-        and (path / "config.json").is_file()
-        and ((path / "model.safetensors").is_file() or (path / "model.onnx").is_file())  # a run or its faster copy
-    ]
-    complete.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    return {path.name: path for path in complete}
 
 
 def sweep_partial(runs_dir: Path) -> list[Path]:

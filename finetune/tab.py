@@ -24,12 +24,13 @@ from finetune import text as text_kind
 from finetune.data import prepare, summary
 from finetune.jobs import JobSlot
 from finetune.kinds import kind_named
-from finetune.report import list_runs, sweep_partial, zip_run
+from finetune.report import sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
 from studio import pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
+from studio.runs import SERVED_IN, list_runs, run_label, run_task
 from studio.runtime import Studio
 from studio.ui import user_errors
 
@@ -49,8 +50,6 @@ SAMPLE_LABELS = {
     "image": "A sample zip: clothes from Fashion-MNIST, one folder per class",
     "entities": "A sample file: support tickets with products and order numbers (CoNLL)",
 }
-# The tab each kind's runs are served in.
-SERVED_IN = {"text": "text_classification", "image": "image_classification", "entities": "ner"}
 OFFLINE_BASES = {"text": "pack:minilm-l6", "image": "pack:efficientnet-lite0", "entities": "pack:minilm-l6"}
 ENTITY_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv", ".jsonl")
 ENTITIES_NOTE = (
@@ -75,25 +74,8 @@ slot = JobSlot()
 def register_runs(studio: Studio) -> None:
     """Offer every finished run in its tab (text, image or entity models), as it was when the app last ran."""
     sweep_partial(studio.config.runs_dir)
-    for name, path in reversed(list_runs(studio.config.runs_dir).items()):
-        studio.add_choice(SERVED_IN[run_task(path)], run_label(path) or name, str(path))
-
-
-def run_task(run: Path) -> str:
-    """The kind of model a run folder holds ("text" for runs from before there were other kinds)."""
-    return _run_metadata(run).get("task", "text")
-
-
-def run_label(run: Path) -> str | None:
-    """What the dropdown calls a faster CPU copy ("<run> (int8)"); None for a run, which goes by its name."""
-    return _run_metadata(run).get("label")
-
-
-def _run_metadata(run: Path) -> dict:
-    try:
-        return json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    for path in reversed(list_runs(studio.config.runs_dir).values()):
+        studio.add_choice(SERVED_IN[run_task(path)], run_label(path), str(path))
 
 
 def run_name(data_file: str) -> str:

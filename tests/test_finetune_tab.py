@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from gradio_client import handle_file
 
-from finetune.report import list_runs
+from studio.runs import list_runs
 from tests.conftest import ROOT
 from tests.test_finetune import cancel_once_stepping
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from finetune.report import list_runs
+from studio.runs import list_runs
 from tests.conftest import ROOT, free_port
 from tests.test_bad_inputs import Api, assert_still_serving, csv_rows, start_app, two_labels, wav, write_matrix_config
 
