@@ -215,7 +215,8 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
             "label-map": ",".join(f"{k}={v}" for k, v in mapping.items()),
             "config": str(studio.config.path),
             "max-rows": limits.max_batch_rows,
-            "model": refs,
+            # By name, as the page lists them: the child's answers and files show the names it is given.
+            "model": [studio.public_name(spec.task, ref) for ref in refs],
         }
         if studio.device_override == "cpu":
             args["cpu"] = True
@@ -294,7 +295,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
                     visible=classification or tagged,
                 )
                 compare = gr.Dropdown(
-                    choices=list(studio.choices(spec.task).items()),
+                    choices=studio.dropdown_choices(spec.task),
                     value=[],
                     multiselect=True,
                     label="Compare with (optional)",

@@ -7,6 +7,7 @@ the metrics and the new model, which is live at once in its own tab and endpoint
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -24,14 +25,14 @@ from finetune import text as text_kind
 from finetune.data import prepare, summary
 from finetune.jobs import JobSlot
 from finetune.kinds import kind_named
-from finetune.report import sweep_partial, zip_run
+from finetune.report import shown_model, sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
 from studio import pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
-from studio.runs import SERVED_IN, list_runs, run_label, run_task
-from studio.runtime import Studio
+from studio.runs import SERVED_IN, list_runs, run_task
+from studio.runtime import Studio, public_choices
 from studio.ui import user_errors
 
 TITLE = "Fine-tune"
@@ -74,8 +75,7 @@ slot = JobSlot()
 def register_runs(studio: Studio) -> None:
     """Offer every finished run in its tab (text, image or entity models), as it was when the app last ran."""
     sweep_partial(studio.config.runs_dir)
-    for path in reversed(list_runs(studio.config.runs_dir).values()):
-        studio.add_choice(SERVED_IN[run_task(path)], run_label(path), str(path))
+    studio.add_runs()
 
 
 def run_name(data_file: str) -> str:
@@ -199,7 +199,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         curve: list[dict] = []
         last_update = 0.0
         try:
-            yield {"status": f"Starting: reading the data and loading **{cfg.model}**…"}
+            yield {"status": f"Starting: reading the data and loading **{shown_model(cfg.model)}**…"}
             for event in job.events():
                 if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
                     yield {}
@@ -222,16 +222,16 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     line = f"Epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, {name} {score:.1%}"
                     yield {"status": line, "curve": curve}
                 elif kind == "error":
-                    raise UserError(event["message"])
+                    raise UserError(event["message"].replace(f"{studio.config.runs_dir}{os.sep}", ""))
                 elif kind == "done":
                     run = Path(event["output"])
                     studio.add_choice(served_in, run.name, str(run))
-                    choices = [(label, ref) for label, ref in studio.choices(served_in).items()]
                     tab_name = {"text": "Text classification", "image": "Image classification"}.get(
                         cfg.task, "Named entities"
                     )
                     yield {
-                        "status": f"Done in {event['train_seconds']:.0f} s from {cfg.model}. **{run.name}** is "
+                        "status": f"Done in {event['train_seconds']:.0f} s from {shown_model(cfg.model)}. "
+                        f"**{run.name}** is "
                         f"ready in the {tab_name} tab.",
                         "curve": curve,
                         "metrics": metrics_table({**event["metrics"], "task": cfg.task}),
@@ -239,7 +239,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         "mistakes": _mistakes(run, cfg.task, downloads),
                         "download": str(zip_run(run, downloads)),
                         "model_name": run.name,
-                        "served_in": gr.update(choices=choices, value=str(run)),
+                        "served_in": gr.update(choices=studio.dropdown_choices(served_in), value=run.name),
                     }
                     # The model is saved; let the process exit by itself. Yielding anything more would
                     # replace this result for API clients, who see only the last update. Gradio has copied
@@ -459,7 +459,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         studio.add_choice(served_in, measurement["model"], measurement["path"])
         note = "\n\n(This copy was made before; it is measured as it was then.)" if measurement.get("existing") else ""
         lists = [
-            gr.update(choices=list(studio.choices(tab).items()), value=measurement["path"])
+            gr.update(choices=studio.dropdown_choices(tab), value=measurement["model"])
             if tab == served_in
             else gr.update()
             for tab in OPTIMISED_IN
@@ -472,7 +472,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         return "Nothing to cancel: no training of yours is running."
 
     def refresh_choices():
-        updates = [gr.update(choices=list(studio.choices(task).items())) for task in SERVED_IN.values()]
+        updates = [gr.update(choices=studio.dropdown_choices(task)) for task in SERVED_IN.values()]
         for task in SERVED_IN:
             default = studio.config.finetune_bases(task).default
             updates.append(gr.update() if at_hand(default) else gr.update(value=OFFLINE_BASES[task]))
@@ -646,9 +646,9 @@ def _sample(task: str, upload: gr.File) -> None:
 
 def _base_dropdown(studio: Studio, task: str) -> gr.Dropdown:
     bases = studio.config.finetune_bases(task)
-    return gr.Dropdown(
-        choices=list(bases.choices.items()), value=bases.default, label="Base model", allow_custom_value=True
-    )
+    choices = public_choices(bases.choices)
+    default = next(value for label, value in choices if bases.choices[label] == bases.default)
+    return gr.Dropdown(choices=choices, value=default, label="Base model", allow_custom_value=True)
 
 
 def _epochs(default: int) -> gr.Slider:

@@ -164,7 +164,10 @@ def _task_config(name: str, section: dict | None, base: Path) -> TaskConfig:
         choices = {str(ref): _ref(str(ref), base) for ref in raw_choices}
     default = _ref(str(section["default"]), base)
     if default not in choices.values():
-        choices = {str(section["default"]): default, **choices}
+        # A local folder is listed by its name: its path would show the server's folders to anyone with the link.
+        label = Path(default).name if Path(default).is_absolute() else str(section["default"])
+        label = label if label not in choices else str(section["default"])
+        choices = {label: default, **choices}
     options = {k: v for k, v in section.items() if k not in {"default", "choices"}}
     if "offline" in options:
         options["offline"] = _offline(name, options["offline"], base)

@@ -8,13 +8,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from studio import pack
 from studio.cache import LoadedModel, ModelCache
 from studio.config import Config, TaskConfig
 from studio.errors import ModelUnavailableError, UserError
+from studio.runs import SERVED_IN, list_runs, run_label, run_task
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,33 @@ class Studio:
     def add_choice(self, task_name: str, label: str, ref: str) -> None:
         self.extra_choices.setdefault(task_name, {})[label] = ref
 
+    def add_runs(self) -> None:
+        """Offer every finished run in runs_dir (and each faster copy) in the tab that serves its kind."""
+        for path in reversed(list_runs(self.config.runs_dir).values()):  # oldest first, so the newest leads
+            self.add_choice(SERVED_IN[run_task(path)], run_label(path), str(path))
+
+    def dropdown_choices(self, task_name: str) -> list[tuple[str, str]]:
+        """(label, value) for each of a task's choices, as the page and the API carry them."""
+        return public_choices(self.choices(task_name))
+
+    def public_name(self, task_name: str, ref: str) -> str:
+        """What the page and the API call a model: a local folder (a fine-tuned run, a configured path) by its
+        label, since its path would show anyone with the link the server's folders; anything else by its ref."""
+        if not is_local(ref):
+            return ref
+        return next((label for label, choice in self.choices(task_name).items() if choice == ref), PurePath(ref).name)
+
     def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it."""
         ref = self.resolve(task_name, ref)
+        try:
+            return self._load(task_name, ref, load)
+        except UserError as e:
+            if is_local(ref):  # the message names the model as the dropdown does, not by its path on the server
+                e.args = (str(e).replace(ref, self.public_name(task_name, ref)),)
+            raise
+
+    def _load(self, task_name: str, ref: str, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         try:
             return self.models.get(task_name, ref, lambda: (load(ref, self.device), self.device)), ""
         except ModelUnavailableError:
@@ -124,12 +149,25 @@ class Studio:
         return None
 
     def loaded(self, task_name: str, ref: str | None) -> tuple[LoadedModel | None, str]:
-        """What serves `ref` right now, if anything, without loading it."""
+        """What serves `ref` (a reference or a label) right now, if anything, without loading it."""
         ref = ref or self.task(task_name).default
+        choices = self.choices(task_name)
+        if ref not in choices.values():
+            ref = choices.get(ref, ref)
         if (task_name, ref) in self.fallbacks and self.models.peek(task_name, ref) is None:
             fallback, note = self.fallbacks[(task_name, ref)]
             return self.models.peek(task_name, fallback), note
         return self.models.peek(task_name, ref), ""
+
+
+def public_choices(choices: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, value) pairs for a dropdown of label -> model reference: a local folder's value is its label."""
+    return [(label, label if is_local(ref) else ref) for label, ref in choices.items()]
+
+
+def is_local(ref: str) -> bool:
+    """Whether a model reference is a path on this server (config paths and runs are made absolute)."""
+    return PurePath(ref).is_absolute()
 
 
 def use_own_file_cache() -> Path:
