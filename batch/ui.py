@@ -8,6 +8,7 @@ pictures; Speech recognition recordings (or a zip). The run is `python -m batch.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ from studio.errors import UserError
 from studio.files.rows import TAGGED_SUFFIXES, TEXT_SUFFIXES, read_rows
 from studio.files.tables import guess_columns
 from studio.jobs import ChildJob
+from studio.runs import check_free_disk
 from studio.runtime import Studio
 from studio.ui import user_errors
 
@@ -208,6 +210,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
     ) -> Iterator[tuple]:
         """Start the child process on the uploads and stream its progress; the finished files at the end."""
         refs = list(dict.fromkeys(studio.resolve(spec.task, ref) for ref in models))
+        check_free_disk(limits, [Path(tempfile.gettempdir()), downloads, gradio_cache()])
         args = {
             "task": spec.task,
             "data": data,
@@ -222,12 +225,17 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
             args["cpu"] = True
         assert slot is not None
         owner = getattr(request, "session_hash", "") or ""
-        job = slot.start_job(lambda: BatchJob(args, owner))
-        if job is None:
-            raise UserError(
-                f"{limits.max_batch_jobs} batch runs are already running on this app; wait for one to finish, "
-                "then try again."
-            )
+        with studio.holding(refs):  # a run it reads is not deleted under it
+            job = slot.start_job(lambda: BatchJob(args, owner))
+            if job is None:
+                raise UserError(
+                    f"{limits.max_batch_jobs} batch runs are already running on this app; wait for one to finish, "
+                    "then try again."
+                )
+            yield from follow(job, data, progress)
+
+    def follow(job: BatchJob, data: list[str], progress: gr.Progress) -> Iterator[tuple]:
+        """The job's progress as the endpoint's outputs; the finished files at the end."""
         yield _outputs({"status": f"Starting: loading the model for the {spec.what}…"}, outputs)
         last_update = 0.0
         model_name, rows = "", 0
@@ -375,6 +383,11 @@ def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: Task
         "status": line,
         "subtitles": files.get("subtitles"),
     }
+
+
+def gradio_cache() -> Path:
+    """Where Gradio keeps the copies of the files it serves."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
 
 
 def _progress_line(model_name: str, event: dict, what: str = "rows") -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -46,6 +49,9 @@ class Studio:
     models: ModelCache = field(init=False)
     extra_choices: dict[str, dict[str, str]] = field(default_factory=dict)
     fallbacks: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # Local models a job is using now (a batch run, a faster copy being made): they are not deleted under it.
+    holds: Counter = field(default_factory=Counter)
+    _holds_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.models = ModelCache(self.config.limits.max_loaded_models)
@@ -75,6 +81,14 @@ class Studio:
         for path in reversed(list_runs(self.config.runs_dir).values()):  # oldest first, so the newest leads
             self.add_choice(SERVED_IN[run_task(path)], run_label(path), str(path))
 
+    def forget(self, ref: str) -> None:
+        """Take a model out of every dropdown and out of memory (a run that is deleted)."""
+        for task_name, added in self.extra_choices.items():
+            for label in [label for label, choice in added.items() if choice == ref]:
+                del added[label]
+            self.models.drop(task_name, ref)
+        self.fallbacks = {key: value for key, value in self.fallbacks.items() if ref not in (key[1], value[0])}
+
     def dropdown_choices(self, task_name: str) -> list[tuple[str, str]]:
         """(label, value) for each of a task's choices, as the page and the API carry them."""
         return public_choices(self.choices(task_name))
@@ -85,6 +99,39 @@ class Studio:
         if not is_local(ref):
             return ref
         return next((label for label, choice in self.choices(task_name).items() if choice == ref), PurePath(ref).name)
+
+    def named_in_config(self, names: Iterable[str]) -> str | None:
+        """The models.toml entry that names one of `names` (a model's path, a run's name or label), such as
+        "[ner] default"; None when none does."""
+        names = set(names)
+        for section in [*self.config.tasks.values(), *(self.config.finetune_bases(k) for k in SERVED_IN)]:
+            offline = section.options.get("offline") or {}
+            entries = {
+                "default": [section.default],
+                "choices": section.choices.values(),
+                "offline": offline.values() if isinstance(offline, dict) else [offline],
+            }
+            for key, refs in entries.items():
+                if names & set(refs):
+                    return f"[{section.name}] {key}"
+        return None
+
+    @contextlib.contextmanager
+    def holding(self, refs: Iterable[str]) -> Iterator[None]:
+        """Mark models as in use by a job while it runs."""
+        refs = list(refs)
+        with self._holds_lock:
+            self.holds.update(refs)
+        try:
+            yield
+        finally:
+            with self._holds_lock:
+                self.holds.subtract(refs)
+                self.holds = +self.holds
+
+    def held(self, ref: str) -> bool:
+        with self._holds_lock:
+            return self.holds[ref] > 0
 
     def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it."""

@@ -1,9 +1,11 @@
-"""Fine-tuned runs over HTTP: named everywhere, never by their path on the server."""
+"""Fine-tuned runs over HTTP: named everywhere, never by their path on the server; limited in number, size and free
+disk; deleted in Fine-tune → Your runs, except the ones models.toml names or a job is using."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -13,6 +15,9 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from studio.config import Limits
+from studio.errors import UserError
+from studio.runs import GIB, check_room_for_a_run, folder_bytes, list_runs
 from tests.conftest import ROOT, write_config
 from tests.test_bad_inputs import start_app
 from tests.test_finetune import run_cli
@@ -41,6 +46,16 @@ def put_run(runs_dir: Path, trained_run: Path, name: str, task: str = "text") ->
         metrics = json.loads((run / "metrics.json").read_text())
         (run / "metrics.json").write_text(json.dumps({**metrics, "task": task}))
     return run
+
+
+def put_copy(run: Path) -> Path:
+    """A faster copy of `run` as the app lists one (`<run>-int8`, "<run> (int8)"); the same weights will do here."""
+    copy = run.parent / f"{run.name}-int8"
+    shutil.copytree(run, copy)
+    (copy / "metrics.json").write_text(
+        json.dumps({"task": "text", "label": f"{run.name} (int8)", "optimised_from": run.name})
+    )
+    return copy
 
 
 def start(folder: Path, tiny_models: dict, app_settings: str = "", offline: str | None = None):
@@ -127,5 +142,111 @@ def test_no_page_answer_or_file_names_the_runs_folder(named_app):
     assert metrics["config"]["output"] == model_name, "the zip's files name the run, not its folder"
     answers["/finetune"] = seen(trained)
 
+    deleted = client.predict(model_name, api_name="/delete_run")
+    assert deleted[0].startswith(f"Deleted **{model_name}**")
+    answers["/delete_run"] = seen(deleted)
+
     for where, answer in answers.items():
         assert hidden not in answer, f"{where} shows the runs folder"
+
+
+# ---- Limits: how many runs, how much room, how much free disk ----
+
+
+@pytest.fixture(scope="module")
+def two_runs_app(tiny_models, trained_run, tmp_path_factory):
+    """At most 2 runs; "kept" is Text classification's offline model in models.toml."""
+    folder = tmp_path_factory.mktemp("two-runs")
+    runs = folder / "runs"
+    put_run(runs, trained_run, "kept")
+    put_copy(put_run(runs, trained_run, "spare"))
+    demo, studio, _, client = start(folder, tiny_models, "max_runs = 2", offline="kept")
+    yield studio, client
+    demo.close()
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("kept", "'kept' is named in models.toml ([text_classification] offline), so it cannot be deleted here; "),
+        ("nope", "There is no run named 'nope'; choose one of the runs Fine-tune → Your runs lists."),
+        ("../runs/kept", "There is no run named '../runs/kept'"),
+        ("", "There is no run named ''"),
+    ],
+)
+def test_a_default_or_unknown_run_is_not_deleted(two_runs_app, name, message):
+    studio, client = two_runs_app
+    with pytest.raises(AppError) as error:
+        client.predict(name, api_name="/delete_run")
+    assert str(error.value).startswith(message)
+    assert set(list_runs(studio.config.runs_dir)) == {"kept", "spare", "spare-int8"}
+
+
+def test_a_run_a_job_is_using_is_not_deleted(two_runs_app):
+    studio, client = two_runs_app
+    spare = Path(studio.config.runs_dir) / "spare"
+    in_use = "'spare' is in use by a batch run or a faster copy being made; wait"
+    # What a batch run or a faster copy does while it reads the run.
+    with studio.holding([str(spare)]), pytest.raises(AppError, match=in_use):
+        client.predict("spare", api_name="/delete_run")
+    assert spare.is_dir()
+
+
+def test_a_fine_tune_over_max_runs_is_refused_until_one_is_deleted(two_runs_app):
+    studio, client = two_runs_app
+    with pytest.raises(AppError) as error:
+        client.predict(handle_file(str(SAMPLE)), api_name="/finetune")
+    assert str(error.value) == (
+        "There are already 2 fine-tuned models, the limit (max_runs in models.toml); delete one in Fine-tune → "
+        "Your runs, then train again."
+    )
+    assert client.predict("I was charged twice", "spare (int8)", api_name="/classify_text")["label"] in LABELS
+
+    message, runs_left, text_models, _, _ = client.predict("spare", api_name="/delete_run")
+    assert message.startswith("Deleted **spare** and its faster CPU copy. 1 of 2 fine-tuned models kept")
+    assert runs_left["choices"] == [["kept", "kept"]]
+    assert chosen(text_models) == "Tiny sentiment", "the tab whose run went is back on its default"
+    assert "spare" not in json.dumps(text_models["choices"])
+    assert set(list_runs(studio.config.runs_dir)) == {"kept"}
+    for gone in ("spare", "spare (int8)"):
+        assert gone not in studio.choices("text_classification")
+        with pytest.raises(AppError, match=re.escape(f"Unknown model '{gone}'")):
+            client.predict("I was charged twice", gone, api_name="/classify_text")
+
+    trained = client.submit(handle_file(str(SAMPLE)), epochs=1, batch_size=8, api_name="/finetune").result(timeout=600)
+    assert "is ready in the Text classification tab" in trained[0]
+    assert set(list_runs(studio.config.runs_dir)) == {"kept", trained[-2]}
+
+
+def test_the_size_limit_counts_faster_copies(trained_run, tmp_path):
+    runs = tmp_path / "runs"
+    run = put_run(runs, trained_run, "only")
+    limits = Limits(max_runs_gib=folder_bytes(run) * 1.5 / GIB)
+    check_room_for_a_run(limits, runs)  # one run fits
+    put_copy(run)
+    with pytest.raises(UserError, match=r"more than the limit of .* GiB \(max_runs_gib in models.toml\); delete one"):
+        check_room_for_a_run(limits, runs)
+
+
+@pytest.fixture(scope="module")
+def full_disk_app(tiny_models, trained_run, tmp_path_factory):
+    """A free-disk floor no disk reaches."""
+    folder = tmp_path_factory.mktemp("full-disk")
+    put_run(folder / "runs", trained_run, "tickets")
+    demo, studio, _, client = start(folder, tiny_models, "min_free_disk_gib = 1000000000")
+    yield studio, client
+    demo.close()
+
+
+def test_below_the_free_disk_floor_training_and_batch_runs_are_refused(full_disk_app):
+    studio, client = full_disk_app
+    floor = r"GiB of disk is free on the server, under the floor of 1e\+09 GiB \(min_free_disk_gib in models.toml\); "
+    with pytest.raises(AppError, match=floor + "delete a run in Fine-tune → Your runs or free some disk"):
+        client.predict(handle_file(str(SAMPLE)), api_name="/finetune")
+    with pytest.raises(AppError, match=floor):
+        client.predict(handle_file(str(SAMPLE)), "text", "label", api_name="/batch_classify_text")
+    with pytest.raises(AppError, match=floor):
+        client.predict("tickets", api_name="/optimise_run")
+    # Deleting is what makes room, so it is never refused for want of it.
+    assert client.predict("tickets", api_name="/delete_run")[0].startswith("Deleted **tickets**")
+    assert list_runs(studio.config.runs_dir) == {}
