@@ -86,7 +86,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
     limits = studio.config.limits
     if slot is None:
         slot = jobs.JobSlot(capacity=limits.max_batch_jobs)
-    downloads = Path(tempfile.mkdtemp(prefix="model-studio-batch-"))
+    downloads = jobs.output_folder(f"model-studio-batch-{spec.task}-")
     classification = spec.family == "classification"
     tagged = spec.family == "entities"
     table = spec.reads == "table"
@@ -210,6 +210,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
     ) -> Iterator[tuple]:
         """Start the child process on the uploads and stream its progress; the finished files at the end."""
         refs = list(dict.fromkeys(studio.resolve(spec.task, ref) for ref in models))
+        jobs.delete_older_than(downloads, limits.delete_files_after_s)
         check_free_disk(limits, [Path(tempfile.gettempdir()), downloads, gradio_cache()])
         args = {
             "task": spec.task,

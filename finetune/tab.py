@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,7 +26,7 @@ from finetune.jobs import JobSlot
 from finetune.kinds import kind_named
 from finetune.report import shown_model, sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
-from studio import pack
+from studio import jobs, pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
@@ -254,10 +253,11 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     """The Fine-tune tab; a finished model is added to the dropdown of the tab that serves its kind."""
     limits = studio.config.limits
     # Gradio serves files only from the working and temp folders, and runs_dir may be anywhere.
-    downloads = Path(tempfile.mkdtemp(prefix="model-studio-downloads-"))
+    downloads = jobs.output_folder("model-studio-downloads-")
 
     def train_and_report(cfg: TrainConfig, request: gr.Request | None) -> Iterator[dict]:
         """Start the training process and turn its events into updates of the tab's outputs, by name."""
+        jobs.delete_older_than(downloads, limits.delete_files_after_s)
         job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "")
         if job is None:
             raise UserError("Another fine-tune is running on this app; wait for it to finish, then try again.")

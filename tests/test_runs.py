@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -100,13 +102,15 @@ def named_app(tiny_models, trained_run, tmp_path_factory):
     put_run(runs, trained_run, "orders", task="entities")
     broken = put_run(runs, trained_run, "broken")
     (broken / "model.safetensors").write_bytes(os.urandom(4096))
+    batch_folders = set(Path(tempfile.gettempdir()).glob("model-studio-batch-text_classification-*"))
     demo, studio, url, client = start(folder, tiny_models)
-    yield url, studio, client
+    (own,) = set(Path(tempfile.gettempdir()).glob("model-studio-batch-text_classification-*")) - batch_folders
+    yield url, studio, client, own
     demo.close()
 
 
 def test_no_page_answer_or_file_names_the_runs_folder(named_app):
-    url, studio, client = named_app
+    url, studio, client, _ = named_app
     hidden = str(studio.config.runs_dir)
     answers = {}
     answers["/config"] = httpx.get(url + "config").text
@@ -148,6 +152,21 @@ def test_no_page_answer_or_file_names_the_runs_folder(named_app):
 
     for where, answer in answers.items():
         assert hidden not in answer, f"{where} shows the runs folder"
+
+
+def test_old_batch_outputs_are_deleted_when_a_new_run_starts(named_app):
+    _, studio, client, downloads = named_app
+    left_behind = downloads / "model-studio-job-of-a-client-who-left"
+    left_behind.mkdir()
+    (left_behind / "tickets.results.csv").write_text("text,prediction\n")
+    long_ago = time.time() - studio.config.limits.delete_files_after_s - 60
+    os.utime(left_behind, (long_ago, long_ago))
+    client.predict(handle_file(str(SAMPLE)), "text", "", api_name="/batch_classify_text")
+    assert not left_behind.exists()
+    deadline = time.monotonic() + 10
+    while list(downloads.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(downloads.iterdir()), "the run's own outputs went once they were served"
 
 
 # ---- Limits: how many runs, how much room, how much free disk ----
