@@ -746,6 +746,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         your_runs,
         [runs_status, your_runs, *(model_dropdowns[task] for task in SERVED_IN.values())],
         api_name="delete_run",
+        concurrency_limit=1,  # two requests to delete one run: the second is told there is no such run
     )
     demo.load(
         refresh_choices,
