@@ -250,6 +250,7 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
     many = accelerator.num_processes > 1
     device = str(accelerator.device) if many else ("cpu" if args.cpu else None)
     studio = Studio(config=config, device_override=device)
+    studio.add_runs()  # so that a fine-tuned run can be named as the app lists it
     refs = list(dict.fromkeys(args.model or [""]))
     output = Path(args.output)
     if main_process:
@@ -261,14 +262,15 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
         choices = studio.choices(args.task)
         if ref not in choices and ref not in choices.values():
             studio.add_choice(args.task, ref, ref)  # the command line may name any model
+        name = studio.public_name(args.task, ref)
         started = time.perf_counter()
         loaded, note = studio.load(args.task, ref, spec.load)
         load_seconds = time.perf_counter() - started
         report(
             {
                 "event": "start",
-                "model": ref,
-                "served_by": loaded.ref,
+                "model": name,
+                "served_by": studio.public_name(args.task, loaded.ref),
                 "note": note,
                 "rows": n,
                 "load_seconds": round(load_seconds, 2),
@@ -296,8 +298,8 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
         if spec.write_extras and k == 0:
             extras = spec.write_extras(rows, results, output)
         summary = {
-            "model": ref,
-            "served_by": loaded.ref,
+            "model": name,
+            "served_by": studio.public_name(args.task, loaded.ref),
             "note": note,
             "rows": n,
             "failed_rows": sum(1 for r in results if r["error"]),

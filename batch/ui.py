@@ -8,6 +8,7 @@ pictures; Speech recognition recordings (or a zip). The run is `python -m batch.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ from studio.errors import UserError
 from studio.files.rows import TAGGED_SUFFIXES, TEXT_SUFFIXES, read_rows
 from studio.files.tables import guess_columns
 from studio.jobs import ChildJob
+from studio.runs import check_free_disk
 from studio.runtime import Studio
 from studio.ui import user_errors
 
@@ -84,7 +86,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
     limits = studio.config.limits
     if slot is None:
         slot = jobs.JobSlot(capacity=limits.max_batch_jobs)
-    downloads = Path(tempfile.mkdtemp(prefix="model-studio-batch-"))
+    downloads = jobs.output_folder(f"model-studio-batch-{spec.task}-")
     classification = spec.family == "classification"
     tagged = spec.family == "entities"
     table = spec.reads == "table"
@@ -208,6 +210,8 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
     ) -> Iterator[tuple]:
         """Start the child process on the uploads and stream its progress; the finished files at the end."""
         refs = list(dict.fromkeys(studio.resolve(spec.task, ref) for ref in models))
+        jobs.delete_older_than(downloads, limits.delete_files_after_s)
+        check_free_disk(limits, [Path(tempfile.gettempdir()), downloads, gradio_cache()])
         args = {
             "task": spec.task,
             "data": data,
@@ -215,18 +219,24 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
             "label-map": ",".join(f"{k}={v}" for k, v in mapping.items()),
             "config": str(studio.config.path),
             "max-rows": limits.max_batch_rows,
-            "model": refs,
+            # By name, as the page lists them: the child's answers and files show the names it is given.
+            "model": [studio.public_name(spec.task, ref) for ref in refs],
         }
         if studio.device_override == "cpu":
             args["cpu"] = True
         assert slot is not None
         owner = getattr(request, "session_hash", "") or ""
-        job = slot.start_job(lambda: BatchJob(args, owner))
-        if job is None:
-            raise UserError(
-                f"{limits.max_batch_jobs} batch runs are already running on this app; wait for one to finish, "
-                "then try again."
-            )
+        with studio.holding(refs):  # a run it reads is not deleted under it
+            job = slot.start_job(lambda: BatchJob(args, owner))
+            if job is None:
+                raise UserError(
+                    f"{limits.max_batch_jobs} batch runs are already running on this app; wait for one to finish, "
+                    "then try again."
+                )
+            yield from follow(job, data, progress)
+
+    def follow(job: BatchJob, data: list[str], progress: gr.Progress) -> Iterator[tuple]:
+        """The job's progress as the endpoint's outputs; the finished files at the end."""
         yield _outputs({"status": f"Starting: loading the model for the {spec.what}…"}, outputs)
         last_update = 0.0
         model_name, rows = "", 0
@@ -294,7 +304,7 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
                     visible=classification or tagged,
                 )
                 compare = gr.Dropdown(
-                    choices=list(studio.choices(spec.task).items()),
+                    choices=studio.dropdown_choices(spec.task),
                     value=[],
                     multiselect=True,
                     label="Compare with (optional)",
@@ -374,6 +384,11 @@ def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: Task
         "status": line,
         "subtitles": files.get("subtitles"),
     }
+
+
+def gradio_cache() -> Path:
+    """Where Gradio keeps the copies of the files it serves."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
 
 
 def _progress_line(model_name: str, event: dict, what: str = "rows") -> str:

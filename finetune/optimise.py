@@ -22,8 +22,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from finetune.report import COMPLETE_MARKER
 from studio.errors import UserError
+from studio.runs import COMPLETE_MARKER
 
 # variant -> what the copy's label and folder say of it
 VARIANTS = {"int8": "int8", "onnx": "ONNX"}

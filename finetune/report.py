@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from studio.files.classes import few_examples_note
 from studio.metrics import plot_confusion_matrix
+from studio.runs import COMPLETE_MARKER
 
-COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is itself renamed into place
+# The run's files that name files on the server (the data, the output folder, a local base model): the zip to
+# download holds them with each such path cut to its last part.
+NAMES_PATHS = ("metrics.json", "training_log.jsonl", "config.json", "tokenizer_config.json")
 
 
 def save_run(output: Path, kind: Any, model: Any, built: Any, result: dict, events: list[dict]) -> Path:
@@ -77,13 +81,13 @@ def model_card(name: str, kind: Any, result: dict, built: Any) -> str:
     return f"""---
 library_name: {kind.LIBRARY}
 pipeline_tag: {kind.PIPELINE_TAG}
-base_model: {cfg["model"]}
+base_model: {shown_model(cfg["model"])}
 tags: [{kind.PIPELINE_TAG}, model-studio]
 ---
 
 # {name}
 
-{WHAT[task]} fine-tuned with Model Studio from `{cfg["model"]}` on {data["train"]["rows"]} {EXAMPLES[task]}.
+{WHAT[task]} fine-tuned with Model Studio from `{shown_model(cfg["model"])}` on {data["train"]["rows"]} {EXAMPLES[task]}.
 Labels: {labels}.
 
 ## Use
@@ -103,7 +107,7 @@ Labels: {labels}.
 
 | setting | value |
 |---|---|
-| base model | `{cfg["model"]}` |
+| base model | `{shown_model(cfg["model"])}` |
 | epochs (max) | {cfg["epochs"]} |
 | learning rate | {cfg["learning_rate"]:g} |
 | batch size | {cfg["batch_size"]} |
@@ -193,25 +197,6 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{label}: {n}" for label, n in counts.items())
 
 
-def list_runs(runs_dir: Path) -> dict[str, Path]:
-    """Complete runs (and their faster CPU copies) in `runs_dir`, newest first, by folder name; partial or broken
-    folders are skipped."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return {}
-    complete = [
-        path
-        for path in runs_dir.iterdir()
-        if path.is_dir()
-        and not path.name.startswith(".")
-        and (path / COMPLETE_MARKER).is_file()
-        and (path / "config.json").is_file()
-        and ((path / "model.safetensors").is_file() or (path / "model.onnx").is_file())  # a run or its faster copy
-    ]
-    complete.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    return {path.name: path for path in complete}
-
-
 def sweep_partial(runs_dir: Path) -> list[Path]:
     """Remove the half-written folders of saves whose process died (killed mid-save); returns what went."""
     runs_dir = Path(runs_dir)
@@ -229,6 +214,42 @@ def sweep_partial(runs_dir: Path) -> list[Path]:
 
 
 def zip_run(run: Path, destination_dir: Path) -> Path:
-    """The run folder as one zip file to download."""
+    """The run folder as one zip file to download, without the server's paths."""
     destination_dir.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.make_archive(str(destination_dir / run.name), "zip", root_dir=run.parent, base_dir=run.name))
+    target = destination_dir / f"{run.name}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(run.rglob("*")):
+            if not path.is_file():
+                continue
+            member = f"{run.name}/{path.relative_to(run).as_posix()}"
+            if path.name in NAMES_PATHS:
+                archive.writestr(member, _without_paths(path))
+            else:
+                archive.write(path, member)
+    return target
+
+
+def shown_model(ref: str) -> str:
+    """A model as a user is shown it: a local folder by its name, a Hub id or pack name as it is."""
+    return _last_part(ref)
+
+
+def _without_paths(path: Path) -> str:
+    """A JSON or JSON Lines file with every absolute path in its values cut to the path's last part."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        return "".join(json.dumps(_cut_paths(json.loads(line))) + "\n" for line in text.splitlines() if line.strip())
+    return json.dumps(_cut_paths(json.loads(text)), indent=2)
+
+
+def _cut_paths(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _cut_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut_paths(item) for item in value]
+    return _last_part(value) if isinstance(value, str) else value
+
+
+def _last_part(text: str) -> str:
+    path = PurePath(text)
+    return path.name if path.is_absolute() and path.name else text

@@ -7,9 +7,9 @@ the metrics and the new model, which is live at once in its own tab and endpoint
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,13 +24,27 @@ from finetune import text as text_kind
 from finetune.data import prepare, summary
 from finetune.jobs import JobSlot
 from finetune.kinds import kind_named
-from finetune.report import few_examples, list_runs, sweep_partial, zip_run
+from finetune.report import few_examples, shown_model, sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
-from studio import pack
+from studio import jobs, pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
-from studio.runtime import Studio
+from studio.runs import (
+    GIB,
+    SERVED_IN,
+    WHERE_TO_DELETE,
+    check_room_for_a_copy,
+    check_room_for_a_run,
+    copies_of,
+    copy_of,
+    folder_bytes,
+    list_runs,
+    run_label,
+    run_task,
+)
+from studio.runs import delete_run as delete_folders
+from studio.runtime import Studio, public_choices
 from studio.ui import user_errors
 
 TITLE = "Fine-tune"
@@ -49,8 +63,6 @@ SAMPLE_LABELS = {
     "image": "A sample zip: clothes from Fashion-MNIST, one folder per class",
     "entities": "A sample file: support tickets with products and order numbers (CoNLL)",
 }
-# The tab each kind's runs are served in.
-SERVED_IN = {"text": "text_classification", "image": "image_classification", "entities": "ner"}
 OFFLINE_BASES = {"text": "pack:minilm-l6", "image": "pack:efficientnet-lite0", "entities": "pack:minilm-l6"}
 ENTITY_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv", ".jsonl")
 ENTITIES_NOTE = (
@@ -60,6 +72,11 @@ ENTITIES_NOTE = (
 OPTIMISE_NOTE = (
     "An ONNX Runtime copy with int8 weights, measured on this run's validation split: once made it appears in "
     'the model\'s tab as "<name> (int8)".'
+)
+RUNS_NOTE = (
+    "Each fine-tuned model is kept on the server until it is deleted here; a new fine-tune is refused once there "
+    "are {max_runs} of them or they take more than {max_gib:g} GiB. The models named in models.toml, and those a "
+    "batch run or a faster copy is using, cannot be deleted."
 )
 # The tabs whose model lists a faster copy can join (image runs are not copied yet).
 OPTIMISED_IN = ("text_classification", "ner")
@@ -75,25 +92,55 @@ slot = JobSlot()
 def register_runs(studio: Studio) -> None:
     """Offer every finished run in its tab (text, image or entity models), as it was when the app last ran."""
     sweep_partial(studio.config.runs_dir)
-    for name, path in reversed(list_runs(studio.config.runs_dir).items()):
-        studio.add_choice(SERVED_IN[run_task(path)], run_label(path) or name, str(path))
+    studio.add_runs()
 
 
-def run_task(run: Path) -> str:
-    """The kind of model a run folder holds ("text" for runs from before there were other kinds)."""
-    return _run_metadata(run).get("task", "text")
+def deletable_run(studio: Studio, name: str | None) -> Path:
+    """The run (or faster copy) that `name` names, once it is clear that it may be deleted."""
+    name = (name or "").strip()
+    runs = list_runs(studio.config.runs_dir)  # only runs the app made: never a path a client sends
+    run = runs.get(name) or next((path for path in runs.values() if run_label(path) == name), None)
+    if run is None:
+        raise UserError(f"There is no run named '{name[:80]}'; choose one of the runs {WHERE_TO_DELETE} lists.")
+    for folder in [*copies_of(run), run]:
+        label = run_label(folder)
+        entry = studio.named_in_config([str(folder), folder.name, label])
+        if entry:
+            raise UserError(
+                f"'{label}' is named in models.toml ({entry}), so it cannot be deleted here; take it out of "
+                "models.toml first."
+            )
+        if studio.held(str(folder)):
+            raise UserError(
+                f"'{label}' is in use by a batch run or a faster copy being made; wait for it to finish, then "
+                "delete it."
+            )
+    return run
 
 
-def run_label(run: Path) -> str | None:
-    """What the dropdown calls a faster CPU copy ("<run> (int8)"); None for a run, which goes by its name."""
-    return _run_metadata(run).get("label")
+def delete_run(studio: Studio, run: Path) -> str:
+    """Delete a run and its faster copies (or just a copy): out of every tab, out of memory, off the disk."""
+    folders = [*copies_of(run), run]
+    for folder in folders:
+        studio.forget(str(folder))
+    delete_folders(run)
+    also = (
+        " and its faster CPU copy" if len(folders) == 2 else f" and its {len(folders) - 1} copies" * (len(folders) > 2)
+    )
+    return f"Deleted **{run_label(run)}**{also}. {runs_usage(studio)}"
 
 
-def _run_metadata(run: Path) -> dict:
-    try:
-        return json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def runs_usage(studio: Studio) -> str:
+    """How many runs there are and how much they take, against the limits."""
+    limits, runs_dir = studio.config.limits, studio.config.runs_dir
+    runs = sum(1 for path in list_runs(runs_dir).values() if copy_of(path) is None)
+    used = folder_bytes(runs_dir) / GIB if Path(runs_dir).is_dir() else 0.0
+    return f"{runs} of {limits.max_runs} fine-tuned models kept, taking {used:.1f} of {limits.max_runs_gib:g} GiB."
+
+
+def run_choices(studio: Studio) -> list[tuple[str, str]]:
+    """The runs and copies that can be deleted, newest first: (label, folder name)."""
+    return [(run_label(path), name) for name, path in list_runs(studio.config.runs_dir).items()]
 
 
 def run_name(data_file: str) -> str:
@@ -208,10 +255,11 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     """The Fine-tune tab; a finished model is added to the dropdown of the tab that serves its kind."""
     limits = studio.config.limits
     # Gradio serves files only from the working and temp folders, and runs_dir may be anywhere.
-    downloads = Path(tempfile.mkdtemp(prefix="model-studio-downloads-"))
+    downloads = jobs.output_folder("model-studio-downloads-")
 
     def train_and_report(cfg: TrainConfig, request: gr.Request | None) -> Iterator[dict]:
         """Start the training process and turn its events into updates of the tab's outputs, by name."""
+        jobs.delete_older_than(downloads, limits.delete_files_after_s)
         job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "")
         if job is None:
             raise UserError("Another fine-tune is running on this app; wait for it to finish, then try again.")
@@ -220,7 +268,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         last_update = 0.0
         warning = ""
         try:
-            yield {"status": f"Starting: reading the data and loading **{cfg.model}**…"}
+            yield {"status": f"Starting: reading the data and loading **{shown_model(cfg.model)}**…"}
             for event in job.events():
                 if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
                     yield {}
@@ -244,16 +292,16 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     line = f"Epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, {name} {score:.1%}"
                     yield {"status": line, "curve": curve}
                 elif kind == "error":
-                    raise UserError(event["message"])
+                    raise UserError(event["message"].replace(f"{studio.config.runs_dir}{os.sep}", ""))
                 elif kind == "done":
                     run = Path(event["output"])
                     studio.add_choice(served_in, run.name, str(run))
-                    choices = [(label, ref) for label, ref in studio.choices(served_in).items()]
                     tab_name = {"text": "Text classification", "image": "Image classification"}.get(
                         cfg.task, "Named entities"
                     )
                     yield {
-                        "status": f"Done in {event['train_seconds']:.0f} s from {cfg.model}. **{run.name}** is "
+                        "status": f"Done in {event['train_seconds']:.0f} s from {shown_model(cfg.model)}. "
+                        f"**{run.name}** is "
                         f"ready in the {tab_name} tab.",
                         "curve": curve,
                         "metrics": metrics_table({**event["metrics"], "task": cfg.task}) + warning,
@@ -261,7 +309,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         "mistakes": _mistakes(run, cfg.task, downloads),
                         "download": str(zip_run(run, downloads)),
                         "model_name": run.name,
-                        "served_in": gr.update(choices=choices, value=str(run)),
+                        "served_in": gr.update(choices=studio.dropdown_choices(served_in), value=run.name),
                     }
                     # The model is saved; let the process exit by itself. Yielding anything more would
                     # replace this result for API clients, who see only the last update. Gradio has copied
@@ -341,6 +389,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         """
         if not data_file:
             raise UserError("No data file was given; upload a CSV, TSV, JSON, JSONL or Parquet file first.")
+        check_room_for_a_run(limits, studio.config.runs_dir)
         df = read_table(data_file, max_rows=limits.max_dataset_rows)
         guessed_text, guessed_label = guess_columns(df)
         text_column, label_column = text_column or guessed_text, label_column or guessed_label
@@ -394,6 +443,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         """
         if not images_zip:
             raise UserError("No zip of images was given; upload a zip with one folder of pictures per class first.")
+        check_room_for_a_run(limits, studio.config.runs_dir)
         cfg = settings(
             "image",
             images_zip,
@@ -442,6 +492,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         """
         if not data_file:
             raise UserError("No data file was given; upload a CoNLL or JSONL file of tagged sentences first.")
+        check_room_for_a_run(limits, studio.config.runs_dir)
         cfg = settings(
             "entities",
             data_file,
@@ -470,18 +521,21 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             copy's model name (use it as model_ref in /classify_text or /recognize_entities), and the model lists
             of the Text classification and Named entities tabs.
         """
-        from finetune.optimise import measurement_table, optimise
+        from finetune.optimise import copy_path, measurement_table, optimise
 
         name = (run_name or "").strip()
         run = list_runs(studio.config.runs_dir).get(name)  # only runs the app made: never a path a client sends
         if run is None:
             raise UserError(f"There is no finished run named '{name[:80]}'; give the name a fine-tune returned.")
-        measurement = optimise(run, report=lambda line: progress(None, desc=line))
+        if not copy_path(run).is_dir():
+            check_room_for_a_copy(limits, studio.config.runs_dir)
+        with studio.holding([str(run)]):  # not deleted while it is copied
+            measurement = optimise(run, report=lambda line: progress(None, desc=line))
         served_in = SERVED_IN[run_task(run)]
         studio.add_choice(served_in, measurement["model"], measurement["path"])
         note = "\n\n(This copy was made before; it is measured as it was then.)" if measurement.get("existing") else ""
         lists = [
-            gr.update(choices=list(studio.choices(tab).items()), value=measurement["path"])
+            gr.update(choices=studio.dropdown_choices(tab), value=measurement["model"])
             if tab == served_in
             else gr.update()
             for tab in OPTIMISED_IN
@@ -494,11 +548,34 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         return "Nothing to cancel: no training of yours is running."
 
     def refresh_choices():
-        updates = [gr.update(choices=list(studio.choices(task).items())) for task in SERVED_IN.values()]
+        updates = [gr.update(choices=studio.dropdown_choices(task)) for task in SERVED_IN.values()]
         for task in SERVED_IN:
             default = studio.config.finetune_bases(task).default
             updates.append(gr.update() if at_hand(default) else gr.update(value=OFFLINE_BASES[task]))
-        return updates
+        return [*updates, *show_runs()]
+
+    def show_runs() -> tuple[Any, str]:
+        return gr.update(choices=run_choices(studio)), runs_usage(studio)
+
+    @user_errors("deleting the run")
+    def delete(run_name: str | None) -> tuple:
+        """Delete a fine-tuned model (with its faster CPU copy) from the server, to make room for new ones.
+
+        Args:
+            run_name: the run's name, as /finetune returned it (a faster copy: "<run> (int8)"). Models named in
+                models.toml, and those a batch run or a faster copy is using, are not deleted.
+        Returns:
+            what was deleted and what is left, the runs left, and the Text classification, Image classification
+            and Named entities model lists.
+        """
+        run = deletable_run(studio, run_name)
+        served_in = SERVED_IN[run_task(run)]
+        message = delete_run(studio, run)
+        lists = [gr.update(choices=studio.dropdown_choices(task)) for task in SERVED_IN.values()]
+        for task, update in zip(SERVED_IN.values(), lists):
+            if task == served_in:  # it may have been the model chosen there
+                update["value"] = studio.public_name(task, studio.task(task).default)
+        return message, gr.update(choices=run_choices(studio), value=None), *lists
 
     gr.Markdown(DESCRIPTION)
     events = {}
@@ -568,6 +645,21 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         )
                     train_entities = gr.Button("Train", variant="primary")
             cancel_button = gr.Button("Cancel", variant="stop")
+            with gr.Accordion("Your runs", open=False):
+                gr.Markdown(
+                    RUNS_NOTE.format(max_runs=limits.max_runs, max_gib=limits.max_runs_gib),
+                    elem_classes="status-line",
+                )
+                with gr.Row(equal_height=True):
+                    your_runs = gr.Dropdown(
+                        choices=run_choices(studio),
+                        value=None,
+                        label="Fine-tuned model",
+                        allow_custom_value=True,  # checked against runs_dir when deleting
+                        scale=4,
+                    )
+                    delete_button = gr.Button("Delete", variant="stop", scale=1, min_width=80)
+                runs_status = gr.Markdown(runs_usage(studio), elem_classes="status-line")
         with gr.Column(scale=1):
             status = gr.Markdown("Upload a file to begin.", elem_classes="status-line")
             curve = gr.LinePlot(x="step", y="loss", color="split", label="Loss", height=260)
@@ -642,7 +734,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             None,
             [faster, optimised, copy_name],
             api_visibility="private",
-        )
+        ).then(show_runs, None, [your_runs, runs_status], api_visibility="private")
     # Two slots, so that a second request for the same run is told at once that the copy is being made.
     optimise_button.click(
         optimise_run,
@@ -651,12 +743,20 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         api_name="optimise_run",
         concurrency_limit=2,
         concurrency_id="optimise",
-    )
+    ).then(show_runs, None, [your_runs, runs_status], api_visibility="private")
     cancel_button.click(cancel, None, status, cancels=list(events.values()), api_visibility="private")
+    delete_button.click(
+        delete,
+        your_runs,
+        [runs_status, your_runs, *(model_dropdowns[task] for task in SERVED_IN.values())],
+        api_name="delete_run",
+        concurrency_limit=1,  # two requests to delete one run: the second is told there is no such run
+    )
     demo.load(
         refresh_choices,
         None,
-        [*(model_dropdowns[task] for task in SERVED_IN.values()), *(bases[task] for task in SERVED_IN)],
+        [*(model_dropdowns[task] for task in SERVED_IN.values()), *(bases[task] for task in SERVED_IN)]
+        + [your_runs, runs_status],
         api_visibility="private",
     )
 
@@ -668,9 +768,9 @@ def _sample(task: str, upload: gr.File) -> None:
 
 def _base_dropdown(studio: Studio, task: str) -> gr.Dropdown:
     bases = studio.config.finetune_bases(task)
-    return gr.Dropdown(
-        choices=list(bases.choices.items()), value=bases.default, label="Base model", allow_custom_value=True
-    )
+    choices = public_choices(bases.choices)
+    default = next(value for label, value in choices if bases.choices[label] == bases.default)
+    return gr.Dropdown(choices=choices, value=default, label="Base model", allow_custom_value=True)
 
 
 def _epochs(default: int) -> gr.Slider:

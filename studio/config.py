@@ -84,6 +84,12 @@ class Limits:
     # Uploads and outputs in Gradio's cache are deleted this long after they were written, checked this often.
     delete_files_after_s: int = 86_400
     delete_files_every_s: int = 3_600
+    # Fine-tuned runs kept in runs_dir (faster CPU copies not counted), and all of them together, copies included:
+    # beyond either a new fine-tune is refused until one is deleted.
+    max_runs: int = 20
+    max_runs_gib: float = 20.0
+    # Fine-tuning and batch runs are refused when the disk they write to has less free than this.
+    min_free_disk_gib: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -164,7 +170,10 @@ def _task_config(name: str, section: dict | None, base: Path) -> TaskConfig:
         choices = {str(ref): _ref(str(ref), base) for ref in raw_choices}
     default = _ref(str(section["default"]), base)
     if default not in choices.values():
-        choices = {str(section["default"]): default, **choices}
+        # A local folder is listed by its name: its path would show the server's folders to anyone with the link.
+        label = Path(default).name if Path(default).is_absolute() else str(section["default"])
+        label = label if label not in choices else str(section["default"])
+        choices = {label: default, **choices}
     options = {k: v for k, v in section.items() if k not in {"default", "choices"}}
     if "offline" in options:
         options["offline"] = _offline(name, options["offline"], base)

@@ -3,6 +3,7 @@ the app keeps serving while it runs. The child prints one JSON event per line on
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -159,6 +161,34 @@ class JobSlot:
         for job in mine:
             job.cancel()
         return bool(mine)
+
+
+def output_folder(prefix: str) -> Path:
+    """A temporary folder for the files a feature hands out, removed when the app stops."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def delete_older_than(folder: Path, age_s: float) -> list[Path]:
+    """Delete what `folder` holds that was written more than `age_s` ago; returns what went.
+
+    A job's outputs are removed once Gradio has served them, but not when the client went away first.
+    """
+    cutoff = time.time() - age_s
+    gone = []
+    for entry in Path(folder).iterdir() if Path(folder).is_dir() else []:
+        try:
+            if entry.lstat().st_mtime >= cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        gone.append(entry)
+    return gone
 
 
 def python_module(module: str, args: list[str]) -> list[str]:

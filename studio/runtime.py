@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from studio import pack
@@ -16,6 +19,7 @@ from studio.cache import LoadedModel, ModelCache
 from studio.config import Config, TaskConfig
 from studio.errors import ModelUnavailableError, UserError
 from studio.hub import FOR_A_WHILE, Remembered
+from studio.runs import SERVED_IN, list_runs, run_label, run_task
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,9 @@ class Studio:
     extra_choices: dict[str, dict[str, str]] = field(default_factory=dict)
     fallbacks: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     unavailable: Remembered = field(default_factory=Remembered)  # model reference -> why it could not be had
+    # Local models a job is using now (a batch run, a faster copy being made): they are not deleted under it.
+    holds: Counter = field(default_factory=Counter)
+    _holds_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.models = ModelCache(self.config.limits.max_loaded_models)
@@ -78,12 +85,77 @@ class Studio:
     def add_choice(self, task_name: str, label: str, ref: str) -> None:
         self.extra_choices.setdefault(task_name, {})[label] = ref
 
+    def add_runs(self) -> None:
+        """Offer every finished run in runs_dir (and each faster copy) in the tab that serves its kind."""
+        for path in reversed(list_runs(self.config.runs_dir).values()):  # oldest first, so the newest leads
+            self.add_choice(SERVED_IN[run_task(path)], run_label(path), str(path))
+
+    def forget(self, ref: str) -> None:
+        """Take a model out of every dropdown and out of memory (a run that is deleted)."""
+        for task_name, added in self.extra_choices.items():
+            for label in [label for label, choice in added.items() if choice == ref]:
+                del added[label]
+            self.models.drop(task_name, ref)
+        self.fallbacks = {key: value for key, value in self.fallbacks.items() if ref not in (key[1], value[0])}
+
+    def dropdown_choices(self, task_name: str) -> list[tuple[str, str]]:
+        """(label, value) for each of a task's choices, as the page and the API carry them."""
+        return public_choices(self.choices(task_name))
+
+    def public_name(self, task_name: str, ref: str) -> str:
+        """What the page and the API call a model: a local folder (a fine-tuned run, a configured path) by its
+        label, since its path would show anyone with the link the server's folders; anything else by its ref."""
+        if not is_local(ref):
+            return ref
+        return next((label for label, choice in self.choices(task_name).items() if choice == ref), PurePath(ref).name)
+
+    def named_in_config(self, names: Iterable[str]) -> str | None:
+        """The models.toml entry that names one of `names` (a model's path, a run's name or label), such as
+        "[ner] default"; None when none does."""
+        names = set(names)
+        for section in [*self.config.tasks.values(), *(self.config.finetune_bases(k) for k in SERVED_IN)]:
+            offline = section.options.get("offline") or {}
+            entries = {
+                "default": [section.default],
+                "choices": section.choices.values(),
+                "offline": offline.values() if isinstance(offline, dict) else [offline],
+            }
+            for key, refs in entries.items():
+                if names & set(refs):
+                    return f"[{section.name}] {key}"
+        return None
+
+    @contextlib.contextmanager
+    def holding(self, refs: Iterable[str]) -> Iterator[None]:
+        """Mark models as in use by a job while it runs."""
+        refs = list(refs)
+        with self._holds_lock:
+            self.holds.update(refs)
+        try:
+            yield
+        finally:
+            with self._holds_lock:
+                self.holds.subtract(refs)
+                self.holds = +self.holds
+
+    def held(self, ref: str) -> bool:
+        with self._holds_lock:
+            return self.holds[ref] > 0
+
     def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it.
 
         A model that could not be had is not tried again for a while (UNREACHABLE_FOR_S): its stand-in serves at once.
         """
         ref = self.resolve(task_name, ref)
+        try:
+            return self._load(task_name, ref, load)
+        except UserError as e:
+            if is_local(ref):  # the message names the model as the dropdown does, not by its path on the server
+                e.args = (str(e).replace(ref, self.public_name(task_name, ref)),)
+            raise
+
+    def _load(self, task_name: str, ref: str, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         try:
             return self.models.get(task_name, ref, lambda: self._load_unless_unavailable(ref, load)), ""
         except ModelUnavailableError as e:
@@ -163,12 +235,25 @@ class Studio:
         return ref in self.task(task_name).choices.values() and ref not in readers
 
     def loaded(self, task_name: str, ref: str | None) -> tuple[LoadedModel | None, str]:
-        """What serves `ref` right now, if anything, without loading it."""
+        """What serves `ref` (a reference or a label) right now, if anything, without loading it."""
         ref = ref or self.task(task_name).default
+        choices = self.choices(task_name)
+        if ref not in choices.values():
+            ref = choices.get(ref, ref)
         if (task_name, ref) in self.fallbacks and self.models.peek(task_name, ref) is None:
             fallback, note = self.fallbacks[(task_name, ref)]
             return self.models.peek(task_name, fallback), note
         return self.models.peek(task_name, ref), ""
+
+
+def public_choices(choices: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, value) pairs for a dropdown of label -> model reference: a local folder's value is its label."""
+    return [(label, label if is_local(ref) else ref) for label, ref in choices.items()]
+
+
+def is_local(ref: str) -> bool:
+    """Whether a model reference is a path on this server (config paths and runs are made absolute)."""
+    return PurePath(ref).is_absolute()
 
 
 def use_own_file_cache() -> Path:

@@ -84,11 +84,10 @@ def model_controls(
     `initial`, when given, picks the model shown each time the page loads (e.g. one that works offline); the API's
     default stays the configured model, so a client that names none gets what the config says.
     """
-    choices = studio.choices(task_name)
     with gr.Row(equal_height=True):
         model = gr.Dropdown(
-            choices=[(label, ref) for label, ref in choices.items()],
-            value=studio.task(task_name).default,
+            choices=studio.dropdown_choices(task_name),
+            value=studio.public_name(task_name, studio.task(task_name).default),
             label="Model",
             interactive=True,
             # Checked by Studio.load against the live choices, which grow when a fine-tune finishes.
@@ -107,7 +106,7 @@ def model_controls(
     if initial is not None:
         from gradio.context import Context
 
-        Context.root_block.load(initial, None, model, api_visibility="private")
+        Context.root_block.load(lambda: studio.public_name(task_name, initial()), None, model, api_visibility="private")
     model.change(lambda ref: show_status(studio, task_name, ref), model, status, api_visibility="private")
     return model, status
 

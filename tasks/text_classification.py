@@ -306,8 +306,8 @@ def build_tab(studio: Studio) -> gr.Dropdown:
             model, status = model_controls(studio, TASK, load)
             with gr.Accordion("Zero-shot (your labels)", open=False):
                 zero_shot_model = gr.Dropdown(
-                    choices=list(studio.choices(zero_shot.TASK).items()),
-                    value=studio.task(zero_shot.TASK).default,
+                    choices=studio.dropdown_choices(zero_shot.TASK),
+                    value=studio.public_name(zero_shot.TASK, studio.task(zero_shot.TASK).default),
                     label="Zero-shot classifier",
                     interactive=True,
                     allow_custom_value=True,  # checked by Studio.load against the configured choices

@@ -300,7 +300,8 @@ def unavailable_error(studio: Studio, model_ref: str | None, error: ModelUnavail
     if not pairs or _bergamot_name(ref):  # a pack model's own error says how to install it
         return error
     label = next((label for label, choice in choices.items() if choice == ref), "")
-    model = f"{label} ({ref})" if label else f"'{ref}'"
+    shown = studio.public_name(TASK, ref)  # a local folder by its label, never its path
+    model = f"{label} ({ref})" if label and shown == ref else f"'{shown}'"
     if len(pairs) == 1:
         offline = f"{pairs[0]} works offline; choose it"
     else:

@@ -30,6 +30,7 @@ API_NAMES = [
     "/finetune_images",
     "/finetune_entities",
     "/optimise_run",
+    "/delete_run",
 ]
 # Inputs after the first that a caller must give: zero-shot has no labels of its own.
 REQUIRED = {"/classify_text_zero_shot": {"labels"}}

@@ -112,7 +112,7 @@ def test_two_models_on_one_file_give_one_side_by_side_table(client, tmp_path):
     assert [r["text"] for r in results] == ["a great film", "", "awful", "fine, I suppose"]
     assert [r["error"] for r in results] == ["", "empty text", "", ""]
     report = json.loads(Path(report_json).read_text(encoding="utf-8"))
-    assert [Path(row["model"]).name for row in report["compare"]] == ["text_classification", "text_classification-copy"]
+    assert [row["model"] for row in report["compare"]] == ["Tiny sentiment", "Tiny sentiment, second copy"]
     assert all(row["rows_per_second"] > 0 for row in report["compare"])
     assert "| model |" in metrics and "rows/s" in metrics
 

@@ -14,7 +14,7 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from finetune.report import list_runs
+from studio.runs import list_runs
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "assets" / "support_tickets.csv"
@@ -210,7 +210,7 @@ def test_finetuned_models_survive_a_restart(client, live_app, config_file):
     _, studio = live_app
     names = list(list_runs(studio.config.runs_dir))
     assert names, "the app test above trained one"
-    from finetune.tab import SERVED_IN, run_label, run_task
+    from studio.runs import SERVED_IN, run_label, run_task
 
     _, restarted = app.build_app(load_config(config_file))
     runs = list_runs(studio.config.runs_dir)

@@ -393,7 +393,7 @@ def test_silver_news_sentences_are_tagged_by_spacy_and_written_as_conll(tmp_path
 
 
 def test_cli_writes_a_run_folder_that_the_named_entities_tab_loads(tiny_tagger, tmp_path):
-    from finetune.report import list_runs
+    from studio.runs import list_runs
     from tasks import ner
 
     data = wnut_slice(tmp_path / "wnut.conll", 60)

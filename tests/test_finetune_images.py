@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from finetune import images
-from finetune.report import list_runs
 from finetune.train import TrainConfig
 from studio.errors import DataError
 from studio.files.pictures import read_images
+from studio.runs import list_runs
 from tests.test_finetune import run_cli
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")

@@ -15,7 +15,7 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from finetune.report import list_runs
+from studio.runs import list_runs
 from tests.conftest import ROOT
 from tests.test_finetune import cancel_once_stepping
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from finetune.report import list_runs
+from studio.runs import list_runs
 from tests.conftest import ROOT, free_port
 from tests.test_bad_inputs import Api, assert_still_serving, csv_rows, start_app, two_labels, wav, write_matrix_config
 
@@ -103,7 +103,7 @@ def hostile(tiny_models, tmp_path_factory):
 def test_a_pickle_only_transformers_folder_is_refused_unopened(hostile):
     api, _, models = hostile
     outcome = api.call("classify_text", "a great movie", str(models["pickled"]))
-    assert outcome.error == PICKLE_REFUSED.format(models["pickled"])
+    assert outcome.error == PICKLE_REFUSED.format("Pickled"), "named as the dropdown names it, not by its path"
     assert not models["marker"].exists()
     assert_still_serving(api)
 
@@ -112,7 +112,7 @@ def test_a_model_that_needs_its_own_code_is_refused_and_its_code_never_runs(host
     api, _, models = hostile
     outcome = api.call("classify_text", "a great movie", "Remote code")
     assert outcome.error == (
-        f"The model '{models['remote']}' needs its own Python code to load, which Model Studio never runs; "
+        "The model 'Remote code' needs its own Python code to load, which Model Studio never runs; "
         "choose a model that transformers supports as it is."
     )
     assert not models["marker"].exists()
@@ -122,7 +122,7 @@ def test_a_model_that_needs_its_own_code_is_refused_and_its_code_never_runs(host
 def test_a_model_that_fails_to_load_leaves_the_task_usable_with_another(hostile):
     api, studio, models = hostile
     message = (
-        f"The model in '{models['broken']}' could not be loaded (SafetensorError); check that the folder holds "
+        "The model in 'Broken' could not be loaded (SafetensorError); check that the folder holds "
         "a transformers model saved with save_pretrained, or choose another model."
     )
     for _ in range(2):  # nothing half-loaded is cached: the second try fails the same way
@@ -136,7 +136,7 @@ def test_a_pickle_only_timm_folder_is_refused_unopened(hostile):
     image = api.upload("dot.png", (ROOT / "assets" / "crossword.png").read_bytes())
     outcome = api.call("classify_image", image, "Pickled")
     assert outcome.error == (
-        f"The folder for '{models['pickled_image']}' has no model.safetensors; local image models are loaded only "
+        "The folder for 'Pickled' has no model.safetensors; local image models are loaded only "
         "from safetensors (pickle files can run code when opened), so save it with timm's save_for_hf first."
     )
     assert not models["marker"].exists()

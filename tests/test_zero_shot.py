@@ -355,7 +355,7 @@ def test_classify_text_offline_answers_positive_or_negative(pack_fallback_app, t
 @pytest.fixture(scope="module")
 def own_model_app(tiny_models, tmp_path_factory):
     """A config whose [text_classification] offline names a fine-tuned run, found in runs_dir at start-up."""
-    from finetune.report import COMPLETE_MARKER
+    from studio.runs import COMPLETE_MARKER
 
     folder = tmp_path_factory.mktemp("own-model-offline")
     run = folder / "runs" / "my-sentiment-run-20261202-101500"
