@@ -14,6 +14,7 @@ import pytest
 
 from studio.batching import MicroBatcher, length_groups
 from tests.conftest import ROOT
+from tests.test_batching import two_at_once
 from tests.tiny_models import ENGLISH_SENTENCES
 
 
@@ -40,10 +41,12 @@ def test_an_evicted_model_is_freed_although_its_batcher_thread_still_waits():
             self.batcher = MicroBatcher(lambda items: [self.double(i) for i in items], idle_s=30)
 
         def double(self, x):
+            time.sleep(0.2)  # a forward pass, so that a second request waits for the worker
             return 2 * x
 
     model = Model()
-    assert model.batcher(21) == 42
+    # A lone request runs in its caller's thread; a second one that comes meanwhile starts the worker.
+    assert two_at_once(model.batcher, (21, 4)) == [42, 8]
     thread = model.batcher._worker
     alive = weakref.ref(model)
     del model
@@ -53,8 +56,8 @@ def test_an_evicted_model_is_freed_although_its_batcher_thread_still_waits():
 
 
 def test_the_worker_ends_soon_after_its_batcher_is_gone():
-    batcher = MicroBatcher(lambda items: items, idle_s=0.1)
-    batcher(1)
+    batcher = MicroBatcher(lambda items: time.sleep(0.2) or items, idle_s=0.1)
+    assert two_at_once(batcher, (1, 2)) == [1, 2]
     thread = batcher._worker
     del batcher
     gc.collect()
