@@ -42,6 +42,16 @@ def run_cli(*args: str, launcher: list[str] | None = None, timeout: int = 600) -
     )
 
 
+def train_tiny_text_run(tiny_models: dict[str, Path], output: Path) -> Path:
+    """A finished text run of the tiny classifier on the support tickets, one epoch, in `output`."""
+    done = run_cli(
+        "--data", str(ROOT / "assets" / "support_tickets.csv"), "--model", str(tiny_models["text_classification"]),
+        "--output", str(output), "--epochs", "1", "--batch-size", "8",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return output
+
+
 @pytest.fixture(scope="module")
 def cli_run(tiny_models, tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("cli") / "tickets"

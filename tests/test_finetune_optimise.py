@@ -13,7 +13,7 @@ import pytest
 from finetune.optimise import copy_path, optimise
 from studio.errors import UserError
 from tests.conftest import ROOT
-from tests.test_finetune import run_cli
+from tests.test_finetune import run_cli, train_tiny_text_run
 
 SAMPLE = ROOT / "assets" / "support_tickets.csv"
 TEXTS = [
@@ -29,13 +29,7 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def tiny_run(tiny_models, tmp_path_factory) -> Path:
     """A finished text run of the tiny model on the support tickets, one epoch."""
-    output = tmp_path_factory.mktemp("optimise") / "runs" / "tickets"
-    done = run_cli(
-        "--data", str(SAMPLE), "--model", str(tiny_models["text_classification"]), "--output", str(output),
-        "--epochs", "1", "--batch-size", "8",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return output
+    return train_tiny_text_run(tiny_models, tmp_path_factory.mktemp("optimise") / "runs" / "tickets")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from studio.errors import UserError
 from studio.runs import GIB, check_room_for_a_run, folder_bytes, list_runs
 from tests.conftest import ROOT, write_config
 from tests.test_bad_inputs import start_app
-from tests.test_finetune import run_cli
+from tests.test_finetune import train_tiny_text_run
 
 SAMPLE = ROOT / "assets" / "support_tickets.csv"
 LABELS = {"billing", "shipping", "technical"}
@@ -31,13 +31,7 @@ LABELS = {"billing", "shipping", "technical"}
 @pytest.fixture(scope="module")
 def trained_run(tiny_models, tmp_path_factory) -> Path:
     """A finished text run of the tiny classifier on the support tickets, one epoch; tests copy it into runs_dir."""
-    output = tmp_path_factory.mktemp("trained") / "tickets"
-    done = run_cli(
-        "--data", str(SAMPLE), "--model", str(tiny_models["text_classification"]), "--output", str(output),
-        "--epochs", "1", "--batch-size", "8",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return output
+    return train_tiny_text_run(tiny_models, tmp_path_factory.mktemp("trained") / "tickets")
 
 
 def put_run(runs_dir: Path, trained_run: Path, name: str, task: str = "text") -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import DataError, encodable
-from studio.files.tables import guess_columns, read_table, read_text
+from studio.files.tables import file_size, guess_columns, read_table, read_text
 from studio.files.tagged import read_sentences
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
@@ -58,10 +58,7 @@ def read_rows(
             "Entities are scored against tagged sentences, not a column; upload CoNLL (.conll: a word and its tag "
             "a line) or JSONL of tokens and tags, and leave Reference column empty."
         )
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DataError(f"The file '{path.name}' does not exist any more; upload it again.") from None
+    size = file_size(path)
     if size > max_bytes:
         raise DataError(
             f"The file is {-(-size // 2**20):,} MB; the limit is {max_bytes // 2**20:,} MB, so upload a smaller one."

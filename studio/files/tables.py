@@ -87,6 +87,14 @@ def _encoding_name(codec: str) -> str:
     )
 
 
+def file_size(path: Path) -> int:
+    """The upload's size in bytes; an upload that is gone (the app's clean-up, a stale page) is said so."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        raise DataError(f"The file '{path.name}' does not exist any more; upload it again.") from None
+
+
 def read_table(path: str | Path, max_rows: int = 200_000, max_bytes: int = 200 * 2**20) -> pandas.DataFrame:
     """Read a CSV, TSV, JSON, JSONL or Parquet file into a frame whose cells are strings ("" where missing).
 
@@ -97,10 +105,7 @@ def read_table(path: str | Path, max_rows: int = 200_000, max_bytes: int = 200 *
     if suffix not in SUPPORTED_SUFFIXES:
         kind = f"A '{path.suffix}' file" if path.suffix else "A file without an extension"
         raise DataError(f"{kind} cannot be read; upload a {_or_list(SUPPORTED_SUFFIXES)} file.")
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DataError(f"The file '{path.name}' does not exist any more; upload it again.") from None
+    size = file_size(path)
     if size == 0:
         raise DataError("The file is empty; upload a file with a header row and a row per example below it.")
     if size > max_bytes:

@@ -13,7 +13,7 @@ from typing import Any
 
 from studio.errors import DataError
 from studio.files.classes import MIN_PER_CLASS
-from studio.files.tables import read_text
+from studio.files.tables import file_size, read_text
 
 CONLL_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv")
 JSONL_SUFFIXES = (".jsonl",)
@@ -79,10 +79,7 @@ def read_sentences(
             f"{kind} cannot be read as entities; upload CoNLL ({', '.join(CONLL_SUFFIXES)}: a token and its tag "
             "per line) or JSONL (.jsonl: tokens and tags, or a text and its entities)."
         )
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DataError(f"The file '{path.name}' does not exist any more; upload it again.") from None
+    size = file_size(path)
     if size > MAX_BYTES:
         raise DataError(
             f"{what} is {math.ceil(size / 2**20):,} MB; the limit is {MAX_BYTES // 2**20:,} MB, "
