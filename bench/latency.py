@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import common
 from bench.common import API_NAMES, ASSETS, Table, median, ms, percentile, progress, ratio
+from studio import compute
 
 # Rows of the table: (row name, task whose endpoint serves it, which model).
 ROWS = (
@@ -225,7 +226,9 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
     ref = refs[model_key]
     items = inputs_for(task)
     progress(f"latency: {row}: loading the direct model")
-    baseline = direct_call(task, ref)
+    # On the app's compute thread, as the app computes: a second thread running PyTorch here would slow both
+    # (studio/compute.py says why).
+    baseline = compute.run(direct_call, task, ref)
     client, plain = common.gradio_client(app.url), common.PlainClient(app.url)
 
     def via_client(item: Any) -> Any:
@@ -234,10 +237,13 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
     def via_plain(item: Any) -> tuple[Any, float]:
         return plain.predict(api, *plain.args(task, item), ref)
 
-    calls = [("direct", baseline.direct), ("client", via_client), ("plain", via_plain)]
-    calls.append(("predict", baseline.in_process))
+    def computed(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return lambda item: compute.run(fn, item)
+
+    calls = [("direct", computed(baseline.direct)), ("client", via_client), ("plain", via_plain)]
+    calls.append(("predict", computed(baseline.in_process)))
     if baseline.model_alone:
-        calls.append(("model_alone", baseline.model_alone))
+        calls.append(("model_alone", computed(baseline.model_alone)))
     progress(f"latency: {row}: warming up (the app loads its model on the first request)")
     first_app = common.timed(lambda: via_client(items[0]))[0]
     for item in items[:2]:
@@ -280,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     common.start_results("latency")
     common.configure_threads()
-    refs = common.build_models(progress)
+    refs = compute.in_own_thread(common.build_models, progress)  # a thread that ends, as the app loads
     rows = [r for r in ROWS if r[0] in args.tasks]
     progress("latency: measuring the Gradio floor (an echo app)")
     floor = echo_floor(args.seconds / 2)
