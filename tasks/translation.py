@@ -131,7 +131,9 @@ def _load_bergamot(model_ref: str) -> BergamotTranslator:
 
     source, target = LANGUAGE_PAIR.search(model_ref).groups()
     count = min(usable_cpus(), BERGAMOT_MAX_ENGINES)
-    engines = BergamotEngines([NativeDirection(str(folder)) for _ in range(count)])
+    # Made on the compute thread, which never ends: the models load in a thread that does (compute.py), and the
+    # app crashed (a segmentation fault in translate) when two threads used engines whose maker had ended.
+    engines = BergamotEngines(compute.run(lambda: [NativeDirection(str(folder)) for _ in range(count)]))
     return BergamotTranslator(engines, source, target, workers=count)
 
 
