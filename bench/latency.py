@@ -3,9 +3,10 @@
 The app runs as `python app.py` in a subprocess and is called two ways: through gradio_client (what the README
 documents) and through Gradio's queue API over plain HTTP (the same requests, without gradio_client's 50 ms
 result polling). Gradio reports how long each event's function ran on the server, which splits the time
-into the model, the app's own code, and Gradio's queue and HTTP. A one-line Gradio echo app gives the floor
-that any Gradio endpoint pays. Requests of the three kinds take turns, so load from other processes on the
-machine falls on all of them alike.
+into the model, the app's own code, and Gradio's queue and HTTP. The direct calls run in a third process that
+does nothing else and times them itself. A one-line Gradio echo app gives the floor that any Gradio endpoint
+pays. Requests of the three kinds take turns, so load from other processes on the machine falls on all of them
+alike.
 
     .venv/bin/python -m bench latency [--tasks ner translation] [--seconds 20]
 """
@@ -13,6 +14,7 @@ machine falls on all of them alike.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -23,6 +25,7 @@ from typing import Any
 
 from bench import common
 from bench.common import API_NAMES, ASSETS, Table, median, ms, percentile, progress, ratio
+from studio import compute
 
 # Rows of the table: (row name, task whose endpoint serves it, which model).
 ROWS = (
@@ -224,8 +227,8 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
     api = API_NAMES[task]
     ref = refs[model_key]
     items = inputs_for(task)
-    progress(f"latency: {row}: loading the direct model")
-    baseline = direct_call(task, ref)
+    progress(f"latency: {row}: loading the direct model in a process of its own")
+    baseline = BaselineProcess(task, ref)
     client, plain = common.gradio_client(app.url), common.PlainClient(app.url)
 
     def via_client(item: Any) -> Any:
@@ -234,17 +237,20 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
     def via_plain(item: Any) -> tuple[Any, float]:
         return plain.predict(api, *plain.args(task, item), ref)
 
-    calls = [("direct", baseline.direct), ("client", via_client), ("plain", via_plain)]
-    calls.append(("predict", baseline.in_process))
-    if baseline.model_alone:
-        calls.append(("model_alone", baseline.model_alone))
+    def in_baseline(name: str) -> Callable[[Any], float]:
+        return lambda item: baseline.call(name, items.index(item))
+
+    calls = [("direct", in_baseline("direct")), ("client", via_client), ("plain", via_plain)]
+    calls.append(("predict", in_baseline("predict")))
+    if baseline.has_model_alone:
+        calls.append(("model_alone", in_baseline("model_alone")))
     progress(f"latency: {row}: warming up (the app loads its model on the first request)")
     first_app = common.timed(lambda: via_client(items[0]))[0]
     for item in items[:2]:
         for name, call in calls:
             if name != "client":
                 call(item)
-    single = common.timed(lambda: baseline.direct(items[0]))[0]
+    single = baseline.call("direct", 0)
     # Bounded time per row: fewer rounds for slow models (at least 5, so one burst of load elsewhere on the
     # machine cannot make the median).
     reps = max(5, min(40, int(seconds / max(1e-3, len(calls) * single))))
@@ -258,10 +264,12 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
             started = time.perf_counter()
             result = call(item)
             seconds_taken = time.perf_counter() - started
-            times[name].append(seconds_taken)
+            # The baseline process times its own calls, leaving out the pipe.
+            times[name].append(result if name in BASELINE_CALLS else seconds_taken)
             if name == "plain":
                 times["server"].append(result[1])
     plain.close()
+    baseline.close()
     return {
         "row": row,
         "task": task,
@@ -273,14 +281,79 @@ def measure(row: str, task: str, model_key: str, refs: dict, app: common.AppServ
     }
 
 
+BASELINE_CALLS = ("direct", "predict", "model_alone")
+
+
+class BaselineProcess:
+    """The direct and in-process calls, run in a process of their own that does nothing else.
+
+    In the benchmark's own process they shared the interpreter with the HTTP clients' threads and came out slower
+    than the app's handler (Marian: 1,221 ms there, 975 ms alone): a baseline must not be slowed by the harness.
+    """
+
+    def __init__(self, task: str, ref: str):
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.latency", "--baseline", task, ref],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=common.bench_env(),
+            text=True,
+        )
+        ready = json.loads(self._line())
+        self.how, self.asked_for, self.has_model_alone = ready["how"], ready["asked_for"], ready["model_alone"]
+
+    def call(self, name: str, index: int) -> float:
+        """Seconds the baseline's `name` call took on input `index` of inputs_for(task), timed in its process."""
+        self.process.stdin.write(json.dumps([name, index]) + "\n")
+        self.process.stdin.flush()
+        return float(self._line())
+
+    def _line(self) -> str:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the baseline process ended (exit code {self.process.wait()})")
+        return line
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def serve_baseline(task: str, ref: str) -> int:
+    """The baseline process: load the direct model, then time each call asked for on stdin, one a line."""
+    import os
+
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr  # what the libraries print stays off the answers
+    common.configure_threads()
+    # On a compute thread as the app's own: a second thread running PyTorch here would slow both
+    # (studio/compute.py says why).
+    baseline = compute.run(direct_call, task, ref)
+    items = inputs_for(task)
+    calls = {"direct": baseline.direct, "predict": baseline.in_process, "model_alone": baseline.model_alone}
+    ready = {"how": baseline.how, "asked_for": baseline.asked_for, "model_alone": baseline.model_alone is not None}
+    print(json.dumps(ready), file=answers, flush=True)
+    for line in sys.stdin:
+        name, index = json.loads(line)
+        started = time.perf_counter()
+        compute.run(calls[name], items[index])
+        print(time.perf_counter() - started, file=answers, flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench latency", description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="*", default=[r[0] for r in ROWS], help="rows to measure")
     parser.add_argument("--seconds", type=float, default=20.0, help="about how long each row runs")
+    parser.add_argument("--baseline", nargs=2, metavar=("TASK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.baseline:
+        return serve_baseline(*args.baseline)
     common.start_results("latency")
     common.configure_threads()
-    refs = common.build_models(progress)
+    refs = compute.in_own_thread(common.build_models, progress)  # a thread that ends, as the app loads
     rows = [r for r in ROWS if r[0] in args.tasks]
     progress("latency: measuring the Gradio floor (an echo app)")
     floor = echo_floor(args.seconds / 2)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
+from studio import compute
+
 log = logging.getLogger(__name__)
 
 
@@ -32,10 +34,10 @@ class MicroBatcher:
     """Runs `predict_batch(items) -> results` for many callers at once.
 
     A caller's item waits only while an earlier batch is running; everything that queued up meanwhile
-    (up to `max_batch_size`) goes into the next batch. An idle request is run at once, alone, in the caller's
-    own thread, so batching adds no latency when the server is quiet. The worker thread ends after `idle_s`
-    without work, and while it waits it holds the batcher only weakly, so an evicted model is freed as soon
-    as the cache drops it.
+    (up to `max_batch_size`) goes into the next batch. An idle request is sent at once, alone, from the caller's
+    own thread, so batching adds no latency when the server is quiet. Every batch is computed on the compute
+    thread (compute.py). The worker thread ends after `idle_s` without work, and while it waits it holds the
+    batcher only weakly, so an evicted model is freed as soon as the cache drops it.
     """
 
     def __init__(
@@ -78,7 +80,7 @@ class MicroBatcher:
     def _run_batch(self, batch: list[tuple[Any, Future]]) -> None:
         self.batch_sizes.append(len(batch))
         try:
-            results = self.predict_batch([item for item, _ in batch])
+            results = compute.run(self.predict_batch, [item for item, _ in batch])
         except Exception as e:
             if len(batch) == 1:
                 _, future = batch[0]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from studio import compute
 from studio.device import return_freed_heap
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class ModelCache:
             if evicted:
                 _free_memory()
             start = time.perf_counter()
-            model, device = load()
+            model, device = compute.in_own_thread(load)
             loaded = LoadedModel(task, ref, model, device, time.perf_counter() - start, note)
             log.info("loaded %s model %s on %s in %.1f s", task, ref, device, loaded.load_seconds)
             with self._lock:

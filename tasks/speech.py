@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import gradio as gr
 
-from studio import pack
+from studio import compute, pack
 from studio.device import return_freed_heap
 from studio.errors import ModelUnavailableError, UserError
 from studio.files.rows import Rows
@@ -305,14 +305,18 @@ def detect_language(model: SpeechModel, audio: Any) -> tuple[str, float]:
     if model.engine == "faster-whisper":
         language, probability, _ = model.model.detect_language(audio=window)
         return language, float(probability)
+    probs = compute.run(_language_probabilities, model, window)
+    language = max(probs, key=probs.get)
+    return language, float(probs[language])
+
+
+def _language_probabilities(model: SpeechModel, window: Any) -> dict[str, float]:
     import torch
     import whisper
 
     mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(window), n_mels=model.model.dims.n_mels)
     with model.lock, torch.inference_mode():
-        _, probs = model.model.detect_language(mel.to(model.model.device))
-    language = max(probs, key=probs.get)
-    return language, float(probs[language])
+        return model.model.detect_language(mel.to(model.model.device))[1]
 
 
 def predict(
@@ -343,8 +347,11 @@ def predict(
         probability = None
     else:
         language, probability = detect_language(model, audio)
-    transcribe = _transcribe_faster_whisper if model.engine == "faster-whisper" else _transcribe_openai_whisper
-    raw = transcribe(model, audio, language, task, decoding_options(timestamps, beam_size), progress)
+    options = decoding_options(timestamps, beam_size)
+    if model.engine == "faster-whisper":  # CTranslate2 runs on its own threads
+        raw = _transcribe_faster_whisper(model, audio, language, task, options, progress)
+    else:
+        raw = compute.run(_transcribe_openai_whisper, model, audio, language, task, options, progress)
     if progress:
         progress(total, total)
     segments = subtitles.subtitle_segments(raw, total)

@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from studio import pack
+from studio import compute, pack
 from studio.errors import ModelUnavailableError, UserError, encodable
 from studio.gpu import predict_on_gpu
 from studio.hf import from_pretrained
@@ -131,7 +131,9 @@ def _load_bergamot(model_ref: str) -> BergamotTranslator:
 
     source, target = LANGUAGE_PAIR.search(model_ref).groups()
     count = min(usable_cpus(), BERGAMOT_MAX_ENGINES)
-    engines = BergamotEngines([NativeDirection(str(folder)) for _ in range(count)])
+    # Made on the compute thread, which never ends: the models load in a thread that does (compute.py), and the
+    # app crashed (a segmentation fault in translate) when two threads used engines whose maker had ended.
+    engines = BergamotEngines(compute.run(lambda: [NativeDirection(str(folder)) for _ in range(count)]))
     return BergamotTranslator(engines, source, target, workers=count)
 
 
@@ -181,22 +183,24 @@ def _translate_with_marian(
     translator: MarianTranslator, sentences: list[str], num_beams: int, max_new_tokens: int | None
 ) -> list[str]:
     """Batches hold sentences of similar length so little padding is computed."""
-    import torch
-
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     results: list[str] = [""] * len(sentences)
     for start in range(0, len(order), BATCH_SIZE):
         chunk = order[start : start + BATCH_SIZE]
         batch = encode(translator, [sentences[i] for i in chunk])
-        with torch.inference_mode():
-            generated = translator.model.generate(
-                **batch,
-                num_beams=num_beams,
-                max_new_tokens=max_new_tokens or _max_new_tokens(batch["input_ids"].shape[1], translator.model.config),
-            )
+        limit = max_new_tokens or _max_new_tokens(batch["input_ids"].shape[1], translator.model.config)
+        generated = compute.run(generate, translator, batch, num_beams, limit)
         for i, decoded in zip(chunk, translator.tokenizer.batch_decode(generated, skip_special_tokens=True)):
             results[i] = decoded.strip()
     return results
+
+
+def generate(translator: MarianTranslator, batch: Any, num_beams: int, max_new_tokens: int) -> Any:
+    """The model's output tokens for an encoded batch of sentences."""
+    import torch
+
+    with torch.inference_mode():
+        return translator.model.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens)
 
 
 def encode(translator: MarianTranslator, sentences: list[str]) -> Any:

@@ -52,7 +52,7 @@ def test_a_bad_item_fails_alone():
         futures[2].result()
 
 
-def test_a_lone_request_runs_in_its_own_thread_with_no_worker():
+def test_a_lone_request_starts_no_worker_and_is_computed_on_the_compute_thread():
     seen = []
 
     def record_thread(items: list[int]) -> list[int]:
@@ -61,7 +61,7 @@ def test_a_lone_request_runs_in_its_own_thread_with_no_worker():
 
     batcher = MicroBatcher(record_thread)
     assert batcher(7) == 7
-    assert seen == [threading.current_thread()]
+    assert [thread.name for thread in seen] == ["compute"]
     assert batcher._worker is None
 
 

@@ -1,0 +1,94 @@
+"""Where PyTorch computes on the CPU: one thread runs every forward pass, and model loads run in threads that end.
+
+PyTorch's CPU kernels run on OpenMP (GNU libgomp), which keeps a pool of worker threads for every thread that
+starts a parallel region, for as long as that thread lives. Once those workers outnumber the CPUs, libgomp stops
+letting them spin between regions, and every region (a forward pass runs hundreds) wakes them through the kernel.
+Gradio serves each request in one of many threads: a model called from them ran at the speed of that throttled
+runtime (bench/latency.py, 2 CPUs: Marian beam-4 translation 1.19 s a sentence instead of 0.80 s, as with
+OMP_WAIT_POLICY=passive). So every forward pass runs on one long-lived compute thread, which alone keeps a pool,
+and everything else that may touch PyTorch's kernels (loading a model) runs in a thread that ends when it is done,
+taking its pool with it. Native engines that must outlive the thread that made them (Bergamot's) are made here.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+
+def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` run on the compute thread, in turn with every other caller's; its result or error."""
+    if on_compute_thread():
+        return fn(*args, **kwargs)
+    future: Future = Future()
+    # In the caller's context, so that what reads a context variable (Gradio's gr.Info, say) sees the caller's.
+    _start().put((future, contextvars.copy_context().run, (fn, *args), kwargs))
+    return future.result()
+
+
+def on_compute_thread() -> bool:
+    return threading.current_thread() is _thread
+
+
+def in_own_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` run in a new thread that ends with it (loading a model), so that the OpenMP workers its
+    kernels start end too; its result or error."""
+    if on_compute_thread():
+        return fn(*args, **kwargs)
+    future: Future = Future()
+    context = contextvars.copy_context()
+
+    def call() -> None:
+        try:
+            future.set_result(context.run(fn, *args, **kwargs))
+        except BaseException as e:  # handed to the caller, who raises it
+            future.set_exception(e)
+
+    thread = threading.Thread(target=call, name="model-load", daemon=True)
+    thread.start()
+    thread.join()
+    return future.result()
+
+
+def _start() -> queue.SimpleQueue:
+    global _thread
+    with _lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_serve, args=(_jobs,), name="compute", daemon=True)
+            _thread.start()
+    return _jobs
+
+
+def _serve(jobs: queue.SimpleQueue) -> None:
+    from studio.device import configure_threads
+
+    configure_threads()  # the thread count is this thread's own under OpenMP
+    while True:
+        future, fn, args, kwargs = jobs.get()
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # raised in the caller's thread
+            future.set_exception(e)
+        del future, fn, args, kwargs
+
+
+def _after_fork_in_child() -> None:
+    # The parent's compute thread does not exist in a forked child (ZeroGPU's workers): start afresh there.
+    global _thread, _jobs, _lock
+    _thread, _jobs, _lock = None, queue.SimpleQueue(), threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
