@@ -7,7 +7,7 @@ Gradio serves each request in one of many threads: a model called from them ran 
 runtime (bench/latency.py, 2 CPUs: Marian beam-4 translation 1.19 s a sentence instead of 0.80 s, as with
 OMP_WAIT_POLICY=passive). So every forward pass runs on one long-lived compute thread, which alone keeps a pool,
 and everything else that may touch PyTorch's kernels (loading a model) runs in a thread that ends when it is done,
-taking its pool with it. Native engines that must outlive the thread that made them (Bergamot's) are made here.
+taking its pool with it.
 """
 
 from __future__ import annotations

