@@ -74,6 +74,10 @@ NO_SPEECH_THRESHOLD = 0.6
 BEST_OF = 5
 # Beams searched at temperature 0: 1 is greedy, the fastest; 5 is what Whisper's own command line uses.
 BEAM_SIZE = 5
+# Whisper writes Mandarin in either script, often Traditional whatever the speaker's region; OpenCC's
+# character conversions give the script the user asked for, in the transcript, its segments, words and subtitles.
+CHINESE_SCRIPTS = {"simplified": "t2s", "traditional": "s2t", "as-written": None}
+CHINESE_SCRIPT = "simplified"
 MAX_BEAM_SIZE = 10
 # The previous window's text as a prompt keeps names and style consistent, but it is also how one bad window
 # turns into a repetition loop; both engines drop it after a window needed a temperature above 0.5. Measured on
@@ -328,13 +332,15 @@ def predict(
     word_timestamps: bool = False,
     beam_size: int = BEAM_SIZE,
     progress: Callable[[float, float], None] | None = None,
+    chinese_script: str = CHINESE_SCRIPT,
 ) -> dict:
     """The transcript (or English translation) of 16 kHz audio, with its language and timed segments.
 
     `progress(seconds_done, total_seconds)` is called as the transcription advances; an exception it raises stops
     the transcription. With `timestamps` off, Whisper writes plain text and each segment is a 30-second window.
+    A Chinese transcript comes in `chinese_script` (CHINESE_SCRIPTS).
     """
-    check_options(task, timestamps, word_timestamps, beam_size)
+    check_options(task, timestamps, word_timestamps, beam_size, chinese_script)
     language = language_code(language)
     if not model.multilingual and language and language != "en":
         raise UserError("This Whisper model understands English only; choose a multilingual model for other languages.")
@@ -357,12 +363,38 @@ def predict(
     segments = subtitles.subtitle_segments(raw, total)
     if not word_timestamps:
         segments = [{key: value for key, value in s.items() if key != "words"} for s in segments]
-    return {
+    result = {
         "text": "".join(s["text"] for s in raw).strip(),
         "language": language,
         "language_probability": probability,
         "segments": segments,
     }
+    return in_chinese_script(result, chinese_script) if language == "zh" and task == "transcribe" else result
+
+
+def in_chinese_script(result: dict, script: str) -> dict:
+    """A Chinese transcript's text, segments and words written in `script` ("simplified", "traditional" or
+    "as-written"); conversion is by character and phrase, so timings and the number of segments stay as they were."""
+    conversion = CHINESE_SCRIPTS[script]
+    if conversion is None:
+        return result
+    convert = _opencc(conversion).convert
+    segments = [
+        {
+            **segment,
+            "text": convert(segment["text"]),
+            **({"words": [{**w, "word": convert(w["word"])} for w in segment["words"]]} if "words" in segment else {}),
+        }
+        for segment in result["segments"]
+    ]
+    return {**result, "text": convert(result["text"]), "segments": segments}
+
+
+@functools.cache
+def _opencc(conversion: str) -> Any:
+    import opencc
+
+    return opencc.OpenCC(conversion)
 
 
 def decoding_options(timestamps: bool, beam_size: int = BEAM_SIZE) -> dict[str, Any]:
@@ -486,10 +518,20 @@ def whisper_languages() -> dict[str, str]:
     return dict(module.LANGUAGES)
 
 
-def check_options(task: str, timestamps: bool, word_timestamps: bool, beam_size: Any = BEAM_SIZE) -> None:
+def check_options(
+    task: str,
+    timestamps: bool,
+    word_timestamps: bool,
+    beam_size: Any = BEAM_SIZE,
+    chinese_script: Any = CHINESE_SCRIPT,
+) -> None:
     """The checks that need no model, so that a request can fail before its audio is decoded."""
     if task not in {"transcribe", "translate"}:
         raise UserError(f"The task '{task}' is unknown; choose 'transcribe' or 'translate'.")
+    if chinese_script not in CHINESE_SCRIPTS:
+        raise UserError(
+            f"The Chinese script '{str(chinese_script)[:40]}' is unknown; choose one of {', '.join(CHINESE_SCRIPTS)}."
+        )
     if word_timestamps and not timestamps:
         raise UserError("Word timestamps need timestamps; turn timestamps on, or word timestamps off.")
     # An API call may send 5.0 for 5, or anything at all.
@@ -614,13 +656,14 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         word_timestamps: bool = False,
         video_path: str | None = None,
         beam_size: float = BEAM_SIZE,
+        chinese_script: str = CHINESE_SCRIPT,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple:
         media = audio_path or video_path
         if not media:
             raise UserError("No audio was given; upload a file or record with the microphone first.")
-        check_options(task, bool(timestamps), bool(word_timestamps), beam_size)
+        check_options(task, bool(timestamps), bool(word_timestamps), beam_size, chinese_script)
         language = language_code(language)
         audio = load_audio(media, limits.max_audio_seconds)
         loaded, note = studio.load(TASK, model_ref, load_model)
@@ -645,6 +688,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 word_timestamps=bool(word_timestamps),
                 beam_size=beam_size,
                 progress=report,
+                chinese_script=chinese_script,
             )
         finally:
             if running.get(session) is cancelled:
@@ -701,6 +745,17 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 beam_size = gr.Number(
                     value=BEAM_SIZE, label="Beam size", info="1: fastest; 5: Whisper's default", step=1
                 )
+                # A dropdown in this row, not a radio of its own: the run button stays on a laptop's screen.
+                chinese_script = gr.Dropdown(
+                    [
+                        ("简体 Simplified", "simplified"),
+                        ("繁體 Traditional", "traditional"),
+                        ("As written", "as-written"),
+                    ],
+                    value=CHINESE_SCRIPT,
+                    label="Chinese script",
+                    min_width=120,
+                )
             with gr.Row():
                 button = gr.Button("Transcribe", variant="primary", scale=3)
                 stop = gr.Button("Cancel", variant="stop", scale=1)
@@ -721,7 +776,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
 
     run = button.click(
         transcribe,
-        [audio, model, language, task, timestamps, word_timestamps, video, beam_size],
+        [audio, model, language, task, timestamps, word_timestamps, video, beam_size, chinese_script],
         [text, detected, segments, srt, vtt, txt, words],
         api_name="transcribe",
         show_progress_on=[text],  # one "12/60 seconds" bar, not one on every output

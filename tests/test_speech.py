@@ -403,8 +403,9 @@ def test_transcribe_api_keeps_its_first_inputs_and_outputs(client, sentence_file
         "word_timestamps",
         "video_path",
         "beam_size",
+        "chinese_script",
     ]
-    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False] + [True] * 7
+    assert [p["parameter_has_default"] for p in endpoint["parameters"]] == [False] + [True] * 8
     assert len(endpoint["returns"]) == 7
     # The tiny test model hears " Hello world" in any sound; a video goes in the first input or the seventh.
     for args in [
@@ -525,3 +526,65 @@ def test_a_bad_beam_size_over_http_gets_its_message(client, beam_size):
     with pytest.raises(AppError) as error:
         client.predict(handle_file(str(path)), beam_size=beam_size, api_name="/transcribe")
     assert str(error.value) == BAD_BEAM_SIZE
+
+
+def _transcript(segments: list[tuple[float, float, list[str]]]) -> dict:
+    """A result as predict returns it with word timestamps: segments of timed words."""
+    timed = [
+        {
+            "start": start,
+            "end": end,
+            "text": "".join(words),
+            "words": [{"start": start, "end": end, "word": w, "probability": 0.9} for w in words],
+        }
+        for start, end, words in segments
+    ]
+    return {
+        "text": "".join(s["text"] for s in timed),
+        "language": "zh",
+        "language_probability": 0.98,
+        "segments": timed,
+    }
+
+
+# Mandarin as Whisper often writes it, in Traditional characters, and the same in Simplified.
+TRADITIONAL = [(0.0, 2.1, ["我們", "今天", "開會", "。"]), (2.4, 4.0, ["這個", "問題", "很", "難", "。"])]
+SIMPLIFIED = [(0.0, 2.1, ["我们", "今天", "开会", "。"]), (2.4, 4.0, ["这个", "问题", "很", "难", "。"])]
+
+
+@pytest.mark.parametrize(
+    "script, written, expected",
+    [
+        ("simplified", TRADITIONAL, SIMPLIFIED),
+        ("traditional", SIMPLIFIED, TRADITIONAL),
+        ("as-written", TRADITIONAL, TRADITIONAL),
+        ("simplified", SIMPLIFIED, SIMPLIFIED),
+    ],
+)
+def test_a_chinese_transcript_comes_in_the_script_asked_for(script, written, expected):
+    result = speech.in_chinese_script(_transcript(written), script)
+    assert result == _transcript(expected)
+    cues = parse_srt(subtitles.to_srt(result["segments"]))
+    assert [cue[2] for cue in cues] == ["".join(words) for _, _, words in expected]
+
+
+def test_an_unknown_chinese_script_is_refused(client):
+    path, _ = RECORDINGS["jfk"]
+    with pytest.raises(AppError) as error:  # the dropdown's own check
+        client.predict(handle_file(str(path)), chinese_script="pinyin", api_name="/transcribe")
+    assert (
+        str(error.value) == "Value: pinyin is not in the list of choices: ['simplified', 'traditional', 'as-written']"
+    )
+    with pytest.raises(UserError) as error:  # and predict's, for callers in Python and batch runs
+        speech.check_options("transcribe", True, False, 5, "pinyin")
+    assert (
+        str(error.value) == "The Chinese script 'pinyin' is unknown; choose one of simplified, traditional, as-written."
+    )
+
+
+def test_an_english_transcript_is_not_converted(offline_client):
+    path, spoken = RECORDINGS["jfk"]
+    text, *_ = offline_client.predict(
+        handle_file(str(path)), beam_size=1, chinese_script="traditional", api_name="/transcribe"
+    )
+    assert words(text) == words(spoken)
