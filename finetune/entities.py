@@ -1,8 +1,9 @@
 """What is particular to fine-tuning an entity recogniser: sentences of tagged words, a token-classification head.
 
 The data is CoNLL (a token and its tag per line), JSONL of tokens and tags, or JSONL of texts with character-offset
-entities; IOB1, IOB2 (BIO) and BIOES tags are all read into IOB2. Sentences longer than the model's window are read
-in overlapping windows, each a training example, and every word is scored once, in the first window that labels it.
+entities (Chinese a character a word); IOB1, IOB2 (BIO), BIOES and BMES tags are all read into IOB2. Sentences
+longer than the model's window are read in overlapping windows, each a training example, and every word is scored
+once, in the first window that labels it.
 """
 
 from __future__ import annotations

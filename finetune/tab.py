@@ -477,7 +477,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
 
         Args:
             data_file: CoNLL (a token and its tag per line), JSONL with tokens and tags, or JSONL with text and
-                entities [{start, end, label}]; tags in BIO, IOB1 or BIOES.
+                entities [{start, end, label}]; tags in BIO, IOB1, BIOES or BMES (Chinese: a character a line).
             base_model: the pretrained encoder to start from, as the Base model list names it; empty: the default.
             epochs: the most epochs to train; training stops early when the validation score stops improving.
             learning_rate: 0 chooses one for the model's size.

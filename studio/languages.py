@@ -13,7 +13,9 @@ CHINESE = "zh"
 # The languages the app's models handle (the translation tab's pairs), and the two whose writing shares Chinese
 # characters; fewer candidates make lingua faster and surer.
 HANDLED = ("ENGLISH", "CHINESE", "GERMAN", "FRENCH", "SPANISH", "PORTUGUESE", "JAPANESE", "KOREAN")
-CJK_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Chinese characters (CJK Unified Ideographs, Extension A, Compatibility Ideographs), as a regex class's contents.
+CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_IDEOGRAPH = re.compile(f"[{CJK_CHARS}]")
 # The beginning says the language; reading all of a 100,000-character text would cost seconds.
 SAMPLE_CHARS = 2000
 

@@ -144,6 +144,31 @@ def build_token_classifier(folder: Path) -> Path:
     return _build_bert(folder, BertForTokenClassification, False, NER_LABELS)
 
 
+def build_chinese_token_classifier(folder: Path, characters: str) -> Path:
+    """A tiny random Chinese BERT tagger (as bert-base-chinese: one token a character, no lowercasing) whose
+    vocabulary is `characters`, with People's Daily's person, place and organisation tags."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification, BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokens = [*BERT_SPECIAL_TOKENS, *sorted(set(characters) - set(BERT_SPECIAL_TOKENS) - {" ", "\n"})]
+    vocab = {token: i for i, token in enumerate(tokens)}
+    tokenizer = BertTokenizerFast(vocab=vocab, do_lower_case=False, tokenize_chinese_chars=True, model_max_length=128)
+    labels = ["O", *(f"{prefix}-{kind}" for kind in ("PER", "LOC", "ORG") for prefix in "BI")]
+    config = BertConfig(
+        vocab_size=len(vocab),
+        pad_token_id=vocab["[PAD]"],
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        **TINY_BERT,
+    )
+    torch.manual_seed(0)
+    BertForTokenClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
 def _train_sentencepiece(sentences: list[str], vocab_size: int) -> bytes:
     """Train a unigram SentencePiece model and return its serialized proto."""
     import sentencepiece

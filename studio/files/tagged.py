@@ -1,5 +1,6 @@
-"""Tagged sentences for entity recognition: CoNLL (a token and its tag a line) or JSONL (tokens and tags, or a
-text and its entities as character offsets), in IOB1, IOB2/BIO or BIOES, read into IOB2."""
+"""Tagged sentences for entity recognition: CoNLL (a token and its tag a line; for Chinese, a character a line)
+or JSONL (tokens and tags, or a text and its entities as character offsets), in IOB1, IOB2/BIO, BIOES or BMES,
+read into IOB2."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from studio.errors import DataError
 from studio.files.classes import MIN_PER_CLASS
 from studio.files.tables import file_size, read_text
+from studio.languages import CJK_CHARS
 
 CONLL_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv")
 JSONL_SUFFIXES = (".jsonl",)
@@ -27,13 +29,16 @@ MAX_BYTES = 200 * 2**20
 HEADER_NAMES = {"tag", "tags", "label", "labels", "ner", "ner_tag", "ner_tags", "entity"}
 
 
-# Words of a text given with character offsets: runs of letters and digits, and each other non-space character.
-WORD = re.compile(r"\w+|[^\w\s]")
-_TAG = re.compile(r"([BIESLU])-(\S+)")
+# Words of a text given with character offsets: each Chinese character (Chinese puts no spaces between words, so
+# entity recognisers read it a character at a time), runs of other letters and digits, and each other non-space
+# character.
+WORD = re.compile(f"[{CJK_CHARS}]|[^\\W{CJK_CHARS}]+|[^\\w\\s]")
+_TAG = re.compile(r"([BIMESLU])-(\S+)")
 
 
-# BILOU's last and unit tags are BIOES's end and single tags.
-_BIOES_PREFIX = {"L": "E", "U": "S"}
+# BILOU's last and unit tags, and BMES's middle tag (People's Daily and MSRA files), are BIOES's end, single and
+# inside tags.
+_BIOES_PREFIX = {"L": "E", "U": "S", "M": "I"}
 EXAMPLE_TOKENS = '{"tokens": ["Ada", "lived", "in", "London"], "tags": ["B-PER", "O", "O", "B-LOC"]}'
 EXAMPLE_OFFSETS = '{"text": "Ada lived in London", "entities": [{"start": 13, "end": 19, "label": "LOC"}]}'
 
@@ -266,7 +271,8 @@ def _to_iob2(raw: list[_Raw]) -> tuple[str, list[list[str]]]:
             b_starts += prefix == "B" and starts
             i_starts += prefix == "I" and starts
     if prefixes & {"E", "S"}:
-        scheme = "BIOES"
+        middles = any(tag.startswith("M-") for sentence, _ in written for tag in sentence.tags)
+        scheme = "BMES" if middles else "BIOES"
     elif i_starts > b_starts:
         scheme = "IOB1"  # B- only separates two entities of one type; an entity starts with I-
     else:
@@ -284,11 +290,11 @@ def _to_iob2(raw: list[_Raw]) -> tuple[str, list[list[str]]]:
             elif continues:
                 out.append(f"I-{kind}")
             else:
-                starts = "B- (or S- for one word)" if scheme == "BIOES" else "B-"
+                starts = "B- (or S- for one word)" if scheme in {"BIOES", "BMES"} else "B-"
                 raise DataError(
                     f"{_where(sentence, i)} is tagged {sentence.tags[i]} with no {kind} entity before it; in a "
-                    f"{scheme if scheme == 'BIOES' else 'BIO'} file every entity starts with {starts}, so make it "
-                    f"B-{kind}."
+                    f"{scheme if scheme in {'BIOES', 'BMES'} else 'BIO'} file every entity starts with {starts}, so "
+                    f"make it B-{kind}."
                 )
         converted.append(out)
     return (scheme if prefixes - {"O"} else "IOB2"), converted
