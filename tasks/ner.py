@@ -49,6 +49,13 @@ SPACY_NER = {"ner", "beam_ner"}
 LAC_REF = "pack:lac"
 # LAC's name tags; its TIME and its parts of speech (nz: other proper nouns) are not reported.
 LAC_TYPES = {"PER", "LOC", "ORG"}
+# CLUENER2020's fine-grained types (uer/roberta-base-finetuned-cluener2020-chinese) for people, places and
+# organisations, answered as every other Chinese model answers them; its other types (book, game, movie, position,
+# scene) keep their names.
+CLUENER_TYPES = {"name": "PER", "address": "LOC", "organization": "ORG", "company": "ORG", "government": "ORG"}
+# A tag's prefix in BIOES / BILOU models (ckiplab's Chinese taggers write S- and E-), as B- (starts an entity) or
+# I- (continues one).
+TAG_PREFIXES = {"B": "B", "I": "I", "S": "B", "U": "B", "E": "I", "L": "I", "M": "I"}
 # LAC sometimes takes a title that follows a place, before a name, into the place (美国国务卿 | 奥尔布赖特).
 PLACE_TITLES = ("国务卿", "副总统", "总统", "总理", "首相", "外交部长", "外长", "部长", "主席", "大使", "国王", "议长")
 MEDICAL_REF = "pack:medical-en"
@@ -67,6 +74,7 @@ class EntityRecognizer:
     max_length: int
     batcher: MicroBatcher | None = None
     capitals: bool = False  # a run of ours from an uncased base: capitalised tokens go in as token type 1
+    renamed: dict[str, str] = field(default_factory=dict)  # the model's type -> the type answered
 
 
 @dataclass
@@ -231,7 +239,9 @@ def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
 
     max_length = min(tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512), 512)
     capitals = bool(getattr(model.config, CAPITALS, False))
-    return EntityRecognizer(model, tokenizer, device, int(max_length), capitals=capitals)
+    types = {_split_tag(str(label))[1] for label in model.config.id2label.values()}
+    renamed = CLUENER_TYPES if set(CLUENER_TYPES) <= types else {}
+    return EntityRecognizer(model, tokenizer, device, int(max_length), capitals=capitals, renamed=renamed)
 
 
 def predict(recognizer: Recognizer, texts: list[str]) -> list[list[dict]]:
@@ -327,10 +337,10 @@ def postprocess(recognizer: EntityRecognizer, texts: list[str], windows: list[di
                 label, score = id2label[window_tags[position]], window_scores[position]
                 first[word] = (label, score)
             tokens_per_text[window["text_index"]].append({"label": label, "score": score, "start": start, "end": end})
-    return [_group_entities(text, tokens) for text, tokens in zip(texts, tokens_per_text)]
+    return [_group_entities(text, tokens, recognizer.renamed) for text, tokens in zip(texts, tokens_per_text)]
 
 
-def _group_entities(text: str, tokens: list[dict]) -> list[dict]:
+def _group_entities(text: str, tokens: list[dict], renamed: dict[str, str]) -> list[dict]:
     """Merge adjacent tokens of one entity type; a B- tag always starts a new entity."""
     groups: list[list[dict]] = []
     for token in tokens:
@@ -347,7 +357,7 @@ def _group_entities(text: str, tokens: list[dict]) -> list[dict]:
         start, end = group[0]["start"], group[-1]["end"]
         entities.append(
             {
-                "entity_group": kind,
+                "entity_group": renamed.get(kind, kind),
                 "word": text[start:end],
                 "start": start,
                 "end": end,
@@ -358,8 +368,9 @@ def _group_entities(text: str, tokens: list[dict]) -> list[dict]:
 
 
 def _split_tag(label: str) -> tuple[str, str]:
-    if label.startswith(("B-", "I-")):
-        return label[0], label[2:]
+    """("B" or "I", type) of a tag: "S-name" -> ("B", "name"), "E-PERSON" -> ("I", "PERSON"), "PER" -> ("I", "PER")."""
+    if len(label) > 2 and label[1] == "-" and label[0] in TAG_PREFIXES:
+        return TAG_PREFIXES[label[0]], label[2:]
     return "I", label
 
 
@@ -490,7 +501,8 @@ def entity_types(recognizer: Recognizer) -> list[str]:
         names = [name for name in recognizer.nlp.pipe_names if name in SPACY_NER]
         return sorted({str(label) for name in names for label in recognizer.nlp.get_pipe(name).labels})
     labels = recognizer.model.config.id2label.values()
-    return sorted({_split_tag(str(label))[1] for label in labels} - {"O"})
+    types = {_split_tag(str(label))[1] for label in labels} - {"O"}
+    return sorted({recognizer.renamed.get(kind, kind) for kind in types})
 
 
 def build_tab(studio: Studio) -> gr.Dropdown:

@@ -164,3 +164,31 @@ def test_the_shipped_config_routes_chinese_and_medical_models_to_the_pack_offlin
     assert ner.model_for_text(studio, "dslim/bert-base-NER", CHINESE) == CHINESE_MODEL
     assert ner.model_for_text(studio, ner.MEDICAL_REF, CHINESE) == ner.MEDICAL_REF
     assert ner.model_for_text(studio, "", CLINICAL) == ""
+
+
+def test_split_tag_reads_bioes_and_bmes_prefixes():
+    assert ner._split_tag("S-name") == ("B", "name")
+    assert ner._split_tag("E-PERSON") == ("I", "PERSON")
+    assert ner._split_tag("M-ORG") == ("I", "ORG")
+    assert ner._split_tag("B-LOC") == ("B", "LOC")
+    assert ner._split_tag("PER") == ("I", "PER")
+
+
+def test_a_cluener_model_answers_people_places_and_organisations_as_per_loc_org(tmp_path):
+    """CLUENER2020's own types (name, address, company…), as uer's Chinese model writes them in B-/I-/S- tags, come
+    back as the API's PER / LOC / ORG; its other types keep their names."""
+    from transformers import BertForTokenClassification
+
+    from tests.tiny_models import _build_bert
+
+    cluener = ["address", "book", "company", "game", "government", "movie", "name", "organization", "position", "scene"]
+    labels = ["O", *(f"{prefix}-{kind}" for kind in cluener for prefix in "BIS")]
+    folder = _build_bert(tmp_path / "tiny-cluener", BertForTokenClassification, False, labels)
+    recognizer = ner.load(str(folder), "cpu")
+    answered = {"PER", "LOC", "ORG", "book", "game", "movie", "position", "scene"}
+    assert ner.entity_types(recognizer) == sorted(answered)
+    text = "The quick brown fox jumps over the lazy dog in London with Ada"
+    entities = ner.predict(recognizer, [text])[0]
+    assert entities, "a random tiny model tags something"
+    assert {e["entity_group"] for e in entities} <= answered
+    assert all(text[e["start"] : e["end"]] == e["word"] for e in entities)
