@@ -37,7 +37,8 @@ EXAMPLES = [
     "The weather is lovely today. Shall we go for a walk in the park?",
     "Machine translation has improved a lot in the last ten years.",
 ]
-SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])")
+# A sentence ends at . ! ? … and a space, or at Chinese 。！？ with no space, after any closing quote or bracket.
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])(?![”’」』）》])|(?<=[。！？][”’」』）》])")
 # Languages written without spaces between sentences.
 NO_SPACE_LANGUAGES = {"zh", "ja"}
 BATCH_SIZE = 16

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import wave
 from pathlib import Path
 
@@ -104,6 +105,22 @@ def test_sentence_splitting():
     assert translation.split_sentences("One. Two!  Three? Four") == ["One.", "Two!", "Three?", "Four"]
     assert translation.split_sentences("你好。今天很好！") == ["你好。", "今天很好！"]
     assert translation.split_sentences("   ") == []
+    # A closing quote stays with its sentence.
+    assert translation.split_sentences("他说：“今天天气很好。”我们去公园吧！你呢？") == [
+        "他说：“今天天气很好。”",
+        "我们去公园吧！",
+        "你呢？",
+    ]
+
+
+@pytest.mark.parametrize("target, joiner", [("zh", ""), ("ja", ""), ("en", " ")])
+def test_sentences_join_as_the_target_language_writes_them(translator, target, joiner):
+    """Chinese and Japanese put no space between sentences; the other targets one."""
+    into = dataclasses.replace(translator, target_language=target)
+    text = "我们去公园吧！你呢？\n今天很好。"
+    sentences = ["我们去公园吧！", "你呢？", "今天很好。"]
+    each = [translation.translate_sentences(into, [s], num_beams=1)[0] for s in sentences]
+    assert translation.translate_texts(into, [text], num_beams=1) == [joiner.join(each[:2]) + "\n" + each[2]]
 
 
 def test_translate_sentences_keeps_input_order(translator):
