@@ -6,8 +6,9 @@ letting them spin between regions, and every region (a forward pass runs hundred
 Gradio serves each request in one of many threads: a model called from them ran at the speed of that throttled
 runtime (bench/latency.py, 2 CPUs: Marian beam-4 translation 1.19 s a sentence instead of 0.80 s, as with
 OMP_WAIT_POLICY=passive). So every forward pass runs on one long-lived compute thread, which alone keeps a pool,
-and everything else that may touch PyTorch's kernels (loading a model) runs in a thread that ends when it is done,
-taking its pool with it.
+and everything else that may touch PyTorch's kernels runs in a thread that ends when it is done, taking its pool
+with it: loading a model, and work too long to hold up the other tabs' requests (a Whisper transcription of an
+hour's audio; batch runs compute in their job's own thread).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ def on_compute_thread() -> bool:
 
 
 def in_own_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """`fn(*args, **kwargs)` run in a new thread that ends with it (loading a model), so that the OpenMP workers its
-    kernels start end too; its result or error."""
+    """`fn(*args, **kwargs)` run in a new thread that ends with it (loading a model, a long transcription), so that
+    the OpenMP workers its kernels start end too; its result or error."""
     if on_compute_thread():
         return fn(*args, **kwargs)
     future: Future = Future()
@@ -55,7 +56,7 @@ def in_own_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         except BaseException as e:  # handed to the caller, who raises it
             future.set_exception(e)
 
-    thread = threading.Thread(target=call, name="model-load", daemon=True)
+    thread = threading.Thread(target=call, name=getattr(fn, "__name__", "own-thread").strip("_"), daemon=True)
     thread.start()
     thread.join()
     return future.result()

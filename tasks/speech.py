@@ -357,7 +357,8 @@ def predict(
     if model.engine == "faster-whisper":  # CTranslate2 runs on its own threads
         raw = _transcribe_faster_whisper(model, audio, language, task, options, progress)
     else:
-        raw = compute.run(_transcribe_openai_whisper, model, audio, language, task, options, progress)
+        # Not on the compute thread, which every tab's forward passes share: an hour of audio would hold them all up.
+        raw = compute.in_own_thread(_transcribe_openai_whisper, model, audio, language, task, options, progress)
     if progress:
         progress(total, total)
     segments = subtitles.subtitle_segments(raw, total)

@@ -31,9 +31,15 @@ def test_every_tab_computes_on_the_compute_thread(client, assets, forward_thread
     client.predict("A match report.", "sport, politics", api_name="/classify_text_zero_shot")
     client.predict("Angela Merkel met Emmanuel Macron in Berlin.", api_name="/recognize_entities")
     client.predict("Hello world. How are you?", api_name="/translate")
-    client.predict(handle_file(str(assets / "speech_jfk.wav")), api_name="/transcribe")
     client.predict(handle_file(str(assets / "crossword.png")), api_name="/classify_image")
     assert forward_threads == {"compute"}
+
+
+def test_a_transcription_decodes_in_its_own_thread_so_it_holds_up_no_other_tab(client, assets, forward_threads):
+    """openai-whisper's language detection is one short pass on the compute thread; the decoding, an hour long for
+    an hour of audio, runs in a thread of its own that ends with it."""
+    client.predict(handle_file(str(assets / "speech_jfk.wav")), api_name="/transcribe")
+    assert forward_threads == {"compute", "transcribe_openai_whisper"}
 
 
 def test_the_compute_thread_returns_results_and_raises_errors_in_the_caller():
