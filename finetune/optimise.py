@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import UserError
-from studio.runs import COMPLETE_MARKER
+from studio.runs import COMPLETE_MARKER, ENCODER_HEAD_FILE
 
 # variant -> what the copy's label and folder say of it
 VARIANTS = {"int8": "int8", "onnx": "ONNX"}
@@ -111,6 +111,11 @@ def read_run(run: Path) -> dict:
         what = "image classifiers" if task == "image" else f"'{task}' runs"
         raise UserError(
             f"Faster CPU copies are made of text classifiers and entity recognisers only, not yet of {what}."
+        )
+    if (run / ENCODER_HEAD_FILE).is_file():
+        raise UserError(
+            f"'{run.name}' is a head on the offline pack's 4-bit multilingual encoder, already a fast CPU model, "
+            "so it has no faster copy."
         )
     if not (run / "model.safetensors").is_file():
         raise UserError(f"'{run.name}' has no model.safetensors; fine-tune the model again.")

