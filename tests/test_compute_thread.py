@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -59,3 +60,8 @@ def test_a_load_runs_in_a_thread_that_ends():
     assert compute.in_own_thread(load) == "model"
     assert seen["thread"] is not threading.current_thread()
     assert not seen["thread"].is_alive()
+
+
+def test_starting_the_compute_thread_makes_the_interpreter_hand_over_promptly():
+    compute.run(lambda: None)
+    assert sys.getswitchinterval() <= compute.SWITCH_INTERVAL_S
