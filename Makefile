@@ -33,16 +33,19 @@ $(VENV)/.dev-deps: $(VENV)/.app-deps requirements-dev.txt requirements-testdata.
 	touch $@
 
 # Debian packages: ffmpeg decodes audio for Whisper; the tests also speak with espeak-ng, drive chromium and
-# fine-tune on real pictures from dataset-fashion-mnist.
+# fine-tune on real pictures from dataset-fashion-mnist; fonts-wqy-microhei draws Chinese.
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# Chinese characters in the browser tests' pages and in confusion-matrix pictures with Chinese labels.
+CHINESE_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 system-deps:
 	@command -v ffmpeg >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="ffmpeg"
 
 system-deps-test:
 	@command -v ffmpeg >/dev/null && command -v espeak-ng >/dev/null && command -v chromium >/dev/null \
-		&& test -f $(FASHION_MNIST) \
-		|| $(MAKE) --no-print-directory apt PACKAGES="ffmpeg espeak-ng chromium chromium-driver dataset-fashion-mnist"
+		&& test -f $(FASHION_MNIST) && test -f $(CHINESE_FONT) \
+		|| $(MAKE) --no-print-directory apt \
+			PACKAGES="ffmpeg espeak-ng chromium chromium-driver dataset-fashion-mnist fonts-wqy-microhei"
 
 apt:
 	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

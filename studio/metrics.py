@@ -6,6 +6,8 @@ Classification (accuracy, precision/recall/F1, the confusion matrix and its pict
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
 from studio.errors import UserError
@@ -69,6 +71,7 @@ def plot_confusion_matrix(
     import matplotlib.pyplot as plt
 
     size = max(4.0, 0.6 * len(label_names) + 2.5)
+    plt.rcParams["font.family"] = ["DejaVu Sans", *_chinese_fonts()]  # Chinese labels, where a font has them
     fig, ax = plt.subplots(figsize=(size, size * 0.85), dpi=110)
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
@@ -85,6 +88,34 @@ def plot_confusion_matrix(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+# Fonts with Chinese characters, as Debian (fonts-wqy-microhei, fonts-noto-cjk), macOS and Windows install them:
+# matplotlib's own DejaVu Sans has none, and draws Chinese labels as empty boxes.
+CHINESE_FONTS = (
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "SimHei",
+)
+CHINESE_FONT_FILES = ("wqy-", "notosanscjk", "sourcehansans")
+
+
+@functools.cache
+def _chinese_fonts() -> list[str]:
+    """The CHINESE_FONTS installed here, for matplotlib to fall back on glyph by glyph."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    if not installed & set(CHINESE_FONTS):  # matplotlib's font cache may predate the font's installation
+        for path in font_manager.findSystemFonts():
+            if any(mark in Path(path).name.lower() for mark in CHINESE_FONT_FILES):
+                font_manager.fontManager.addfont(path)
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+    return [name for name in CHINESE_FONTS if name in installed]
 
 
 def entity_metrics(true: list[list[str]], predicted: list[list[str]], types: list[str]) -> dict:

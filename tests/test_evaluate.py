@@ -103,3 +103,20 @@ def test_wer_and_cer_are_computed_after_whispers_normaliser():
     assert speech_report(["Mr. Smith has 10 dollars."], ["mister smith has ten dollars"], ["a.wav"])["wer"] == 0.0
     with pytest.raises(UserError, match="Every reference transcript is empty"):
         speech_report(["?!"], ["words"], ["a.wav"])
+
+
+def test_a_confusion_matrix_draws_chinese_labels_in_a_font_that_has_them(tmp_path):
+    """matplotlib's own font has no Chinese characters: the labels "正面" and "负面" would come out as empty boxes
+    (make test and the Space's packages.txt install fonts-wqy-microhei)."""
+    import warnings
+
+    from PIL import Image
+
+    from studio.metrics import plot_confusion_matrix
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = plot_confusion_matrix([[5, 1], [2, 4]], ["正面", "负面"], str(tmp_path / "matrix.png"))
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert not missing, missing
+    assert Image.open(path).size[0] > 100
