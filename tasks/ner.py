@@ -340,7 +340,7 @@ def postprocess(recognizer: EntityRecognizer, texts: list[str], windows: list[di
     return [_group_entities(text, tokens, recognizer.renamed) for text, tokens in zip(texts, tokens_per_text)]
 
 
-def _group_entities(text: str, tokens: list[dict], renamed: dict[str, str]) -> list[dict]:
+def _group_entities(text: str, tokens: list[dict], renamed: dict[str, str] | None = None) -> list[dict]:
     """Merge adjacent tokens of one entity type; a B- tag always starts a new entity."""
     groups: list[list[dict]] = []
     for token in tokens:
@@ -357,7 +357,7 @@ def _group_entities(text: str, tokens: list[dict], renamed: dict[str, str]) -> l
         start, end = group[0]["start"], group[-1]["end"]
         entities.append(
             {
-                "entity_group": renamed.get(kind, kind),
+                "entity_group": (renamed or {}).get(kind, kind),
                 "word": text[start:end],
                 "start": start,
                 "end": end,
