@@ -13,6 +13,7 @@ hour's audio; batch runs compute in their job's own thread).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import queue
@@ -23,6 +24,13 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# CTranslate2 (faster-whisper) brings its own OpenMP runtime, but once PyTorch's is loaded, the dynamic linker binds
+# CTranslate2's OpenMP calls to PyTorch's: its threads then count among PyTorch's, above the CPUs, and every
+# forward pass after the first transcription ran throttled (EfficientNet-Lite0 20 -> 43 ms on 2 CPUs). Loaded
+# before PyTorch, as this module is (it loads no PyTorch), it keeps its own.
+with contextlib.suppress(ImportError):
+    import ctranslate2  # noqa: F401
 
 # A request thread sleeps while the compute thread runs its forward pass, and when the pass is done it must take the
 # interpreter's lock back from whichever thread holds it (the event loop's, say), which is asked to let go only

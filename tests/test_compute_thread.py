@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 
@@ -9,6 +10,7 @@ import pytest
 from gradio_client import handle_file
 
 from studio import compute
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -65,3 +67,11 @@ def test_a_load_runs_in_a_thread_that_ends():
 def test_starting_the_compute_thread_makes_the_interpreter_hand_over_promptly():
     compute.run(lambda: None)
     assert sys.getswitchinterval() <= compute.SWITCH_INTERVAL_S
+
+
+def test_the_app_loads_ctranslate2_before_pytorch():
+    """Loaded after PyTorch, CTranslate2's OpenMP calls bind to PyTorch's runtime and throttle every forward pass
+    once faster-whisper has transcribed (studio/compute.py): `python app.py` must load it first."""
+    script = "import sys, app, torch; n = list(sys.modules); print(n.index('ctranslate2') < n.index('torch'))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr[-2000:]
