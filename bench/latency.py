@@ -328,9 +328,11 @@ def serve_baseline(task: str, ref: str) -> int:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr  # what the libraries print stays off the answers
     common.configure_threads()
-    # On a compute thread as the app's own: a second thread running PyTorch here would slow both
-    # (studio/compute.py says why).
-    baseline = compute.run(direct_call, task, ref)
+    # Where the app computes: PyTorch models on a compute thread as the app's own (a second thread running PyTorch
+    # here would slow both; studio/compute.py says why), faster-whisper from the thread that asks, as the app's
+    # speech tab calls it (CTranslate2 computes on threads of its own).
+    run = (lambda fn, *args: fn(*args)) if task == "speech" else compute.run
+    baseline = run(direct_call, task, ref)
     items = inputs_for(task)
     calls = {"direct": baseline.direct, "predict": baseline.in_process, "model_alone": baseline.model_alone}
     ready = {"how": baseline.how, "asked_for": baseline.asked_for, "model_alone": baseline.model_alone is not None}
@@ -338,7 +340,7 @@ def serve_baseline(task: str, ref: str) -> int:
     for line in sys.stdin:
         name, index = json.loads(line)
         started = time.perf_counter()
-        compute.run(calls[name], items[index])
+        run(calls[name], items[index])
         print(time.perf_counter() - started, file=answers, flush=True)
     return 0
 
