@@ -16,14 +16,17 @@ from batch.specs import SPECS as BATCH_SPECS
 from batch.ui import batch_section
 from finetune import tab as finetune_tab
 from studio.config import Config, load_config
+from studio.i18n import gradio_i18n, speak_each_requests_language, ui
 from studio.runtime import Studio, use_own_file_cache
 from studio.urls import guard_url_inputs
 
 TITLE = "Model Studio"
 INTRO = (
-    "Try strong pretrained models on your own text, audio and images, and train a text classifier on your own "
-    "data. Models load on first use; every tab is also an API endpoint (**Use via API**, at the bottom)."
+    "Try strong pretrained models on your own text, audio and images, and fine-tune text classifiers, entity "
+    "recognisers and image classifiers on your own data to use here at once. Models load on first use; every tab "
+    "is also an API endpoint (**Use via API**, at the bottom)."
 )
+HEADER = f"# {TITLE}\n{INTRO}"
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="blue")
 # Theme variables, not fixed colours, so that dark mode stays readable.
 CSS = """
@@ -40,17 +43,18 @@ def build_app(config: Config, device: str | None = None) -> tuple[gr.Blocks, Stu
     studio = Studio(config=config, device_override=device)
     finetune_tab.register_runs(studio)
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_id="studio-header")
+        gr.Markdown(ui(HEADER), elem_id="studio-header")
         built = {}
         for task in tasks.TASKS:
-            with gr.Tab(task.TITLE, id=task.TASK):
+            with gr.Tab(ui(task.TITLE), id=task.TASK):
                 built[task.TASK] = task.build_tab(studio)
                 if task.TASK in BATCH_SPECS:  # "Run on a file": the tab's model over a whole file
                     batch_section(studio, BATCH_SPECS[task.TASK], built[task.TASK])
-        with gr.Tab(finetune_tab.TITLE, id="finetune"):
+        with gr.Tab(ui(finetune_tab.TITLE), id="finetune"):
             finetune_tab.build_tab(studio, model_dropdowns=built, demo=demo)
     limits = config.limits
     guard_url_inputs(demo, limits.max_upload_mb)
+    speak_each_requests_language(demo)
     # Beyond queue_size waiting requests Gradio answers at once: "This application is currently busy.
     # Please try again." in the page, "Queue is full! Please try again." in gradio_client (HTTP 503).
     demo.queue(default_concurrency_limit=limits.concurrency_per_task, max_size=limits.queue_size)
@@ -110,6 +114,7 @@ def launch_options(args: argparse.Namespace, config: Config) -> dict[str, Any]:
         "mcp_server": True if args.mcp else None,
         "max_file_size": f"{config.limits.max_upload_mb}mb",
         "theme": THEME,
+        "i18n": gradio_i18n(),
         "css": CSS,
     }
 

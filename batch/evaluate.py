@@ -30,6 +30,7 @@ from studio.config import load_config
 from studio.errors import UserError
 from studio.files import media
 from studio.files.rows import read_rows
+from studio.i18n import Listed, language, say, speaking, word
 from studio.metrics import entity_report, evaluate, plot_confusion_matrix
 
 _MAPPING_SEPARATOR = re.compile(r"\s*(?:→|->|=>|=|:)\s*")
@@ -47,8 +48,9 @@ def parse_label_map(text: str | None) -> dict[str, str]:
         parts = _MAPPING_SEPARATOR.split(pair.strip(), maxsplit=1)
         if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
             raise UserError(
-                f"The label mapping '{pair.strip()[:60]}' is not a pair; write each as MODEL_LABEL=your_label, "
-                "such as POSITIVE=pos, NEGATIVE=neg."
+                "The label mapping '{pair}' is not a pair; write each as MODEL_LABEL=your_label, "
+                "such as POSITIVE=pos, NEGATIVE=neg.",
+                pair=pair.strip()[:60],
             )
         mapping[parts[0].strip()] = parts[1].strip()
     return mapping
@@ -63,8 +65,9 @@ def complete_label_map(mapping: dict[str, str], model_labels: list[str], referen
         label = source if source in model_labels else known.get(source.lower())
         if label is None:
             raise UserError(
-                f"The label mapping names '{source[:60]}', which the model does not have; its labels are "
-                f"{', '.join(model_labels[:20])}."
+                "The label mapping names '{source}', which the model does not have; its labels are {labels}.",
+                source=source[:60],
+                labels=", ".join(model_labels[:20]),
             )
         checked[label] = target
     by_case = {ref.lower(): ref for ref in set(references) if ref}
@@ -78,47 +81,77 @@ def complete_label_map(mapping: dict[str, str], model_labels: list[str], referen
 
 
 def markdown(report: dict) -> str:
-    """The report as the tab shows it and report.md holds it."""
-    lines = [f"**{report['model']}** on {report['scored_rows']:,} rows with a reference"]
-    skipped = [
-        f"{n:,} {what}"
-        for what, n in (("without a reference", report["unreferenced_rows"]), ("that failed", report["failed_rows"]))
-        if n
-    ]
+    """The report as the tab shows it and report.md holds it, in the request's language."""
+    skipped = []  # phrases of the translation table, listed in the first line's language
+    if report["unreferenced_rows"]:
+        skipped.append(UserError("{count:,} without a reference", count=report["unreferenced_rows"]))
+    if report["failed_rows"]:
+        skipped.append(UserError("{count:,} that failed", count=report["failed_rows"]))
+    scored = {"model": report["model"], "rows": report["scored_rows"], "speed": report["rows_per_second"]}
     if skipped:
-        lines[0] += f" (skipped: {', '.join(skipped)})"
-    lines[0] += f"; {report['rows_per_second']:.1f} rows/s.\n"
-    if report.get("label_map"):
-        lines.append("Label mapping: " + ", ".join(f"{k} → {v}" for k, v in report["label_map"].items()) + "\n")
-    if report.get("unknown_labels"):
-        lines.append(
-            "⚠️ The file has labels the model never answers: "
-            + ", ".join(f"`{label}`" for label in report["unknown_labels"])
-            + ". Map the model's labels to yours in Label mapping.\n"
+        first = say(
+            "**{model}** on {rows:,} rows with a reference (skipped: {skipped}); {speed:.1f} rows/s.",
+            skipped=Listed(skipped, Listed.COMMA),
+            **scored,
         )
+    else:
+        first = say("**{model}** on {rows:,} rows with a reference; {speed:.1f} rows/s.", **scored)
+    lines = [first + "\n"]
+    if report.get("label_map"):
+        mapping = ", ".join(f"{k} → {v}" for k, v in report["label_map"].items())
+        lines.append(say("Label mapping: {mapping}", mapping=mapping) + "\n")
+    if report.get("unknown_labels"):
+        unknown = ", ".join(f"`{label}`" for label in report["unknown_labels"])
+        lines.append(
+            say(
+                "⚠️ The file has labels the model never answers: {labels}. "
+                "Map the model's labels to yours in Label mapping.",
+                labels=unknown,
+            )
+            + "\n"
+        )
+    scores_header = say("| | precision | recall | F1 | support |")
+    macro, weighted = say("macro"), say("weighted")
     if "accuracy" in report:
         lines += [
-            f"**Accuracy {report['accuracy']:.1%}** · F1 macro {report['f1_macro']:.3f} · "
-            f"F1 weighted {report['f1_weighted']:.3f}\n",
-            "| | precision | recall | F1 | support |",
+            say(
+                "**Accuracy {accuracy:.1%}** · F1 macro {f1_macro:.3f} · F1 weighted {f1_weighted:.3f}",
+                accuracy=report["accuracy"],
+                f1_macro=report["f1_macro"],
+                f1_weighted=report["f1_weighted"],
+            )
+            + "\n",
+            scores_header,
             "|---|---|---|---|---|",
-            f"| macro | {report['precision_macro']:.3f} | {report['recall_macro']:.3f} | {report['f1_macro']:.3f} | |",
-            f"| weighted | {report['weighted']['precision']:.3f} | {report['weighted']['recall']:.3f} | "
+            f"| {macro} | {report['precision_macro']:.3f} | {report['recall_macro']:.3f} | "
+            f"{report['f1_macro']:.3f} | |",
+            f"| {weighted} | {report['weighted']['precision']:.3f} | {report['weighted']['recall']:.3f} | "
             f"{report['f1_weighted']:.3f} | |",
         ]
         for label, m in report["per_class"].items():
             lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
         if report["mistakes"]:
-            lines += ["", "Most confident mistakes:", "", "| text | true | predicted |", "|---|---|---|"]
+            lines += [
+                "",
+                say("Most confident mistakes:"),
+                "",
+                say("| text | true | predicted |"),
+                "|---|---|---|",
+            ]
             for m in report["mistakes"]:
                 lines.append(f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |")
     elif "per_type" in report:
         lines += [
-            f"**Entity F1 {report['f1']:.1%}** (precision {report['precision']:.1%}, recall {report['recall']:.1%}; "
-            f"strict: exact span and type)\n",
-            "| type | precision | recall | F1 | support |",
+            say(
+                "**Entity F1 {f1:.1%}** (precision {precision:.1%}, recall {recall:.1%}; strict: exact span and type)",
+                f1=report["f1"],
+                precision=report["precision"],
+                recall=report["recall"],
+            )
+            + "\n",
+            say("| type | precision | recall | F1 | support |"),
             "|---|---|---|---|---|",
-            f"| macro | {report['macro']['precision']:.3f} | {report['macro']['recall']:.3f} | "
+            f"| {macro} | {report['macro']['precision']:.3f} | {report['macro']['recall']:.3f} | "
             f"{report['macro']['f1']:.3f} | |",
         ]
         for kind, m in report["per_type"].items():
@@ -127,12 +160,19 @@ def markdown(report: dict) -> str:
         lines.append(f"**chrF {report['chrf']:.1f}** · BLEU {report['bleu']:.1f}\n")
         lines.append(f"`{report['chrf_signature']}` · `{report['bleu_signature']}`")
     elif "wer" in report:
-        lines.append(f"**WER {report['wer']:.1%}** · CER {report['cer']:.1%} (after Whisper's English normaliser)\n")
+        lines.append(
+            say(
+                "**WER {wer:.1%}** · CER {cer:.1%} (after Whisper's English normaliser)",
+                wer=report["wer"],
+                cer=report["cer"],
+            )
+            + "\n"
+        )
         if report["mistakes"]:
             lines += [
-                "Recordings with the most errors:",
+                say("Recordings with the most errors:"),
                 "",
-                "| file | WER | reference | transcript |",
+                say("| file | WER | reference | transcript |"),
                 "|---|---|---|---|",
             ]
             for m in report["mistakes"]:
@@ -151,7 +191,7 @@ def compare_table(rows: list[dict]) -> str:
         for m in ("accuracy", "f1_macro", "f1_weighted", "chrf", "bleu", "wer", "cer", "f1", "precision", "recall")
         if m in rows[0]
     ]
-    header = "| model | " + " | ".join(metrics) + " | rows/s |"
+    header = f"| {say('model')} | " + " | ".join(metrics) + f" | {say('rows/s')} |"
     lines = [header, "|---" * (len(metrics) + 2) + "|"]
     for row in rows:
         values = " | ".join(f"{row[m]:.3f}" if isinstance(row.get(m), float) else "" for m in metrics)
@@ -191,21 +231,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-rows", type=int, default=0, help="refuse files with more rows (default: the config's)")
     p.add_argument("--cpu", action="store_true", help="run on the CPU even when a GPU is present")
     p.add_argument("--progress", choices=["human", "jsonl"], default="human", help="jsonl: what the app reads")
+    p.add_argument(
+        "--language",
+        default="",
+        help="the language of messages, notes and reports: zh-CN for Simplified Chinese (default: English)",
+    )
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    say = _jsonl if args.progress == "jsonl" else _human
+    if args.language:
+        speaking(args.language)
+    emit = _jsonl if args.progress == "jsonl" else _human
     try:
-        run_and_score(args, say)
+        run_and_score(args, emit)
     except UserError as e:
-        say({"event": "error", "message": str(e)})
+        emit({"event": "error", "message": e.in_language(language())})
         return 2
     return 0
 
 
-def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
+def run_and_score(args: argparse.Namespace, emit: Any) -> dict | None:
     """The batch run of every model, then (on the main process) the results files and the reports."""
     from accelerate import Accelerator
 
@@ -215,7 +262,7 @@ def run_and_score(args: argparse.Namespace, say: Any) -> dict | None:
     spec = spec_for(args.task)
     with tempfile.TemporaryDirectory(prefix="model-studio-batch-files-") as unpacked:
         rows = read_input(args, spec, limits, Path(unpacked))
-        return run_models(args, say, accelerator, spec, rows, config)
+        return run_models(args, emit, accelerator, spec, rows, config)
 
 
 def read_input(args: argparse.Namespace, spec: Any, limits: Any, folder: Path) -> Any:
@@ -224,7 +271,7 @@ def read_input(args: argparse.Namespace, spec: Any, limits: Any, folder: Path) -
     if spec.reads == "recordings":
         return media.read_recordings(args.data, folder, max_rows)
     if len(args.data) > 1:
-        raise UserError(f"Give one file for {spec.task}; only speech takes several.")
+        raise UserError("Give one file for {task}; only speech takes several.", task=spec.task)
     if spec.reads == "pictures":
         return media.read_pictures(args.data[0], folder, max_rows)
     return read_rows(
@@ -237,14 +284,14 @@ def read_input(args: argparse.Namespace, spec: Any, limits: Any, folder: Path) -
     )
 
 
-def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, rows: Any, config: Any) -> dict | None:
+def run_models(args: argparse.Namespace, emit: Any, accelerator: Any, spec: Any, rows: Any, config: Any) -> dict | None:
     """Each model over the rows, this process its share; the main process writes the files and the report."""
     from accelerate.utils import gather_object
 
     from studio.runtime import Studio
 
     main_process = accelerator.is_main_process
-    report = say if main_process else (lambda event: None)
+    report = emit if main_process else (lambda event: None)
     limits = config.limits
     label_map = parse_label_map(args.label_map)
     many = accelerator.num_processes > 1
@@ -327,7 +374,7 @@ def run_models(args: argparse.Namespace, say: Any, accelerator: Any, spec: Any, 
             files["confusion"] = plot_confusion_matrix(
                 first["confusion_matrix"], first["labels"], str(output / "confusion_matrix.png"), title=title
             )
-    say({"event": "done", "files": files, "report": first})
+    emit({"event": "done", "files": files, "report": first})
     return first
 
 
@@ -338,8 +385,10 @@ def score(spec: Any, rows: Any, results: list[dict], label_map: dict[str, str], 
     unreferenced = sum(1 for ref in rows.references if not ref)
     if not keep:
         raise UserError(
-            f"No row has both a {spec.what[:-1]} and a reference in '{rows.reference_column}'; "
-            "pick the column that holds the true answers, or leave Reference column empty."
+            "No row has both a {what} and a reference in '{column}'; "
+            "pick the column that holds the true answers, or leave Reference column empty.",
+            what=word(spec.what[:-1]),
+            column=rows.reference_column,
         )
     if spec.family == "classification":
         model_labels = spec.model_labels(model) if spec.model_labels else []

@@ -21,11 +21,13 @@ from studio.config import Limits
 from studio.errors import UserError
 from studio.files.rows import Rows
 from studio.files.safe_csv import write_csv
+from studio.i18n import language, say
 
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 20
 REPORT_EVERY_S = 0.5
+# A row's error, in its "error" column: in the language of the run (texts of the translation table).
 EMPTY_TEXT = "empty text"
 MODEL_FAILED = "the model could not process this row"
 
@@ -72,7 +74,7 @@ def run(
     todo = []
     for i, text in enumerate(inputs):
         if not text.strip():
-            results[i] = {**dict.fromkeys(spec.fields, None), "error": EMPTY_TEXT}
+            results[i] = {**dict.fromkeys(spec.fields, None), "error": say(EMPTY_TEXT)}
         else:
             todo.append(i)
     todo.sort(key=lambda i: len(inputs[i]), reverse=True)
@@ -90,7 +92,7 @@ def run(
             report(_progress(progress_offset + done, total, now - started, done))
     if not todo:
         report(_progress(progress_offset + done, total, 0.0, done))
-    return [r if r is not None else {"error": MODEL_FAILED} for r in results]
+    return [r if r is not None else {"error": say(MODEL_FAILED)} for r in results]
 
 
 def _predict_chunk(spec: TaskBatch, model: Any, texts: list[str], limits: Limits) -> list[dict]:
@@ -99,9 +101,9 @@ def _predict_chunk(spec: TaskBatch, model: Any, texts: list[str], limits: Limits
     except Exception as e:
         if len(texts) == 1:
             if isinstance(e, UserError):  # what is wrong with the input, said as the tab would say it
-                return [{**dict.fromkeys(spec.fields, None), "error": str(e)}]
+                return [{**dict.fromkeys(spec.fields, None), "error": e.in_language(language())}]
             log.exception("%s failed on a row", spec.task)
-            return [{**dict.fromkeys(spec.fields, None), "error": MODEL_FAILED}]
+            return [{**dict.fromkeys(spec.fields, None), "error": say(MODEL_FAILED)}]
         log.warning("a chunk of %d rows failed; retrying them one by one", len(texts))
         return [fields for text in texts for fields in _predict_chunk(spec, model, [text], limits)]
 

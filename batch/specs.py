@@ -67,5 +67,7 @@ def spec_for(task: str) -> TaskBatch:
     """The batch spec of a task."""
     spec = SPECS.get(task)
     if spec is None:
-        raise UserError(f"The task '{task}' cannot run on files; choose one of {', '.join(SPECS)}.")
+        raise UserError(
+            "The task '{task}' cannot run on files; choose one of {tasks}.", task=task, tasks=", ".join(SPECS)
+        )
     return spec

@@ -25,6 +25,7 @@ from studio import jobs
 from studio.errors import UserError
 from studio.files.rows import TAGGED_SUFFIXES, TEXT_SUFFIXES, read_rows
 from studio.files.tables import guess_columns
+from studio.i18n import ENGLISH, language, say, ui, word
 from studio.jobs import ChildJob
 from studio.runs import check_free_disk
 from studio.runtime import Studio
@@ -34,6 +35,10 @@ from studio.ui import user_errors
 UPDATE_EVERY_S = 0.5
 # What each yield fills, in the order of the endpoint's outputs.
 OUTPUTS = ("preview", "csv", "report_json", "jsonl", "report_md", "metrics", "confusion", "status")
+# The page's words, texts of the translation table (studio/i18n.py), for each kind of input the section reads.
+TITLES = {"table": "Run on a file", "pictures": "Run on many pictures", "recordings": "Run on many recordings"}
+RUN_BUTTONS = {"table": "Run on the file", "pictures": "Run on the pictures", "recordings": "Run on the recordings"}
+PREVIEW_LABEL = f"First {PREVIEW_ROWS} results"
 INTRO = {
     "table": "Run the model over a whole file: CSV, TSV, JSON, JSONL or Parquet with a column of texts, or TXT "
     "with one text a line. Name a reference column to score the model as well; pick more models under "
@@ -50,12 +55,12 @@ UPLOADS = {
     "recordings": ("Recordings, or a zip of them (and a transcripts table)", None, "multiple"),
 }
 
-# What a reference column holds, for each metric family.
-REFERENCES = {
-    "classification": "true labels",
-    "translation": "reference translations",
-    "entities": "true entities",
-    "speech": "true transcripts",
+# The reference column, named by what it holds for each metric family.
+REFERENCE_LABELS = {
+    "classification": "Reference column (true labels)",
+    "translation": "Reference column (reference translations)",
+    "entities": "Reference column (true entities)",
+    "speech": "Reference column (true transcripts)",
 }
 
 slot: jobs.JobSlot | None = None  # made with the first tab, sized by the config's max_batch_jobs
@@ -64,7 +69,7 @@ slot: jobs.JobSlot | None = None  # made with the first tab, sized by the config
 class BatchJob(ChildJob):
     """`python -m batch.evaluate --progress jsonl` on the job's own copy of the upload."""
 
-    name = "The batch run"
+    name = "The batch run"  # a text of the translation table
 
     def __init__(self, args: dict[str, Any], owner: str = ""):
         super().__init__(owner)
@@ -76,8 +81,9 @@ class BatchJob(ChildJob):
 
     def failure_message(self, code: int, stderr_tail: str) -> str:
         if self.cancelled:
-            return "The batch run was cancelled."
-        return super().failure_message(code, stderr_tail) + " Try a smaller file or another model."
+            return say("The batch run was cancelled.")
+        failure = super().failure_message(code, stderr_tail)
+        return say("{failure} Try a smaller file or another model.", failure=failure)
 
 
 def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
@@ -101,21 +107,20 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
         )
         guessed_reference = None
         if rows.words is not None:
-            tagged_note = " Tagged sentences: the model is scored against their tags."
             return (
-                gr.update(choices=["text"], value="text"),
+                gr.update(choices=[(say("text"), "text")], value="text"),
                 gr.update(choices=[], value=""),
-                f"{len(rows.inputs):,} rows." + tagged_note,
+                say("{rows:,} rows. Tagged sentences: the model is scored against their tags.", rows=len(rows.inputs)),
             )
         if len(rows.columns) > 1:
             import pandas as pd
 
             _, guessed_reference = guess_columns(pd.DataFrame(rows.records[:2000], columns=rows.columns))
-        references = [("(none: no evaluation)", "")] + [(c, c) for c in rows.columns if c != rows.text_column]
+        references = [(say("(none: no evaluation)"), "")] + [(c, c) for c in rows.columns if c != rows.text_column]
         return (
             gr.update(choices=rows.columns, value=rows.text_column),
             gr.update(choices=references, value=guessed_reference or ""),
-            f"{len(rows.inputs):,} rows.",
+            say("{rows:,} rows.", rows=len(rows.inputs)),
         )
 
     def run_on_file(
@@ -224,22 +229,24 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
         }
         if studio.device_override == "cpu":
             args["cpu"] = True
+        if (lang := language(request)) != ENGLISH:  # the child's notes, row errors, report and picture: the user's
+            args["language"] = lang
         assert slot is not None
         owner = getattr(request, "session_hash", "") or ""
         with studio.holding(refs):  # a run it reads is not deleted under it
             job = slot.start_job(lambda: BatchJob(args, owner))
             if job is None:
                 raise UserError(
-                    f"{limits.max_batch_jobs} batch runs are already running on this app; wait for one to finish, "
-                    "then try again."
+                    "{count} batch runs are already running on this app; wait for one to finish, then try again.",
+                    count=limits.max_batch_jobs,
                 )
             yield from follow(job, data, progress)
 
     def follow(job: BatchJob, data: list[str], progress: gr.Progress) -> Iterator[tuple]:
         """The job's progress as the endpoint's outputs; the finished files at the end."""
-        yield _outputs({"status": f"Starting: loading the model for the {spec.what}…"}, outputs)
+        yield _outputs({"status": say("Starting: loading the model for the {what}…", what=word(spec.what))}, outputs)
         last_update = 0.0
-        model_name, rows = "", 0
+        model_name, rows, running = "", 0, ""
         try:
             for event in job.events():
                 if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
@@ -249,11 +256,11 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
                 if kind == "start":
                     model_name, rows = _short_name(event["model"]), event["rows"]
                     total = rows * event["models"]
-                    progress((event["index"] * rows, total), desc=f"Running {model_name}", unit="rows")
-                    note = f" *{event['note']}*" if event.get("note") else ""
-                    yield _outputs({"status": f"Running **{model_name}** on {rows:,} {spec.what}…{note}"}, outputs)
+                    running = say("Running {model}", model=model_name)  # the progress bar's words
+                    progress((event["index"] * rows, total), desc=running, unit=say("rows"))
+                    yield _outputs({"status": _start_line(model_name, rows, spec.what, event.get("note"))}, outputs)
                 elif kind == "progress":
-                    progress((event["done"], event["total"]), desc=f"Running {model_name}", unit="rows")
+                    progress((event["done"], event["total"]), desc=running, unit=say("rows"))
                     if time.monotonic() - last_update > UPDATE_EVERY_S:
                         last_update = time.monotonic()
                         yield _outputs({"status": _progress_line(model_name, event, spec.what)}, outputs)
@@ -272,62 +279,63 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
     def cancel(request: gr.Request) -> str:
         assert slot is not None
         if slot.cancel(owner=request.session_hash):
-            return "Cancelled: the batch run was stopped."
-        return "Nothing to cancel: no batch run of yours is running."
+            return say("Cancelled: the batch run was stopped.")
+        return say("Nothing to cancel: no batch run of yours is running.")
 
-    with gr.Accordion("Run on a file" if table else f"Run on many {spec.what}", open=False):
-        gr.Markdown(INTRO[spec.reads])
+    with gr.Accordion(ui(TITLES[spec.reads]), open=False):
+        gr.Markdown(ui(INTRO[spec.reads]))
         with gr.Row(equal_height=False):
             with gr.Column():
                 if table:
                     data_file = gr.File(
-                        label="File (CSV, TSV, JSON, JSONL, Parquet or TXT)",
+                        label=ui("File (CSV, TSV, JSON, JSONL, Parquet or TXT)"),
                         file_types=list(TEXT_SUFFIXES + (TAGGED_SUFFIXES if tagged else ())),
                         type="filepath",
                         height=110,
                     )
                     info = gr.Markdown(elem_classes="status-line")
                     with gr.Row():
-                        text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
+                        text_column = gr.Dropdown(label=ui("Text column"), choices=[], allow_custom_value=True)
                         reference_column = gr.Dropdown(
-                            label=f"Reference column ({REFERENCES[spec.family]})", choices=[], allow_custom_value=True
+                            label=ui(REFERENCE_LABELS[spec.family]), choices=[], allow_custom_value=True
                         )
                 else:
                     label, file_types, count = UPLOADS[spec.reads]
                     data_file = gr.File(
-                        label=label, file_types=file_types, file_count=count, type="filepath", height=110
+                        label=ui(label), file_types=file_types, file_count=count, type="filepath", height=110
                     )
                 label_map = gr.Textbox(
-                    label="Label mapping (optional)",
-                    placeholder="e.g. POSITIVE=pos, NEGATIVE=neg",
-                    info="The model's labels to yours; labels that differ only in case are matched by themselves.",
+                    label=ui("Label mapping (optional)"),
+                    placeholder=ui("e.g. POSITIVE=pos, NEGATIVE=neg"),
+                    info=ui("The model's labels to yours; labels that differ only in case are matched by themselves."),
                     visible=classification or tagged,
                 )
                 compare = gr.Dropdown(
                     choices=studio.dropdown_choices(spec.task),
                     value=[],
                     multiselect=True,
-                    label="Compare with (optional)",
+                    label=ui("Compare with (optional)"),
                     allow_custom_value=True,  # checked by Studio.resolve against the live choices
                 )
                 with gr.Row():
-                    run_button = gr.Button("Run on the file" if table else f"Run on the {spec.what}", variant="primary")
-                    cancel_button = gr.Button("Cancel", variant="stop")
+                    run_button = gr.Button(ui(RUN_BUTTONS[spec.reads]), variant="primary")
+                    cancel_button = gr.Button(ui("Cancel"), variant="stop")
             with gr.Column():
                 status = gr.Markdown(elem_classes="status-line")
                 metrics = gr.Markdown()
+                # Hidden until a run has them (shown by the run button's success event, below): the first look shows
+                # no empty picture, table or file.
                 confusion = gr.Image(
-                    label="Confusion matrix", type="filepath", interactive=False, height=320, visible=classification
+                    label=ui("Confusion matrix"), type="filepath", interactive=False, height=320, visible=False
                 )
-        preview = gr.Dataframe(label=f"First {PREVIEW_ROWS} results", interactive=False, wrap=True, max_height=360)
+        preview = gr.Dataframe(label=ui(PREVIEW_LABEL), interactive=False, wrap=True, max_height=360, visible=False)
         with gr.Row():
-            csv_file = gr.File(label="Results (CSV)", interactive=False, height=60)
-            jsonl_file = gr.File(label="Results (JSONL)", interactive=False, height=60)
-            report_json = gr.File(label="Report (JSON)", interactive=False, height=60)
-            report_md = gr.File(label="Report (Markdown)", interactive=False, height=60)
-        extra = (
-            [gr.File(label="Subtitles (.srt and .vtt, zip)", interactive=False, height=60)] if spec.write_extras else []
-        )
+            csv_file = gr.File(label=ui("Results (CSV)"), interactive=False, height=60, visible=False)
+            jsonl_file = gr.File(label=ui("Results (JSONL)"), interactive=False, height=60, visible=False)
+            report_json = gr.File(label=ui("Report (JSON)"), interactive=False, height=60, visible=False)
+            report_md = gr.File(label=ui("Report (Markdown)"), interactive=False, height=60, visible=False)
+        subtitles = ui("Subtitles (.srt and .vtt, zip)")
+        extra = [gr.File(label=subtitles, interactive=False, height=60, visible=False)] if spec.write_extras else []
 
     if table:
         data_file.change(on_upload, data_file, [text_column, reference_column, info], api_visibility="private")
@@ -345,6 +353,15 @@ def batch_section(studio: Studio, spec: TaskBatch, model: gr.Dropdown) -> None:
         concurrency_id="batch",
     )
     cancel_button.click(cancel, None, status, cancels=[event], api_visibility="private")
+    # The results appear once a run has them: the table, and each file the run made (no references, no report). Here
+    # rather than in the endpoint's outputs, which the API returns as they are.
+    files = [csv_file, report_json, jsonl_file, report_md, confusion, *extra]
+    event.success(
+        lambda *paths: [gr.update(visible=True), *(gr.update(visible=path is not None) for path in paths)],
+        files,
+        [preview, *files],
+        api_visibility="private",
+    )
 
 
 def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: TaskBatch) -> dict:
@@ -365,16 +382,25 @@ def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: Task
     files = {key: str(shutil.copy(path, folder / names[key])) for key, path in event["files"].items()}
     report = event["report"]
     preview = pd.read_csv(files["csv"], nrows=PREVIEW_ROWS, dtype=str, keep_default_na=False)
-    failed = report["failed_rows"]
-    line = (
-        f"Done: {report['rows']:,} {spec.what} in {report['seconds']:.1f} s ({report['rows_per_second']:.1f}/s) "
-        f"with **{_short_name(report['model'])}**."
-    )
-    if failed:
-        line += f" {failed:,} {spec.what} could not be run; their **error** column says why."
+    done = {
+        "rows": report["rows"],
+        "what": word(spec.what),
+        "seconds": report["seconds"],
+        "speed": report["rows_per_second"],
+        "model": _short_name(report["model"]),
+    }
+    if report["failed_rows"]:
+        line = say(
+            "Done: {rows:,} {what} in {seconds:.1f} s ({speed:.1f}/s) with **{model}**. "
+            "{failed:,} {what} could not be run; their **error** column says why.",
+            failed=report["failed_rows"],
+            **done,
+        )
+    else:
+        line = say("Done: {rows:,} {what} in {seconds:.1f} s ({speed:.1f}/s) with **{model}**.", **done)
     has_report = "report_json" in files
     return {
-        "preview": preview,
+        "preview": _headers_said(preview, spec),
         "csv": files["csv"],
         "report_json": files.get("report_json"),
         "jsonl": files["jsonl"],
@@ -386,16 +412,44 @@ def _finished(event: dict, job: BatchJob, downloads: Path, stem: str, spec: Task
     }
 
 
+def _headers_said(preview: Any, spec: TaskBatch) -> Any:
+    """The preview's headers in the request's language where they are the app's own words: the columns the run
+    adds and, for pictures and recordings, the file and reference columns it reads them into. The columns of a
+    user's table keep their names (a column that clashed with one of the run's was renamed model_<name>: kept too).
+    """
+    ours = [*spec.fields, "error"]
+    columns = list(preview.columns)
+    own = set(columns[-len(ours) :]) & set(ours)
+    if spec.reads != "table":
+        own |= set(columns)
+    return preview.rename(columns={column: say(column) for column in own})
+
+
 def gradio_cache() -> Path:
     """Where Gradio keeps the copies of the files it serves."""
     return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
 
 
+def _start_line(model_name: str, rows: int, what: str, note: str | None) -> str:
+    """The status line when a model starts, with the child's note (said in the run's language) on a stand-in."""
+    if note:
+        return say(
+            "Running **{model}** on {rows:,} {what}… *{note}*", model=model_name, rows=rows, what=word(what), note=note
+        )
+    return say("Running **{model}** on {rows:,} {what}…", model=model_name, rows=rows, what=word(what))
+
+
 def _progress_line(model_name: str, event: dict, what: str = "rows") -> str:
+    """How far the run is, in the request's language; `what` a row is: a word of the translation table."""
     minutes = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"  # noqa: E731
-    return (
-        f"Running **{model_name}**: {event['done']:,}/{event['total']:,} {what} · elapsed {minutes(event['elapsed'])}"
-        f" · about {minutes(event['eta'])} left"
+    return say(
+        "Running **{model}**: {done:,}/{total:,} {what} · elapsed {elapsed} · about {left} left",
+        model=model_name,
+        done=event["done"],
+        total=event["total"],
+        what=word(what),
+        elapsed=minutes(event["elapsed"]),
+        left=minutes(event["eta"]),
     )
 
 

@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from finetune.jobs import error_event
 from finetune.kinds import KINDS, kind_named
 from finetune.train import TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
 from studio.errors import UserError
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(cfg, kind_named(cfg.task), report=report)
     except (UserError, FileExistsError) as e:
-        if progress == "jsonl":
-            print(json.dumps({"event": "error", "message": str(e)}), flush=True)
+        if progress == "jsonl":  # with its template, which the app says in its user's language
+            print(json.dumps(error_event(e)), flush=True)
         else:
             print(f"error: {e}", file=sys.stderr)
         remove_partial(Path(cfg.output))

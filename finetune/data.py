@@ -8,9 +8,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from studio.errors import DataError, encodable
+from studio.errors import DataError, UserError, encodable
 from studio.files.classes import check_class_sizes
 from studio.files.tables import is_missing, label_value, natural_order
+from studio.i18n import word
 
 if TYPE_CHECKING:
     import pandas
@@ -40,13 +41,22 @@ def prepare(df: pandas.DataFrame, text_column: str, label_column: str, training:
     columns = list(df.columns)
     for name in (text_column, label_column):
         if name not in columns:
-            available = _quoted(columns, MAX_COLUMNS_NAMED) if columns else "none"
-            raise DataError(f"There is no column named '{name}'; the columns are {available}, so pick one of those.")
+            available = _quoted(columns, MAX_COLUMNS_NAMED) if columns else word("none")
+            raise DataError(
+                "There is no column named '{name}'; the columns are {available}, so pick one of those.",
+                name=name,
+                available=available,
+            )
         if columns.count(name) > 1:
-            raise DataError(f"There are {columns.count(name)} columns named '{name}'; rename them so each is unique.")
+            raise DataError(
+                "There are {count} columns named '{name}'; rename them so each is unique.",
+                count=columns.count(name),
+                name=name,
+            )
     if text_column == label_column:
         raise DataError(
-            f"The text column and the label column are both '{text_column}'; pick a different column for each."
+            "The text column and the label column are both '{name}'; pick a different column for each.",
+            name=text_column,
         )
     texts: list[str] = []
     labels: list[str] = []
@@ -62,33 +72,46 @@ def prepare(df: pandas.DataFrame, text_column: str, label_column: str, training:
             texts.append(text)
             labels.append(label)
     if len(texts) < MIN_ROWS:
-        dropped = []
-        if dropped_empty:
-            dropped.append(f"{dropped_empty} had an empty text")
-        if dropped_unlabelled:
-            dropped.append(f"{dropped_unlabelled} had no label")
-        note = f" ({' and '.join(dropped)})" if dropped else ""
-        rows = "row has" if len(texts) == 1 else "rows have"
+        dropped = _dropped(dropped_empty, dropped_unlabelled)
+        if len(texts) == 1:
+            raise DataError(
+                "Only {count} row has both a text and a label{dropped}; fine-tuning needs at least {minimum}, so "
+                "add more labelled rows.",
+                count=len(texts),
+                dropped=dropped,
+                minimum=MIN_ROWS,
+            )
         raise DataError(
-            f"Only {len(texts)} {rows} both a text and a label{note}; "
-            f"fine-tuning needs at least {MIN_ROWS}, so add more labelled rows."
+            "Only {count} rows have both a text and a label{dropped}; fine-tuning needs at least {minimum}, so add "
+            "more labelled rows.",
+            count=len(texts),
+            dropped=dropped,
+            minimum=MIN_ROWS,
         )
     counts = Counter(labels)
     if len(counts) == 1:
-        raise DataError(f"Every row has the label '{labels[0]}'; a classifier needs at least two different labels.")
+        raise DataError(
+            "Every row has the label '{label}'; a classifier needs at least two different labels.", label=labels[0]
+        )
     if training:
-        check_class_sizes(counts, "examples", "label")
+        check_class_sizes(counts, word("examples"), word("label"))
     else:
-        check_class_sizes(counts, "examples", "label", MIN_PER_LABEL_TO_SCORE, "in a validation file")
+        check_class_sizes(counts, word("examples"), word("label"), MIN_PER_LABEL_TO_SCORE, word("in a validation file"))
     return LabelledTexts(texts, labels, natural_order(counts), dropped_empty, dropped_unlabelled)
 
 
 def split(data: LabelledTexts, val_fraction: float = 0.2, seed: int = 0) -> tuple[LabelledTexts, LabelledTexts]:
     """Split into stratified train and validation sets, each holding every label; train keeps the dropped counts."""
     if not 0 < val_fraction <= 0.5:
-        raise DataError(f"The validation fraction is {val_fraction}; set it above 0 and at most 0.5.")
+        raise DataError("The validation fraction is {fraction}; set it above 0 and at most 0.5.", fraction=val_fraction)
     counts = Counter(data.labels)
-    check_class_sizes(counts, "examples", "label", MIN_PER_LABEL_TO_SCORE, "to be split into training and validation")
+    check_class_sizes(
+        counts,
+        word("examples"),
+        word("label"),
+        MIN_PER_LABEL_TO_SCORE,
+        word("to be split into training and validation"),
+    )
     from sklearn.model_selection import train_test_split
 
     # Every label has at least two rows, so a validation set of this size leaves each label one for training.
@@ -116,9 +139,26 @@ def summary(data: LabelledTexts) -> dict[str, Any]:
     }
 
 
-def _quoted(names: list[Any], limit: int) -> str:
+def _quoted(names: list[Any], limit: int) -> Any:
+    """'a', 'b', 'c'; past `limit`, how many more (a phrase of the table, said in the message's language)."""
     shown = ", ".join(f"'{name}'" for name in names[:limit])
-    return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
+    if len(names) > limit:
+        return UserError("{shown} and {more} more", shown=shown, more=len(names) - limit)
+    return shown
+
+
+def _dropped(empty: int, unlabelled: int) -> Any:
+    """Why rows were left out, in brackets after "a text and a label"; "" when none were. A phrase of the table
+    (a UserError, which a message quoting it says in its own language)."""
+    if empty and unlabelled:
+        return UserError(
+            " ({empty} had an empty text and {unlabelled} had no label)", empty=empty, unlabelled=unlabelled
+        )
+    if empty:
+        return UserError(" ({empty} had an empty text)", empty=empty)
+    if unlabelled:
+        return UserError(" ({unlabelled} had no label)", unlabelled=unlabelled)
+    return ""
 
 
 def _text_value(value: Any) -> str:

@@ -57,7 +57,7 @@ def load_data(cfg: TrainConfig) -> Prepared:
         unknown = sorted(set(entity_types(val)) - set(entity_types(train)))
         if unknown:
             named = ", ".join(unknown[:MAX_TYPES_NAMED])
-            raise DataError(f"The validation file has entity types the training file lacks ({named}).")
+            raise DataError("The validation file has entity types the training file lacks ({types}).", types=named)
     else:
         train, val = split(train, cfg.val_split, cfg.seed)
     types = entity_types(train)
@@ -68,7 +68,7 @@ def load_data(cfg: TrainConfig) -> Prepared:
 def split(data: TaggedSentences, val_fraction: float = 0.2, seed: int = 0) -> tuple[TaggedSentences, TaggedSentences]:
     """A seeded shuffle of the sentences cut into train and validation; train keeps the dropped count."""
     if not 0 < val_fraction <= 0.5:
-        raise DataError(f"The validation fraction is {val_fraction}; set it above 0 and at most 0.5.")
+        raise DataError("The validation fraction is {fraction}; set it above 0 and at most 0.5.", fraction=val_fraction)
     order = list(range(len(data.words)))
     random.Random(seed).shuffle(order)
     val_size = max(1, math.ceil(len(order) * val_fraction))
@@ -152,8 +152,9 @@ def windows(
         from studio.errors import UserError
 
         raise UserError(
-            f"The max length is {max_length} tokens, too few for a window of words; "
-            f"set it to at least {max_length - content + 8}."
+            "The max length is {max_length} tokens, too few for a window of words; set it to at least {least}.",
+            max_length=max_length,
+            least=max_length - content + 8,
         )
     words = [list(sentence) for sentence in data.words]
     encoded = _encode(tokenizer, words, max_length, content // 4)
@@ -345,8 +346,9 @@ def _word_tokenizer(model_ref: str) -> Any:
     tokenizer = from_pretrained(AutoTokenizer, model_ref)
     if not tokenizer.is_fast:
         raise UserError(
-            f"'{model_ref}' has no fast tokenizer, which entity training needs to match words to tokens; "
-            "choose another base model, such as bert-base-cased."
+            "'{model}' has no fast tokenizer, which entity training needs to match words to tokens; choose another "
+            "base model, such as bert-base-cased.",
+            model=model_ref,
         )
     # Byte-level BPE (RoBERTa, DeBERTa) marks a word's start with its leading space: without one added, every
     # word of pre-split text would read as the middle of a word.

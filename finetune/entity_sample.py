@@ -96,7 +96,7 @@ def _wnut_file() -> Path:
     # find_spec on a top-level name locates the package without running its __init__.
     spec = importlib.util.find_spec(WNUT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"The WNUT-16 data is not installed; install it with: {WNUT_INSTALL}")
+        raise UserError("The WNUT-16 data is not installed; install it with: {command}", command=WNUT_INSTALL)
     return Path(next(iter(spec.submodule_search_locations))) / WNUT_FILE
 
 

@@ -35,7 +35,11 @@ def fashion_mnist(
     wanted = list(classes or CLASSES)
     unknown = sorted(set(wanted) - set(CLASSES))
     if unknown:
-        raise UserError(f"Fashion-MNIST has no class {', '.join(unknown)}; the classes are {', '.join(CLASSES)}.")
+        raise UserError(
+            "Fashion-MNIST has no class {unknown}; the classes are {classes}.",
+            unknown=", ".join(unknown),
+            classes=", ".join(CLASSES),
+        )
     pixels, labels = _read_split(Path(source), split)
     rng = random.Random(seed)
     picked: list[tuple[str, int]] = []
@@ -65,13 +69,19 @@ def _read_split(source: Path, split: str) -> tuple[list[bytes], bytes]:
     images_path = source / f"{FILES[split]}-images-idx3-ubyte.gz"
     labels_path = source / f"{FILES[split]}-labels-idx1-ubyte.gz"
     if not images_path.is_file() or not labels_path.is_file():
-        raise UserError(f"Fashion-MNIST is not installed in {source}; install it with: {INSTALL}")
+        raise UserError(
+            "Fashion-MNIST is not installed in {source}; install it with: {command}", source=source, command=INSTALL
+        )
     images = gzip.decompress(images_path.read_bytes())
     labels = gzip.decompress(labels_path.read_bytes())
     magic, count, rows, cols = struct.unpack(">4I", images[:16])
     label_magic, label_count = struct.unpack(">2I", labels[:8])
     if magic != IMAGES_MAGIC or label_magic != LABELS_MAGIC or count != label_count:
-        raise UserError(f"The Fashion-MNIST files in {source} are not in the IDX format; reinstall: {INSTALL}")
+        raise UserError(
+            "The Fashion-MNIST files in {source} are not in the IDX format; reinstall: {command}",
+            source=source,
+            command=INSTALL,
+        )
     size = rows * cols
     pixels = [images[16 + i * size : 16 + (i + 1) * size] for i in range(count)]
     return pixels, labels[8:]

@@ -70,8 +70,8 @@ def load_data(cfg: TrainConfig) -> Prepared:
         unknown = sorted(set(val.labels) - set(train.label_names))
         if unknown:
             raise DataError(
-                f"The validation zip has classes the training zip lacks ({', '.join(unknown[:5])}); "
-                "use the same class names in both."
+                "The validation zip has classes the training zip lacks ({classes}); use the same class names in both.",
+                classes=", ".join(unknown[:5]),
             )
         val = replace(val, label_names=train.label_names)
     else:
@@ -113,8 +113,10 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
         model = timm.create_model(f"local-dir:{folder}", pretrained=True, **options)
     except (RuntimeError, ValueError, KeyError, TypeError) as e:
         raise UserError(
-            f"'{cfg.model}' could not be built as a timm image classifier ({type(e).__name__}); "
-            "choose a model the Image classification tab offers."
+            "'{model}' could not be built as a timm image classifier ({error}); choose a model the Image "
+            "classification tab offers.",
+            model=cfg.model,
+            error=type(e).__name__,
         ) from None
     head = model.get_classifier()
     # A zero head starts every class at the same score: timm's random init gives logits of ~±5 that the first

@@ -3,16 +3,26 @@ keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from finetune.train import TrainConfig, remove_partial
 from studio import jobs
+from studio.errors import UserError, encodable
+from studio.i18n import ENGLISH, SIMPLIFIED_CHINESE
 from studio.jobs import OUT_OF_MEMORY, ChildJob
 
 OUT_OF_MEMORY_MESSAGE = (
     "Training ran out of memory and stopped; no model was saved. Try a smaller batch size or max length."
+)
+# The languages besides English that an error of the training process is said in.
+OTHER_LANGUAGES = (SIMPLIFIED_CHINESE,)
+KILLED_MESSAGE = (
+    "Training was stopped by the system, most likely out of memory; try a smaller batch size or max length."
 )
 
 
@@ -28,6 +38,7 @@ class TrainingJob(ChildJob):
 
     def __init__(self, cfg: TrainConfig, owner: str = "", command: list[str] | None = None):
         super().__init__(owner)
+        self.failure: UserError | None = None  # why the process failed without saying, once it has
         self.cfg = replace(
             cfg,
             data=self.private_copy(cfg.data, "data"),
@@ -39,18 +50,30 @@ class TrainingJob(ChildJob):
         remove_partial(Path(self.cfg.output))
 
     def failure_message(self, code: int, stderr_tail: str) -> str:
+        self.failure = self._failure(code, stderr_tail)
+        return str(self.failure)
+
+    def _failure(self, code: int, stderr_tail: str) -> UserError:
         if self.cancelled:
-            return "Training was cancelled; no model was saved."
+            return UserError("Training was cancelled; no model was saved.")
         if code in (-signal.SIGKILL, 137):
-            return (
-                "Training was stopped by the system, most likely out of memory; try a smaller batch size or max length."
-            )
+            return UserError(KILLED_MESSAGE)
         if any(marker in stderr_tail for marker in OUT_OF_MEMORY):
-            return OUT_OF_MEMORY_MESSAGE
-        return (
-            f"Training stopped unexpectedly (exit code {code}); no model was saved, "
-            "and the details are in the server log."
+            return UserError(OUT_OF_MEMORY_MESSAGE)
+        return UserError(
+            "Training stopped unexpectedly (exit code {code}); no model was saved, "
+            "and the details are in the server log.",
+            code=code,
         )
+
+    def events(self, heartbeat_s: float = 0.5) -> Iterator[dict | None]:
+        """The child's events; a failure it could not report itself comes said in each language, as the child's own
+        errors do (error_event)."""
+        with contextlib.closing(super().events(heartbeat_s)) as events:
+            for event in events:
+                if event and event.get("event") == "error" and "said" not in event and self.failure is not None:
+                    event = {**error_event(self.failure), **event}
+                yield event
 
 
 class JobSlot(jobs.JobSlot):
@@ -73,3 +96,29 @@ def _cli_args(cfg: TrainConfig) -> list[str]:
         else:
             args.append(f"{flag}={value}")
     return args
+
+
+def error_event(error: BaseException) -> dict:
+    """The "error" event the child prints: the English message and, for a UserError, what it says in each other
+    language of the table, so that the app can tell the user who started the training in theirs (error_of)."""
+    event: dict[str, Any] = {"event": "error", "message": str(error)}
+    if isinstance(error, UserError):
+        event["said"] = {lang: error.in_language(lang) for lang in OTHER_LANGUAGES}
+    return event
+
+
+def error_of(event: dict, cut: str = "") -> UserError:
+    """The UserError an "error" event reports, with `cut` (the runs folder, say) taken out of its text."""
+    said = {ENGLISH: str(event.get("message", "")), **(event.get("said") or {})}
+    return ReportedError({lang: text.replace(cut, "") if cut else text for lang, text in said.items()})
+
+
+class ReportedError(UserError):
+    """A UserError the training process reported, as it said it in each language."""
+
+    def __init__(self, said: dict[str, str]):
+        super().__init__(said[ENGLISH])
+        self.said = said
+
+    def in_language(self, lang: str) -> str:
+        return encodable(self.said.get(lang, self.said[ENGLISH]))

@@ -15,5 +15,5 @@ def kind_named(task: str) -> ModuleType:
     """The module of one kind: "text", "image" or "entities"."""
     kind = KINDS.get(task)
     if kind is None:
-        raise UserError(f"The task '{task}' is unknown; choose one of {', '.join(KINDS)}.")
+        raise UserError("The task '{task}' is unknown; choose one of {tasks}.", task=task, tasks=", ".join(KINDS))
     return kind

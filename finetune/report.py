@@ -11,6 +11,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from studio.files.classes import few_examples_note
+from studio.i18n import word
 from studio.metrics import plot_confusion_matrix
 from studio.runs import COMPLETE_MARKER
 
@@ -30,13 +31,7 @@ def save_run(output: Path, kind: Any, model: Any, built: Any, result: dict, even
     with open(partial / "training_log.jsonl", "w", encoding="utf-8") as f:
         for event in events:
             f.write(json.dumps(event) + "\n")
-    metrics = result["metrics"]
-    plot_confusion_matrix(
-        metrics["confusion_matrix"],
-        metrics["confusion_labels"] if "confusion_labels" in metrics else metrics["labels"],
-        str(partial / "confusion_matrix.png"),
-        title=CONFUSION_TITLES.get(result["task"], CONFUSION_TITLES["text"]),
-    )
+    draw_confusion(result["metrics"], result["task"], partial / "confusion_matrix.png")
     if hasattr(kind, "save_extras"):
         kind.save_extras(partial, built, result)
     (partial / "README.md").write_text(model_card(output.name, kind, result, built), encoding="utf-8")
@@ -52,10 +47,27 @@ CONFUSION_TITLES = {
     "image": "Confusion matrix (validation)",
     "entities": "Word tags, true vs predicted (validation)",
 }
+
+
+def draw_confusion(metrics: dict, task: str, path: Path, title: str | None = None) -> str:
+    """The run's confusion matrix as a PNG picture, titled `title` (by default the English title of its kind:
+    the Fine-tune tab draws it again in its user's language)."""
+    return plot_confusion_matrix(
+        metrics["confusion_matrix"],
+        metrics["confusion_labels"] if "confusion_labels" in metrics else metrics["labels"],
+        str(path),
+        title=title or CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"]),
+    )
+
+
 WHAT = {"text": "A text classifier", "image": "An image classifier", "entities": "A named-entity recogniser"}
 EXAMPLES = {"text": "labelled texts", "image": "labelled images", "entities": "labelled sentences"}
-# What each kind counts, and per what, in a summary's "labels".
-COUNTED = {"text": ("examples", "label"), "image": ("pictures", "class"), "entities": ("entities", "entity type")}
+# What each kind counts, and per what, in a summary's "labels": words of the table, said in the warning's language.
+COUNTED = {
+    "text": (word("examples"), word("label")),
+    "image": (word("pictures"), word("class")),
+    "entities": (word("entities"), word("entity type")),
+}
 
 
 def few_examples(task: str, *summaries: dict) -> str:

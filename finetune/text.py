@@ -49,7 +49,9 @@ def load_data(cfg: TrainConfig) -> Prepared:
         train, val = split(train, cfg.val_split, cfg.seed)
     unknown = sorted(set(val.labels) - set(train.label_names))
     if unknown:
-        raise DataError(f"The validation file has labels the training file lacks ({', '.join(unknown[:5])}).")
+        raise DataError(
+            "The validation file has labels the training file lacks ({labels}).", labels=", ".join(unknown[:5])
+        )
     read_as = {"encoding": table.attrs.get("encoding")} if table.attrs.get("encoding") else {}
     return Prepared(train, val, train.label_names, {"train": {**summary(train), **read_as}, "validation": summary(val)})
 

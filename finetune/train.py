@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from studio.errors import UserError
+
 Report = Callable[[dict], None]
 
 
@@ -118,7 +120,7 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
     set_seed(cfg.seed)
     output = Path(cfg.output)
     if main and output.exists() and any(output.iterdir()):
-        raise FileExistsError(f"{output} already exists and is not empty; choose another output folder.")
+        raise UserError("{output} already exists and is not empty; choose another output folder.", output=str(output))
 
     # Data and model: read and check the user's file, split it, and put a new head on the pretrained model.
     data = kind.load_data(cfg)

@@ -48,33 +48,39 @@ def from_pretrained(auto_class: Any, model_ref: str, **kwargs: Any) -> Any:
         if is_local:
             log.warning("could not load %s: %s", model_ref, e)
             raise UserError(
-                f"The folder for '{model_ref}' does not hold a complete transformers model; "
-                "check that it has config.json and the weights."
+                "The folder for '{model}' does not hold a complete transformers model; "
+                "check that it has config.json and the weights.",
+                model=model_ref,
             ) from None
         if offline:
             # Why is in the log already, once (hub_offline); transformers' "couldn't connect" text would only repeat it.
             raise ModelUnavailableError(
-                f"'{model_ref}' is not cached here and the Hugging Face Hub cannot be reached; "
-                "connect once to download it, or set the model to a local folder in models.toml."
+                "'{model}' is not cached here and the Hugging Face Hub cannot be reached; "
+                "connect once to download it, or set the model to a local folder in models.toml.",
+                model=model_ref,
             ) from None
         log.warning("could not download %s: %s", model_ref, first_line(e))
         raise ModelUnavailableError(
-            f"'{model_ref}' could not be downloaded from the Hugging Face Hub; "
-            "check the name and your connection, or set the model to a local folder in models.toml."
+            "'{model}' could not be downloaded from the Hugging Face Hub; "
+            "check the name and your connection, or set the model to a local folder in models.toml.",
+            model=model_ref,
         ) from None
     except Exception as e:
         if "trust_remote_code" in str(e):
             raise UserError(
-                f"The model '{model_ref}' needs its own Python code to load, which Model Studio never runs; "
-                "choose a model that transformers supports as it is."
+                "The model '{model}' needs its own Python code to load, which Model Studio never runs; "
+                "choose a model that transformers supports as it is.",
+                model=model_ref,
             ) from None
         if not is_local:
             raise
         # A broken config.json or damaged weights.
         log.warning("could not load %s", model_ref, exc_info=True)
         raise UserError(
-            f"The model in '{model_ref}' could not be loaded ({type(e).__name__}); check that the folder holds "
-            "a transformers model saved with save_pretrained, or choose another model."
+            "The model in '{model}' could not be loaded ({error}); check that the folder holds "
+            "a transformers model saved with save_pretrained, or choose another model.",
+            model=model_ref,
+            error=type(e).__name__,
         ) from None
 
 
@@ -119,7 +125,9 @@ def check_safetensors(folder: Path, model_ref: str) -> None:
     ]
     if pickles:
         raise UserError(
-            f"The folder for '{model_ref}' holds its weights only as {pickles[0]}, a pickle file that can run code "
+            "The folder for '{model}' holds its weights only as {file}, a pickle file that can run code "
             "when opened, so it is not loaded; save the model as safetensors "
-            "(model.save_pretrained(folder, safe_serialization=True)) and try again."
+            "(model.save_pretrained(folder, safe_serialization=True)) and try again.",
+            model=model_ref,
+            file=pickles[0],
         )

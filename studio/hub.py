@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -26,17 +27,18 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class Remembered:
-    """Things that could not be had, each with why, kept for `seconds` and then forgotten so the next use tries again.
+    """Things that could not be had, each with why (a message, or the error that says it), kept for `seconds` and
+    then forgotten so the next use tries again.
 
     Thread-safe: requests run concurrently.
     """
 
     def __init__(self, seconds: float = UNREACHABLE_FOR_S):
         self.seconds = seconds
-        self._until: dict[str, tuple[float, str]] = {}
+        self._until: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def add(self, key: str, why: str) -> bool:
+    def add(self, key: str, why: Any) -> bool:
         """Remember `key` and why, unless it is remembered already; True when it was not (news worth a log line)."""
         with self._lock:
             now = time.monotonic()
@@ -45,13 +47,13 @@ class Remembered:
             self._until[key] = (now + self.seconds, why)
             return True
 
-    def why(self, key: str) -> str | None:
+    def why(self, key: str) -> Any:
         """Why `key` could not be had, if that was lately; None otherwise."""
         with self._lock:
             return self._why(key, time.monotonic())
 
-    def _why(self, key: str, now: float) -> str | None:
-        until, why = self._until.get(key, (0.0, ""))
+    def _why(self, key: str, now: float) -> Any:
+        until, why = self._until.get(key, (0.0, None))
         if now < until:
             return why
         self._until.pop(key, None)

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from studio.i18n import say, word
+
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 # What a child that ran out of memory leaves in its stderr: Python's, PyTorch's CPU and CUDA allocators'.
@@ -32,7 +34,7 @@ class ChildJob:
     (`clean_up`). Call `start(command)` once the workdir holds what the command needs.
     """
 
-    name = "The job"
+    name = "The job"  # a text of the translation table
 
     def __init__(self, owner: str = ""):
         self.owner = owner
@@ -115,13 +117,17 @@ class ChildJob:
         """What a cancelled or failed job leaves behind that must go (besides the workdir)."""
 
     def failure_message(self, code: int, stderr_tail: str) -> str:
+        """Why the child stopped without saying, in the language of the request that follows the job."""
+        job = word(self.name)
         if self.cancelled:
-            return f"{self.name} was cancelled."
+            return say("{job} was cancelled.", job=job)
         if code in (-signal.SIGKILL, 137):
-            return f"{self.name} was stopped by the system, most likely out of memory."
+            return say("{job} was stopped by the system, most likely out of memory.", job=job)
         if any(marker in stderr_tail for marker in OUT_OF_MEMORY):
-            return f"{self.name} ran out of memory and stopped."
-        return f"{self.name} stopped unexpectedly (exit code {code}); the details are in the server log."
+            return say("{job} ran out of memory and stopped.", job=job)
+        return say(
+            "{job} stopped unexpectedly (exit code {code}); the details are in the server log.", job=job, code=code
+        )
 
     def private_copy(self, path: str, folder: str) -> str:
         """A link to (or copy of) `path` in the workdir, so the app's cleanup of uploads cannot delete it mid-job."""

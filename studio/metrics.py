@@ -12,6 +12,7 @@ from typing import Any
 
 from studio.errors import UserError
 from studio.files.tables import natural_order
+from studio.i18n import say
 
 MISTAKES_SHOWN = 10
 
@@ -64,7 +65,8 @@ def misclassified(
 def plot_confusion_matrix(
     matrix: list[list[int]], label_names: list[str], path: str, title: str = "Confusion matrix (validation)"
 ) -> str:
-    """Save the confusion matrix as a PNG picture; rows are true labels, columns predictions."""
+    """Save the confusion matrix as a PNG picture; rows are true labels, columns predictions. Its words (the title,
+    a text of the translation table, and the axes) are in the request's language."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,9 +78,9 @@ def plot_confusion_matrix(
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
     ax.set_yticks(range(len(label_names)), label_names)
-    ax.set_xlabel("Predicted")
-    ax.set_ylabel("True")
-    ax.set_title(title)
+    ax.set_xlabel(say("Predicted"))
+    ax.set_ylabel(say("True"))
+    ax.set_title(say(title))
     peak = max((max(row) for row in matrix), default=0)
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
@@ -311,4 +313,4 @@ def evaluate(
         return translation_report(references, predictions)
     if family == "speech":
         return speech_report(references, predictions, texts)
-    raise UserError(f"Scoring '{family}' is not supported yet; run the file without a reference column.")
+    raise UserError("Scoring '{family}' is not supported yet; run the file without a reference column.", family=family)

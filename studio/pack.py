@@ -173,7 +173,9 @@ def _installed_weights(name: str) -> list[Path]:
     """The model's weight files, or ModelUnavailableError that says how to install them."""
     if not is_installed(name):
         raise ModelUnavailableError(
-            f"The offline model {PACK_MODELS[name].title} is not installed; run `{INSTALL_COMMAND}` to add it."
+            "The offline model {title} is not installed; run `{command}` to add it.",
+            title=PACK_MODELS[name].title,
+            command=INSTALL_COMMAND,
         )
     return [path for path in _weight_paths(name) if path is not None]
 

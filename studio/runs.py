@@ -15,6 +15,7 @@ from pathlib import Path
 
 from studio.config import Limits
 from studio.errors import UserError
+from studio.i18n import word
 
 # A text classifier fine-tuned as a head on the pack's frozen multilingual encoder: its labels, weights and bias.
 ENCODER_HEAD_FILE = "encoder_head.json"
@@ -22,7 +23,8 @@ COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is its
 # The tab each kind of run is served in.
 SERVED_IN = {"text": "text_classification", "image": "image_classification", "entities": "ner"}
 GIB = 2**30
-WHERE_TO_DELETE = "Fine-tune → Your runs"
+WHERE_TO_DELETE = "Fine-tune → Your runs"  # a text of the translation table, as are the remedies below
+DELETE_A_RUN = f"delete a run in {WHERE_TO_DELETE}"
 
 
 def list_runs(runs_dir: Path) -> dict[str, Path]:
@@ -90,30 +92,42 @@ def check_room_for_a_run(limits: Limits, runs_dir: Path) -> None:
     runs = [path for path in list_runs(runs_dir).values() if copy_of(path) is None]
     if len(runs) >= limits.max_runs:
         raise UserError(
-            f"There are already {len(runs)} fine-tuned models, the limit (max_runs in models.toml); delete one in "
-            f"{WHERE_TO_DELETE}, then train again."
+            "There are already {count} fine-tuned models, the limit (max_runs in models.toml); delete one in "
+            "{where}, then train again.",
+            count=len(runs),
+            where=word(WHERE_TO_DELETE),
         )
     check_room_for_a_copy(limits, runs_dir, again="train again")
 
 
 def check_room_for_a_copy(limits: Limits, runs_dir: Path, again: str = "try again") -> None:
-    """Refuse to write more into runs_dir when it holds more than max_runs_gib or the disk is nearly full."""
+    """Refuse to write more into runs_dir when it holds more than max_runs_gib or the disk is nearly full.
+
+    `again` is a phrase of the translation table ("try again", "train again")."""
     used = folder_bytes(runs_dir) if Path(runs_dir).is_dir() else 0
     if used > limits.max_runs_gib * GIB:
         raise UserError(
-            f"The fine-tuned models take {used / GIB:.1f} GiB, more than the limit of {limits.max_runs_gib:g} GiB "
-            f"(max_runs_gib in models.toml); delete one in {WHERE_TO_DELETE}, then {again}."
+            "The fine-tuned models take {used:.1f} GiB, more than the limit of {limit:g} GiB "
+            "(max_runs_gib in models.toml); delete one in {where}, then {again}.",
+            used=used / GIB,
+            limit=limits.max_runs_gib,
+            where=word(WHERE_TO_DELETE),
+            again=word(again),
         )
-    check_free_disk(limits, [Path(runs_dir), Path(tempfile.gettempdir())], f"delete a run in {WHERE_TO_DELETE}")
+    check_free_disk(limits, [Path(runs_dir), Path(tempfile.gettempdir())], DELETE_A_RUN)
 
 
 def check_free_disk(limits: Limits, folders: list[Path], remedy: str = "wait for old outputs to be deleted") -> None:
-    """Refuse a job that writes to `folders` when any of their disks has less than min_free_disk_gib free."""
+    """Refuse a job that writes to `folders` when any of their disks has less than min_free_disk_gib free;
+    `remedy` is a phrase of the translation table."""
     free = min(shutil.disk_usage(_existing(folder)).free for folder in folders)
     if free < limits.min_free_disk_gib * GIB:
         raise UserError(
-            f"Only {free / GIB:.1f} GiB of disk is free on the server, under the floor of {limits.min_free_disk_gib:g}"
-            f" GiB (min_free_disk_gib in models.toml); {remedy} or free some disk, then try again."
+            "Only {free:.1f} GiB of disk is free on the server, under the floor of {floor:g}"
+            " GiB (min_free_disk_gib in models.toml); {remedy} or free some disk, then try again.",
+            free=free / GIB,
+            floor=limits.min_free_disk_gib,
+            remedy=word(remedy),
         )
 
 

@@ -19,6 +19,7 @@ from studio.cache import LoadedModel, ModelCache
 from studio.config import Config, TaskConfig
 from studio.errors import ModelUnavailableError, UserError
 from studio.hub import FOR_A_WHILE, Remembered
+from studio.i18n import Word, say, ui
 from studio.runs import SERVED_IN, list_runs, run_label, run_task
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ PACK_TASK = {
     "text_classification": "text_base",
     "zero_shot": "text_base",
 }
-# What the status line and the toast say when a pack model stands in; {title} is the pack model's.
+# What the status line and the toast say when a pack model stands in; {title} is the pack model's. Texts of the
+# translation table: each request gets them in its language (Note).
 FALLBACK_NOTES = {
     "text_classification": "offline: zero-shot with MiniLM-L6 from the offline pack; fine-tune for better results",
     "zero_shot": "offline: zero-shot with MiniLM-L6 from the offline pack (an approximation; fine-tune for better "
@@ -46,6 +48,30 @@ PACK_FALLBACK_NOTES = {
     ("zero_shot", "multilingual-e5-small"): "offline: zero-shot with multilingual-e5-small from the offline pack (an "
     "approximation; fine-tune for better results)",
 }
+
+
+class Note(str):
+    """A note on what stands in for a model: the English (its str), and its template and fields, to be said in the
+    language of whichever request it is shown to."""
+
+    template: str
+    fields: dict[str, Any]
+
+    def __new__(cls, template: str, /, **fields: Any) -> Note:
+        note = super().__new__(cls, template.format(**fields) if fields else template)
+        note.template, note.fields = template, fields
+        return note
+
+    def said(self) -> str:
+        """The note in the current request's language."""
+        return say(self.template, **self.fields)
+
+
+def said(note: str) -> str:
+    """A note (a Note, a text of the table, or "") in the current request's language."""
+    if isinstance(note, Note):
+        return note.said()
+    return say(note) if note else note
 
 
 @dataclass
@@ -98,9 +124,10 @@ class Studio:
             self.models.drop(task_name, ref)
         self.fallbacks = {key: value for key, value in self.fallbacks.items() if ref not in (key[1], value[0])}
 
-    def dropdown_choices(self, task_name: str) -> list[tuple[str, str]]:
-        """(label, value) for each of a task's choices, as the page and the API carry them."""
-        return public_choices(self.choices(task_name))
+    def dropdown_choices(self, task_name: str) -> list[tuple[Any, str]]:
+        """(label, value) for each of a task's choices, as the page and the API carry them: the label as the page
+        shows it (translated in the browser where the table has it, ui()), the value English, as the API takes it."""
+        return [(ui(label), value) for label, value in public_choices(self.choices(task_name))]
 
     def public_name(self, task_name: str, ref: str) -> str:
         """What the page and the API call a model: a local folder (a fine-tuned run, a configured path) by its
@@ -143,23 +170,25 @@ class Studio:
             return self.holds[ref] > 0
 
     def load(self, task_name: str, ref: str | None, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
-        """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it.
+        """The model for `ref` (the task's default when empty), and a note when a fallback stood in for it (in the
+        request's language).
 
         A model that could not be had is not tried again for a while (UNREACHABLE_FOR_S): its stand-in serves at once.
         """
         ref = self.resolve(task_name, ref)
         try:
-            return self._load(task_name, ref, load)
+            loaded, note = self._load(task_name, ref, load)
         except UserError as e:
             if is_local(ref):  # the message names the model as the dropdown does, not by its path on the server
-                e.args = (str(e).replace(ref, self.public_name(task_name, ref)),)
+                _hide_path(e, ref, self.public_name(task_name, ref))
             raise
+        return loaded, said(note)
 
     def _load(self, task_name: str, ref: str, load: Callable[[str, str], Any]) -> tuple[LoadedModel, str]:
         try:
             return self.models.get(task_name, ref, lambda: self._load_unless_unavailable(ref, load)), ""
         except ModelUnavailableError as e:
-            first_time = self.unavailable.add(ref, str(e))
+            first_time = self.unavailable.add(ref, e)
             stand_in = self.fallback_for(task_name, ref)
             if stand_in is None:
                 raise
@@ -173,7 +202,7 @@ class Studio:
     def _load_unless_unavailable(self, ref: str, load: Callable[[str, str], Any]) -> tuple[Any, str]:
         # Asked under the model's own lock in the cache, so requests that queued behind a failed load skip it too.
         if (why := self.unavailable.why(ref)) is not None:
-            raise ModelUnavailableError(why)
+            raise ModelUnavailableError(why.template, **why.fields)
         return load(ref, self.device), self.device
 
     def resolve(self, task_name: str, ref: str | None) -> str:
@@ -184,11 +213,14 @@ class Studio:
         if ref not in choices.values():
             if ref in choices:  # a label, as the dropdown shows it
                 return choices[ref]
-            raise UserError(f"Unknown model '{_shorten(ref)}'; choose one of the models the dropdown lists.")
+            raise UserError(
+                "Unknown model '{model}'; choose one of the models the dropdown lists.", model=_shorten(ref)
+            )
         return ref
 
-    def fallback_for(self, task_name: str, ref: str) -> tuple[str, str] | None:
-        """What stands in for `ref` when it cannot be had, and the note that says so; None when nothing does.
+    def fallback_for(self, task_name: str, ref: str) -> tuple[str, Note] | None:
+        """What stands in for `ref` when it cannot be had, and the note that says so (English; `said()` in the
+        request's language); None when nothing does.
 
         In order: the model `[task.offline]` names for `ref`, the task's `offline` model (a fine-tuned run's
         name, a local folder), then the offline pack's model for the task.
@@ -208,22 +240,37 @@ class Studio:
                 if not Path(candidate).exists():
                     log.warning("the offline model %s for %s is not there; skipped", candidate, task_name)
                     continue
-                return candidate, f"offline: using {Path(candidate).name}"
+                return candidate, Note("offline: using {name}", name=Path(candidate).name)
             if not pack.is_installed(pack.pack_name(candidate)):
                 continue
             name = pack.pack_name(candidate)
             note = PACK_FALLBACK_NOTES.get((task_name, name)) or FALLBACK_NOTES.get(task_name, DEFAULT_FALLBACK_NOTE)
-            return candidate, note.format(title=pack.PACK_MODELS[name].title)
+            return candidate, Note(note, title=pack.PACK_MODELS[name].title)
         return None
 
     def route(self, task_name: str, ref: str | None, chinese: bool) -> str:
         """The model that answers: the task's `chinese` model for Chinese input when none or the default was chosen
-        (a model picked on purpose is kept), else the one named."""
+        (or, offline, what the page opens on in the default's place: `answering`); a model picked on purpose is
+        kept; else the one named."""
         resolved = self.resolve(task_name, ref)
         chinese_model = str(self.task(task_name).options.get("chinese") or "")
-        if chinese and chinese_model and resolved == self.task(task_name).default:
+        default = self.task(task_name).default
+        if chinese and chinese_model and resolved in {default, self.answering(task_name)}:
             return chinese_model
         return resolved
+
+    def answering(self, task_name: str) -> str:
+        """The model a request that names none gets now, as the tab's picker shows it: the default, or, when it
+        cannot be had (offline, not cached), the listed choice that stands in for it."""
+        from studio.hf import at_hand
+
+        default = self.task(task_name).default
+        if at_hand(default):
+            return default
+        stand_in = self.fallback_for(task_name, default)
+        if stand_in is not None and stand_in[0] in self.choices(task_name).values():
+            return stand_in[0]
+        return default
 
     def english_only(self, task_name: str, ref: str) -> bool:
         """True for a configured model known to read only English: a listed choice that is neither a multilingual
@@ -235,20 +282,33 @@ class Studio:
         return ref in self.task(task_name).choices.values() and ref not in readers
 
     def loaded(self, task_name: str, ref: str | None) -> tuple[LoadedModel | None, str]:
-        """What serves `ref` (a reference or a label) right now, if anything, without loading it."""
+        """What serves `ref` (a reference or a label) right now, if anything, without loading it; and the note on a
+        stand-in, in the request's language."""
         ref = ref or self.task(task_name).default
         choices = self.choices(task_name)
         if ref not in choices.values():
             ref = choices.get(ref, ref)
         if (task_name, ref) in self.fallbacks and self.models.peek(task_name, ref) is None:
             fallback, note = self.fallbacks[(task_name, ref)]
-            return self.models.peek(task_name, fallback), note
+            return self.models.peek(task_name, fallback), said(note)
         return self.models.peek(task_name, ref), ""
 
 
 def public_choices(choices: dict[str, str]) -> list[tuple[str, str]]:
     """(label, value) pairs for a dropdown of label -> model reference: a local folder's value is its label."""
     return [(label, label if is_local(ref) else ref) for label, ref in choices.items()]
+
+
+def _hide_path(error: UserError, path: str, name: str) -> None:
+    """Put `name` for `path` in the error's message, in English and in every translation (its template and fields,
+    and those of an error it quotes)."""
+    error.args = (str(error).replace(path, name),)
+    error.template = error.template.replace(path, name)
+    for key, value in error.fields.items():
+        if isinstance(value, UserError):
+            _hide_path(value, path, name)
+        elif isinstance(value, str) and path in value:
+            error.fields[key] = (Word if isinstance(value, Word) else str)(value.replace(path, name))
 
 
 def is_local(ref: str) -> bool:

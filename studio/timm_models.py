@@ -20,8 +20,9 @@ def timm_folder(model_ref: str) -> Path:
     if Path(model_ref).is_dir():
         if not (Path(model_ref) / "model.safetensors").is_file():
             raise UserError(
-                f"The folder for '{model_ref}' has no model.safetensors; local image models are loaded only from "
-                "safetensors (pickle files can run code when opened), so save it with timm's save_for_hf first."
+                "The folder for '{model}' has no model.safetensors; local image models are loaded only from "
+                "safetensors (pickle files can run code when opened), so save it with timm's save_for_hf first.",
+                model=model_ref,
             )
         return Path(model_ref)
     from huggingface_hub import snapshot_download
@@ -35,9 +36,12 @@ def timm_folder(model_ref: str) -> Path:
     except Exception as e:  # huggingface_hub raises a dozen kinds for "not there"
         if offline:
             raise ModelUnavailableError(
-                f"'{model_ref}' is not cached here and the Hugging Face Hub cannot be reached; "
-                "connect once to download it, or choose the offline-pack model."
+                "'{model}' is not cached here and the Hugging Face Hub cannot be reached; "
+                "connect once to download it, or choose the offline-pack model.",
+                model=model_ref,
             ) from None
         raise ModelUnavailableError(
-            f"'{model_ref}' could not be downloaded from the Hugging Face Hub ({type(e).__name__}); check the name."
+            "'{model}' could not be downloaded from the Hugging Face Hub ({error}); check the name.",
+            model=model_ref,
+            error=type(e).__name__,
         ) from None

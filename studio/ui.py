@@ -14,17 +14,20 @@ import gradio as gr
 
 from studio.cache import LoadedModel
 from studio.errors import UserError, encodable
+from studio.i18n import error, language, say, ui, warn, word
 from studio.runtime import Studio
 
 log = logging.getLogger(__name__)
 
+NOT_LOADED = "Not loaded yet: the first request (or **Load**) loads it."
 INTERNAL_ERROR = (
     "Something went wrong inside the app while {doing}; the details are in the server log. Please try again."
 )
 
 
 def user_errors(doing: str) -> Callable[[Callable], Callable]:
-    """Turn a UserError into its message and any other failure into a short, logged one: no tracebacks leak."""
+    """Turn a UserError into its message and any other failure into a short, logged one: no tracebacks leak.
+    Both in the request's language; `doing` is a phrase of the translation table."""
 
     @contextlib.contextmanager
     def policy() -> Iterator[None]:
@@ -33,10 +36,10 @@ def user_errors(doing: str) -> Callable[[Callable], Callable]:
         except gr.Error:
             raise
         except UserError as e:
-            raise gr.Error(str(e), print_exception=False) from None
+            raise error(e.in_language(language())) from None
         except Exception:
             log.exception("failed while %s", doing)
-            raise gr.Error(INTERNAL_ERROR.format(doing=doing), print_exception=False) from None
+            raise error(say(INTERNAL_ERROR, doing=word(doing))) from None
 
     def decorate(fn: Callable) -> Callable:
         if inspect.isgeneratorfunction(fn):
@@ -59,7 +62,8 @@ def user_errors(doing: str) -> Callable[[Callable], Callable]:
 
 
 def guard_upload(component: Any, message: str) -> Any:
-    """Make a file component's own decoding fail with `message` instead of a bare "Error"."""
+    """Make a file component's own decoding fail with `message` (a text of the translation table, said in the
+    request's language) instead of a bare "Error"."""
     preprocess = component.preprocess
 
     @functools.wraps(preprocess)
@@ -70,7 +74,7 @@ def guard_upload(component: Any, message: str) -> Any:
             raise
         except Exception:
             log.info("upload rejected by %s", type(component).__name__, exc_info=True)
-            raise gr.Error(message, print_exception=False) from None
+            raise error(say(message)) from None
 
     component.preprocess = checked
     return component
@@ -81,21 +85,22 @@ def model_controls(
 ) -> tuple[gr.Dropdown, gr.Markdown]:
     """The tab's model picker, a Load button and the status line, wired together.
 
-    `initial`, when given, picks the model shown each time the page loads (e.g. one that works offline); the API's
-    default stays the configured model, so a client that names none gets what the config says.
+    `initial`, when given, picks the model shown each time the page loads (by default `Studio.answering`: the
+    default, or offline what stands in for it); the API's default stays the configured model, so a client that
+    names none gets what the config says.
     """
     with gr.Row(equal_height=True):
         model = gr.Dropdown(
             choices=studio.dropdown_choices(task_name),
             value=studio.public_name(task_name, studio.task(task_name).default),
-            label="Model",
+            label=ui("Model"),
             interactive=True,
             # Checked by Studio.load against the live choices, which grow when a fine-tune finishes.
             allow_custom_value=True,
             scale=4,
         )
-        load_button = gr.Button("Load", size="md", scale=1, min_width=80)
-    status = gr.Markdown(show_status(studio, task_name, studio.task(task_name).default), elem_classes="status-line")
+        load_button = gr.Button(ui("Load"), size="md", scale=1, min_width=80)
+    status = gr.Markdown(ui(NOT_LOADED), elem_classes="status-line")
 
     @user_errors("loading the model")
     def load_model(ref: str) -> str:
@@ -103,10 +108,17 @@ def model_controls(
         return status_line(loaded, note)
 
     load_button.click(load_model, model, status, api_visibility="private")
-    if initial is not None:
-        from gradio.context import Context
+    from gradio.context import Context
 
-        Context.root_block.load(lambda: studio.public_name(task_name, initial()), None, model, api_visibility="private")
+    # Each time the page loads: the model that will answer (offline, what stands in for the default), and its status
+    # in the visitor's language.
+    opening = initial or (lambda: studio.answering(task_name))
+    Context.root_block.load(
+        lambda: (studio.public_name(task_name, ref := opening()), show_status(studio, task_name, ref)),
+        None,
+        [model, status],
+        api_visibility="private",
+    )
     model.change(lambda ref: show_status(studio, task_name, ref), model, status, api_visibility="private")
     return model, status
 
@@ -124,10 +136,15 @@ def show_status(studio: Studio, task_name: str, ref: str | None) -> str:
 def status_line(loaded: LoadedModel | None, note: str = "") -> str:
     """What is loaded, where, and how long it took: one line under each tab's controls."""
     if loaded is None:
-        return "Not loaded yet: the first request (or **Load**) loads it."
+        return say(NOT_LOADED)
     # A local model is named by its folder: the full path would push the line onto a second one.
     name = PurePath(loaded.ref).name if PurePath(loaded.ref).is_absolute() else loaded.ref
-    line = f"Loaded **{name}** on **{loaded.device}** in {loaded.load_seconds:.1f} s."
+    line = say(
+        "Loaded **{name}** on **{device}** in {seconds:.1f} s.",
+        name=name,
+        device=loaded.device,
+        seconds=loaded.load_seconds,
+    )
     return f"{line} *{note}*" if note else line
 
 
@@ -136,8 +153,13 @@ def clip_text(text: str | None, max_chars: int, what: str = "text") -> str:
     (which JSON carries but tokenizers and UTF-8 refuse) become U+FFFD."""
     text = encodable((text or "").replace("\x00", ""))
     if not text.strip():
-        raise UserError(f"The {what} is empty; type or paste some text first.")
+        raise UserError("The {what} is empty; type or paste some text first.", what=word(what))
     if len(text) > max_chars:
-        gr.Warning(f"The {what} is {len(text):,} characters long; only the first {max_chars:,} were used.")
+        warn(
+            "The {what} is {length:,} characters long; only the first {limit:,} were used.",
+            what=word(what),
+            length=len(text),
+            limit=max_chars,
+        )
         text = text[:max_chars]
     return text

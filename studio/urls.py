@@ -21,6 +21,8 @@ import safehttpx
 from gradio import processing_utils
 from gradio_client import utils as client_utils
 
+from studio.errors import UserError
+from studio.i18n import error, language, say, word
 from studio.ui import INTERNAL_ERROR
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ WRONG_TYPE = (
 BROKE_OFF = "The download from the {kind} URL broke off; try again or upload the file itself."
 NOT_A_URL = "The {kind} URL is not a valid http(s) address; check it or upload the file itself."
 
+# The kinds of file and these phrases are texts of the translation table.
 A_KIND = {"image": "an image", "audio": "audio", "video": "a video", "data file": "a data file", "file": "a file"}
 # What each kind accepts, by Content-Type prefix; a server that does not say (or says octet-stream) is believed
 # here and the component's own decoding judges the bytes.
@@ -83,8 +86,9 @@ SUFFIXES = {
 NEVER_RESOLVED = {"invalid", "test", "example"}
 
 
-class UrlRefused(Exception):
-    """A URL input that cannot be used; the message says why and what to send instead."""
+class UrlRefused(UserError):
+    """A URL input that cannot be used; the message (a template of the translation table) says why and what to send
+    instead."""
 
 
 def guard_url_inputs(demo: gr.Blocks, max_upload_mb: int) -> None:
@@ -123,10 +127,11 @@ def _guard(component: Any, kind: str, max_upload_mb: int) -> None:
             path = await fetch(url_or_file_path, kind, component.GRADIO_CACHE, max_upload_mb)
         except UrlRefused as e:
             log.info("%s URL not used: %s", kind, e)
-            raise gr.Error(str(e), print_exception=False) from None
+            raise error(e.in_language(language())) from None
         except Exception:
             log.exception("failed while fetching the URL given as the %s", kind)
-            raise gr.Error(INTERNAL_ERROR.format(doing=f"fetching the {kind} URL"), print_exception=False) from None
+            doing = say("fetching the {kind} URL", kind=word(kind))
+            raise error(say(INTERNAL_ERROR, doing=doing)) from None
         component.temp_files.add(path)  # so the scheduled clean-up deletes it with the uploads
         return path
 
@@ -147,7 +152,7 @@ async def fetch(url: str, kind: str, cache_dir: str, max_upload_mb: int) -> str:
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         _check_type(content_type, kind)
         max_bytes = max_upload_mb * 2**20
-        too_large = UrlRefused(TOO_LARGE.format(kind=kind, mb=max_upload_mb))
+        too_large = UrlRefused(TOO_LARGE, kind=word(kind), mb=max_upload_mb)
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > max_bytes:
             raise too_large
@@ -166,9 +171,9 @@ async def fetch(url: str, kind: str, cache_dir: str, max_upload_mb: int) -> str:
             path = folder / _file_name(url, content_type)
             os.replace(partial, path)
         except httpx.TimeoutException:
-            raise UrlRefused(TIMED_OUT.format(kind=kind, seconds=TIMEOUT_S)) from None
+            raise UrlRefused(TIMED_OUT, kind=word(kind), seconds=TIMEOUT_S) from None
         except httpx.HTTPError:
-            raise UrlRefused(BROKE_OFF.format(kind=kind)) from None
+            raise UrlRefused(BROKE_OFF, kind=word(kind)) from None
         finally:
             Path(partial).unlink(missing_ok=True)
     return str(path)
@@ -183,20 +188,20 @@ async def _get(url: str, kind: str, stack: contextlib.AsyncExitStack) -> httpx.R
             client = await stack.enter_async_context(httpx.AsyncClient(transport=transport, timeout=TIMEOUT_S))
             response = await client.send(client.build_request("GET", url), stream=True)
         except httpx.TimeoutException:
-            raise UrlRefused(TIMED_OUT.format(kind=kind, seconds=TIMEOUT_S)) from None
+            raise UrlRefused(TIMED_OUT, kind=word(kind), seconds=TIMEOUT_S) from None
         except httpx.ConnectError:
-            raise UrlRefused(UNREACHABLE.format(kind=kind, host=httpx.URL(url).host)) from None
+            raise UrlRefused(UNREACHABLE, kind=word(kind), host=httpx.URL(url).host) from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-            raise UrlRefused(NOT_A_URL.format(kind=kind)) from None
+            raise UrlRefused(NOT_A_URL, kind=word(kind)) from None
         except httpx.HTTPError:
-            raise UrlRefused(BROKE_OFF.format(kind=kind)) from None
+            raise UrlRefused(BROKE_OFF, kind=word(kind)) from None
         stack.push_async_callback(response.aclose)
         if not response.has_redirect_location:
             _check_status(response.status_code, kind)
             return response
         # Joined to the URL asked for: the response's own URL names the verified IP, not the host.
         url = urljoin(url, response.headers["Location"])
-    raise UrlRefused(TOO_MANY_REDIRECTS.format(kind=kind, count=MAX_REDIRECTS))
+    raise UrlRefused(TOO_MANY_REDIRECTS, kind=word(kind), count=MAX_REDIRECTS)
 
 
 async def _transport(url: str, kind: str) -> httpx.AsyncBaseTransport | None:
@@ -205,24 +210,24 @@ async def _transport(url: str, kind: str) -> httpx.AsyncBaseTransport | None:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError):
-        raise UrlRefused(NOT_A_URL.format(kind=kind)) from None
+        raise UrlRefused(NOT_A_URL, kind=word(kind)) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise UrlRefused(NOT_A_URL.format(kind=kind))
+        raise UrlRefused(NOT_A_URL, kind=word(kind))
     # Refused here, without resolving: safehttpx would refuse them too, but only after asking dns.google.
     if _is_local(parsed.host):
-        raise UrlRefused(PRIVATE.format(kind=kind))
+        raise UrlRefused(PRIVATE, kind=word(kind))
     if processing_utils.async_transport:
         return processing_utils.async_transport
     if parsed.host.lower().rstrip(".").rsplit(".", 1)[-1] in NEVER_RESOLVED:
-        raise UrlRefused(HOST_NOT_FOUND.format(kind=kind, host=parsed.host))
+        raise UrlRefused(HOST_NOT_FOUND, kind=word(kind), host=parsed.host)
     if safehttpx.matches_domain_whitelist(parsed.host, processing_utils.PUBLIC_HOSTNAME_WHITELIST):
         return None
     try:
         verified_ip = await safehttpx.async_validate_url(parsed.host)
     except ValueError as e:
         if isinstance(e.__cause__, socket.gaierror):
-            raise UrlRefused(HOST_NOT_FOUND.format(kind=kind, host=parsed.host)) from None
-        raise UrlRefused(PRIVATE.format(kind=kind)) from None
+            raise UrlRefused(HOST_NOT_FOUND, kind=word(kind), host=parsed.host) from None
+        raise UrlRefused(PRIVATE, kind=word(kind)) from None
     return safehttpx.AsyncSecureTransport(verified_ip)
 
 
@@ -242,10 +247,10 @@ def _check_status(status: int, kind: str) -> None:
         return
     said = f"{status} {httpx.codes.get_reason_phrase(status)}".strip()
     if status in (401, 403, 407):
-        raise UrlRefused(NOT_PUBLIC.format(kind=kind, status=said))
+        raise UrlRefused(NOT_PUBLIC, kind=word(kind), status=said)
     if status >= 500:
-        raise UrlRefused(SERVER_ERROR.format(kind=kind, status=said))
-    raise UrlRefused(CLIENT_ERROR.format(kind=kind, status=said))
+        raise UrlRefused(SERVER_ERROR, kind=word(kind), status=said)
+    raise UrlRefused(CLIENT_ERROR, kind=word(kind), status=said)
 
 
 def _check_type(content_type: str, kind: str) -> None:
@@ -258,8 +263,8 @@ def _check_type(content_type: str, kind: str) -> None:
         wrong = content_type in WEB_PAGE or (kind == "data file" and content_type.startswith(MEDIA))
     if wrong:
         # Echoed to the user (the page renders error messages as HTML): only a plain type/subtype.
-        said = content_type if MIME_TYPE.fullmatch(content_type) else "something else"
-        raise UrlRefused(WRONG_TYPE.format(kind=kind, a_kind=A_KIND[kind], content_type=said))
+        said = content_type if MIME_TYPE.fullmatch(content_type) else word("something else")
+        raise UrlRefused(WRONG_TYPE, kind=word(kind), a_kind=word(A_KIND[kind]), content_type=said)
 
 
 def _file_name(url: str, content_type: str) -> str:

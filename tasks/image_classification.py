@@ -12,6 +12,7 @@ import PIL.Image
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher
 from studio.errors import UserError
 from studio.gpu import predict_on_gpu, zero_gpu
+from studio.i18n import inform, ui
 from studio.runtime import Studio
 from studio.timm_models import timm_folder
 from studio.ui import guard_upload, model_controls, refresh_status, user_errors
@@ -88,7 +89,10 @@ def open_image(path: str, max_pixels: int) -> Any:
     width, height = image.size
     if width * height > max_pixels:
         raise UserError(
-            f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels, so resize it first."
+            "The image is {width}×{height} pixels; the limit is {megapixels:.0f} megapixels, so resize it first.",
+            width=width,
+            height=height,
+            megapixels=max_pixels / 1e6,
         )
     try:
         image.load()
@@ -169,20 +173,22 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         image = open_image(image_path, limits.max_image_pixels)
         loaded, note = studio.load(TASK, model_ref, load)
         if note:
-            gr.Info(note)
+            inform(note)  # said in the request's language already
         if zero_gpu():  # ZeroGPU lends the GPU call by call, so requests are not batched together there
             return predict_on_device(loaded.ref, [image])[0]
         return loaded.model.batcher(image)
 
-    gr.Markdown(DESCRIPTION)
+    gr.Markdown(ui(DESCRIPTION))
     with gr.Row(equal_height=False):
         with gr.Column():
-            image = gr.Image(label="Image", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"])
+            image = gr.Image(
+                label=ui("Image"), type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"]
+            )
             guard_upload(image, NOT_AN_IMAGE)
-            button = gr.Button("Classify image", variant="primary")
+            button = gr.Button(ui("Classify image"), variant="primary")
             model, status = model_controls(studio, TASK, load)
         with gr.Column():
-            labels = gr.Label(label="Top 5 classes", num_top_classes=TOP_K)
+            labels = gr.Label(label=ui("Top 5 classes"), num_top_classes=TOP_K)
     examples = sorted(str(p) for p in ASSETS.glob("*.jpg")) + sorted(str(p) for p in ASSETS.glob("*.png"))
     if examples:
         gr.Examples(examples=[[e] for e in examples], inputs=[image])

@@ -19,6 +19,7 @@ from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained
+from studio.i18n import inform, say, ui
 from studio.languages import is_chinese
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, show_status, user_errors
@@ -148,7 +149,7 @@ def _load_spacy(model_ref: str, folder: Path) -> SpacyRecognizer:
         import spacy
     except ImportError:
         raise UserError(
-            f"'{model_ref}' is a spaCy pipeline and spaCy is not installed; run `pip install spacy`."
+            "'{model}' is a spaCy pipeline and spaCy is not installed; run `pip install spacy`.", model=model_ref
         ) from None
     try:
         config = spacy.util.load_config(folder / "config.cfg", interpolate=False)
@@ -161,8 +162,11 @@ def _load_spacy(model_ref: str, folder: Path) -> SpacyRecognizer:
     except Exception as e:
         log.warning("could not load the spaCy pipeline %s", model_ref, exc_info=True)
         raise UserError(
-            f"The spaCy pipeline '{model_ref}' could not be loaded ({type(e).__name__}); check that it was saved by "
-            f"spaCy {spacy.__version__.rsplit('.', 1)[0]} with nlp.to_disk, or choose another model."
+            "The spaCy pipeline '{model}' could not be loaded ({error}); check that it was saved by "
+            "spaCy {version} with nlp.to_disk, or choose another model.",
+            model=model_ref,
+            error=type(e).__name__,
+            version=spacy.__version__.rsplit(".", 1)[0],
         ) from None
     for name in nlp.disabled:
         if nlp.get_pipe_meta(name).factory in SPACY_NER:
@@ -179,8 +183,9 @@ def _spacy_unneeded(model_ref: str, config: Any) -> list[str]:
     recognizers = [name for name in pipeline if factories[name] in SPACY_NER]
     if not recognizers:
         raise UserError(
-            f"The spaCy pipeline '{model_ref}' has no \"ner\" component, so it finds no entities; "
-            "choose a pipeline that has one, such as en_core_web_sm."
+            "The spaCy pipeline '{model}' has no \"ner\" component, so it finds no entities; "
+            "choose a pipeline that has one, such as en_core_web_sm.",
+            model=model_ref,
         )
     last_recognizer = pipeline.index(recognizers[-1])
     unneeded = set()
@@ -229,7 +234,9 @@ def _load_transformers(model_ref: str, device: str) -> EntityRecognizer:
 
     tokenizer = from_pretrained(AutoTokenizer, model_ref)
     if not tokenizer.is_fast:
-        raise UserError(f"'{model_ref}' has no fast tokenizer, which entity offsets need; choose another model.")
+        raise UserError(
+            "'{model}' has no fast tokenizer, which entity offsets need; choose another model.", model=model_ref
+        )
     if onnx_models.is_onnx_folder(model_ref):  # a fine-tuned run's faster CPU copy (finetune/optimise.py)
         model, device = onnx_models.load(model_ref), "cpu"
     else:
@@ -482,7 +489,8 @@ def legend(entities: list[dict] | None) -> str:
         from spacy.glossary import GLOSSARY
     except ImportError:
         GLOSSARY = {}
-    lines = [f"- `{kind}`: {GLOSSARY[kind]}" if kind in GLOSSARY else f"- `{kind}`" for kind in kinds]
+    # The type stays as the model names it; its explanation comes in the reader's language.
+    lines = [f"- `{kind}`: {say(GLOSSARY[kind])}" if kind in GLOSSARY else f"- `{kind}`" for kind in kinds]
     return "\n".join(lines)
 
 
@@ -525,21 +533,21 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         text = clip_text(text, limits.max_text_chars)
         loaded, note = studio.load(TASK, model_for_text(studio, model_ref, text), load)
         if note:
-            gr.Info(note)
+            inform(note)  # said in the request's language already
         # ZeroGPU lends the GPU call by call, so requests are not batched together there.
         entities = predict_on_device(loaded.ref, [text])[0] if zero_gpu() else loaded.model.batcher(text)
         return highlight(text, entities), entities
 
-    gr.Markdown(DESCRIPTION)
+    gr.Markdown(ui(DESCRIPTION))
     with gr.Row(equal_height=False):
         with gr.Column():
-            text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste text to search for names…")
-            button = gr.Button("Find entities", variant="primary")
+            text = gr.Textbox(label=ui("Text"), lines=6, placeholder=ui("Type or paste text to search for names…"))
+            button = gr.Button(ui("Find entities"), variant="primary")
             model, status = model_controls(studio, TASK, load)
         with gr.Column():
-            highlighted = gr.HighlightedText(label="Entities", combine_adjacent=False, show_legend=True)
+            highlighted = gr.HighlightedText(label=ui("Entities"), combine_adjacent=False, show_legend=True)
             types = gr.Markdown(elem_classes="entity-legend")
-            as_json = gr.JSON(label="Entities as JSON")
+            as_json = gr.JSON(label=ui("Entities as JSON"))
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
 
     # One event for the button and Enter, so both share the batched concurrency limit and the API name.

@@ -29,6 +29,7 @@ from studio import compute, pack
 from studio.device import return_freed_heap
 from studio.errors import ModelUnavailableError, UserError
 from studio.files.rows import Rows
+from studio.i18n import inform, say, ui, word
 from studio.runtime import Studio
 from studio.ui import model_controls, refresh_status, user_errors
 from tasks import subtitles
@@ -120,14 +121,22 @@ def load(model_ref: str, device: str, backend: str = "auto") -> SpeechModel:
 def choose_engine(model_ref: str, device: str, backend: str = "auto") -> str:
     """The engine for `model_ref`: the one asked for, or with "auto" faster-whisper where it can run the model."""
     if backend not in BACKENDS:
-        raise UserError(f"The speech backend '{backend}' is unknown; set it to one of {', '.join(BACKENDS)}.")
+        raise UserError(
+            "The speech backend '{backend}' is unknown; set it to one of {choices}.",
+            backend=backend,
+            choices=", ".join(BACKENDS),
+        )
     checkpoint = Path(model_ref).is_file()
     ct2_folder = (Path(model_ref) / "model.bin").is_file()
     hub_repo = HUB_ID.fullmatch(model_ref) is not None and not Path(model_ref).exists()
     if backend == "openai-whisper" and (ct2_folder or hub_repo):
-        raise UserError(f"'{model_ref}' is a CTranslate2 model, which only faster-whisper runs; set backend to it.")
+        raise UserError(
+            "'{model}' is a CTranslate2 model, which only faster-whisper runs; set backend to it.", model=model_ref
+        )
     if backend == "faster-whisper" and checkpoint:
-        raise UserError(f"'{model_ref}' is an openai-whisper checkpoint; set the speech backend to openai-whisper.")
+        raise UserError(
+            "'{model}' is an openai-whisper checkpoint; set the speech backend to openai-whisper.", model=model_ref
+        )
     installed = importlib.util.find_spec("faster_whisper") is not None
     if backend == "faster-whisper" or ct2_folder or hub_repo:
         if not installed:
@@ -155,19 +164,23 @@ def _load_openai_whisper(model_ref: str, device: str) -> SpeechModel:
         except (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, EOFError, ValueError) as e:
             log.info("not a Whisper checkpoint: %s", model_ref, exc_info=True)
             raise UserError(
-                f"'{Path(model_ref).name}' is not an openai-whisper checkpoint (a .pt holding `dims` and "
-                "`model_state_dict`); point the config at one."
+                "'{file}' is not an openai-whisper checkpoint (a .pt holding `dims` and "
+                "`model_state_dict`); point the config at one.",
+                file=Path(model_ref).name,
             ) from e
         return SpeechModel("openai-whisper", model, model.is_multilingual)
     if model_ref not in whisper.available_models():
-        raise UserError(f"'{model_ref}' is neither a Whisper model name nor a checkpoint file; pick one from the list.")
+        raise UserError(
+            "'{model}' is neither a Whisper model name nor a checkpoint file; pick one from the list.", model=model_ref
+        )
     download_root = os.environ.get("WHISPER_CACHE", os.path.join(Path.home(), ".cache", "whisper"))
     cached = Path(download_root) / os.path.basename(whisper._MODELS[model_ref])
     # Offline mode means no network at all, though Whisper's own checkpoints come from elsewhere than the Hub.
     if not cached.is_file() and (offline_mode() or not reachable(WHISPER_HOST)):
         raise ModelUnavailableError(
-            f"Whisper '{model_ref}' is not cached here and its download server cannot be reached; "
-            "connect once to download it, or choose an offline-pack model."
+            "Whisper '{model}' is not cached here and its download server cannot be reached; "
+            "connect once to download it, or choose an offline-pack model.",
+            model=model_ref,
         )
     model = whisper.load_model(model_ref, device=device, download_root=download_root)
     return SpeechModel("openai-whisper", model, model.is_multilingual)
@@ -198,14 +211,17 @@ def _ct2_download(model_ref: str) -> str:
     from studio.hub import hub_offline
 
     if model_ref not in available_models() and not HUB_ID.fullmatch(model_ref):
-        raise UserError(f"'{model_ref}' is neither a Whisper model name nor a model folder; pick one from the list.")
+        raise UserError(
+            "'{model}' is neither a Whisper model name nor a model folder; pick one from the list.", model=model_ref
+        )
     try:
         return download_model(model_ref, local_files_only=True)
     except LocalEntryNotFoundError:
         if hub_offline():
             raise ModelUnavailableError(
-                f"Whisper '{model_ref}' is not cached here and the Hugging Face Hub cannot be reached; "
-                "connect once to download it, or choose an offline-pack model."
+                "Whisper '{model}' is not cached here and the Hugging Face Hub cannot be reached; "
+                "connect once to download it, or choose an offline-pack model.",
+                model=model_ref,
             ) from None
     return download_model(model_ref)
 
@@ -218,10 +234,19 @@ def load_audio(path: str, max_seconds: float) -> Any:
     if not any(stream.get("codec_type") == "audio" for stream in info.get("streams", [])):
         raise UserError("The file has no audio track; upload a recording, or a video with sound.")
     duration = _float(info.get("format", {}).get("duration"))
+    limit = round(max_seconds / 60)  # in whole minutes: "1 minute", "30 minutes"
     if duration is not None and duration > max_seconds:
+        if limit == 1:
+            raise UserError(
+                "The recording is {minutes:.1f} minutes long; the limit is {limit} minute, "
+                "so cut it into shorter parts.",
+                minutes=duration / 60,
+                limit=limit,
+            )
         raise UserError(
-            f"The recording is {duration / 60:.1f} minutes long; the limit is {_minutes(max_seconds)}, "
-            "so cut it into shorter parts."
+            "The recording is {minutes:.1f} minutes long; the limit is {limit} minutes, so cut it into shorter parts.",
+            minutes=duration / 60,
+            limit=limit,
         )
     # Decoding stops just past the limit, so a file that hides its length cannot fill the memory.
     command = ["ffmpeg", "-nostdin", "-v", "error", "-threads", "0", *LOCAL_FILES_ONLY, "-i", path, "-map", "0:a:0"]
@@ -233,8 +258,12 @@ def load_audio(path: str, max_seconds: float) -> Any:
     if audio.size == 0:
         raise UserError("The file has no audio in it; upload a recording with sound.")
     if len(audio) / SAMPLE_RATE > max_seconds:
+        if limit == 1:
+            raise UserError(
+                "The recording is longer than the limit of {limit} minute; cut it into shorter parts.", limit=limit
+            )
         raise UserError(
-            f"The recording is longer than the limit of {_minutes(max_seconds)}; cut it into shorter parts."
+            "The recording is longer than the limit of {limit} minutes; cut it into shorter parts.", limit=limit
         )
     if float(abs(audio).max()) < SILENCE_PEAK:
         raise UserError("The recording is silent; check the microphone or upload a recording with speech.")
@@ -274,11 +303,6 @@ def refuse(path: str, result: subprocess.CompletedProcess) -> NoReturn:
         raise RuntimeError(f"{decoder} may not read {path}: {stderr}")
     log.warning("%s refused %s (exit status %d): %s", decoder, path, result.returncode, stderr)
     raise UserError(UNREADABLE)
-
-
-def _minutes(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def _float(value: Any) -> float | None:
@@ -528,10 +552,12 @@ def check_options(
 ) -> None:
     """The checks that need no model, so that a request can fail before its audio is decoded."""
     if task not in {"transcribe", "translate"}:
-        raise UserError(f"The task '{task}' is unknown; choose 'transcribe' or 'translate'.")
+        raise UserError("The task '{task}' is unknown; choose 'transcribe' or 'translate'.", task=task)
     if chinese_script not in CHINESE_SCRIPTS:
         raise UserError(
-            f"The Chinese script '{str(chinese_script)[:40]}' is unknown; choose one of {', '.join(CHINESE_SCRIPTS)}."
+            "The Chinese script '{script}' is unknown; choose one of {choices}.",
+            script=str(chinese_script)[:40],
+            choices=", ".join(CHINESE_SCRIPTS),
         )
     if word_timestamps and not timestamps:
         raise UserError("Word timestamps need timestamps; turn timestamps on, or word timestamps off.")
@@ -539,8 +565,9 @@ def check_options(
     whole = isinstance(beam_size, int | float) and not isinstance(beam_size, bool) and float(beam_size).is_integer()
     if not whole or not 1 <= beam_size <= MAX_BEAM_SIZE:
         raise UserError(
-            f"The beam size must be a whole number from 1 to {MAX_BEAM_SIZE}; choose 1 for the fastest decoding "
-            "or 5 for Whisper's default."
+            "The beam size must be a whole number from 1 to {largest}; choose 1 for the fastest decoding "
+            "or 5 for Whisper's default.",
+            largest=MAX_BEAM_SIZE,
         )
 
 
@@ -556,17 +583,23 @@ def language_code(language: str | None) -> str | None:
     if language in by_name:
         return by_name[language]
     raise UserError(
-        f"'{language[:40]}' is not a language Whisper knows; pick one from the list or leave it on automatic."
+        "'{language}' is not a language Whisper knows; pick one from the list or leave it on automatic.",
+        language=language[:40],
     )
 
 
-def language_choices() -> list[tuple[str, str]]:
-    return [("Detect automatically", "")] + sorted((name.title(), code) for code, name in whisper_languages().items())
+def language_choices() -> list[tuple[Any, str]]:
+    """The language dropdown's choices: each language's name as the page shows it, and its code (the value)."""
+    names = sorted((name.title(), code) for code, name in whisper_languages().items())
+    return [(ui("Detect automatically"), "")] + [(ui(name), code) for name, code in names]
 
 
 def describe_language(code: str, probability: float | None) -> str:
-    name = whisper_languages().get(code, code).title()
-    return f"{name} ({probability:.0%})" if probability is not None else f"{name} (chosen)"
+    """The language found ("French (97%)") or chosen ("French (chosen)"), in the request's language."""
+    name = word(whisper_languages().get(code, code).title())
+    if probability is None:
+        return say("{language} (chosen)", language=name)
+    return say("{language} ({probability:.0%})", language=name, probability=probability)
 
 
 def format_duration(seconds: float) -> str:
@@ -589,9 +622,11 @@ def timing_tables(segments: list[dict]) -> tuple[Any, Any]:
     """The segments (start, end, text) and their words (start, end, word, probability) as tables."""
     import pandas as pd
 
-    table = pd.DataFrame([[s["start"], s["end"], s["text"]] for s in segments], columns=["start", "end", "text"])
+    # The headers in the request's language (an API call, which sends none, gets them in English).
+    start, end = say("start"), say("end")
+    table = pd.DataFrame([[s["start"], s["end"], s["text"]] for s in segments], columns=[start, end, say("text")])
     words = [[w["start"], w["end"], w["word"].strip(), w["probability"]] for s in segments for w in s.get("words", [])]
-    return table, pd.DataFrame(words, columns=["start", "end", "word", "probability"])
+    return table, pd.DataFrame(words, columns=[start, end, say("word"), say("probability")])
 
 
 def batch_predict(model: SpeechModel, paths: list[str], limits: Any) -> list[dict]:
@@ -669,14 +704,16 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         audio = load_audio(media, limits.max_audio_seconds)
         loaded, note = studio.load(TASK, model_ref, load_model)
         if note:
-            gr.Info(note)
+            inform(note)  # said in the request's language already
         session = getattr(request, "session_hash", None) or ""
         cancelled = running[session] = threading.Event()
+        # Said here, in the request's thread: openai-whisper reports progress from a thread of its own.
+        doing, unit = say("Transcribing"), say("seconds")
 
         def report(done: float, total: float) -> None:
             if cancelled.is_set():
                 raise UserError("The transcription was cancelled.")
-            progress((round(done), round(total)), desc="Transcribing", unit="seconds")
+            progress((round(done), round(total)), desc=doing, unit=unit)
 
         started = time.perf_counter()
         try:
@@ -700,9 +737,11 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 "No speech was heard in the recording; check the microphone or upload a recording with speech."
             )
         seconds = len(audio) / SAMPLE_RATE
-        gr.Info(
-            f"Transcribed {format_duration(seconds)} of audio in {time.perf_counter() - started:.1f} s "
-            f"with {loaded.model.engine}."
+        inform(
+            "Transcribed {duration} of audio in {seconds:.1f} s with {engine}.",
+            duration=format_duration(seconds),
+            seconds=time.perf_counter() - started,
+            engine=loaded.model.engine,
         )
         files = subtitles.write_subtitles(result["segments"], subtitle_folder())
         detected = describe_language(result["language"], result["language_probability"])
@@ -714,15 +753,15 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         if event:
             event.set()
 
-    gr.Markdown(DESCRIPTION)
+    gr.Markdown(ui(DESCRIPTION))
     with gr.Row(equal_height=False):
         with gr.Column():
             # Beside the audio, the video box and the examples cost no height of their own.
             with gr.Row(equal_height=True):
-                audio = gr.Audio(label="Audio", sources=["upload", "microphone"], type="filepath", scale=3)
+                audio = gr.Audio(label=ui("Audio"), sources=["upload", "microphone"], type="filepath", scale=3)
                 with gr.Column(scale=2, min_width=160):
                     video = gr.File(
-                        label="…or a video (its sound is transcribed)",
+                        label=ui("…or a video (its sound is transcribed)"),
                         file_types=["video"],
                         type="filepath",
                         height=140,
@@ -732,48 +771,60 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                         gr.Examples(examples=[[e] for e in examples], inputs=[audio])
             with gr.Row():
                 # Custom values reach language_code(), which also takes names and explains a wrong one.
-                language = gr.Dropdown(language_choices(), value="", label="Language", allow_custom_value=True, scale=2)
+                language = gr.Dropdown(
+                    language_choices(), value="", label=ui("Language"), allow_custom_value=True, scale=2
+                )
                 task = gr.Radio(
-                    [("Transcribe", "transcribe"), ("Translate to English", "translate")],
+                    [(ui("Transcribe"), "transcribe"), (ui("Translate to English"), "translate")],
                     value="transcribe",
-                    label="Task",
+                    label=ui("Task"),
                     scale=3,
                 )
             with gr.Row():
-                timestamps = gr.Checkbox(value=True, label="Timestamps", info="Off: plain text in 30-second pieces")
-                word_timestamps = gr.Checkbox(value=False, label="Word timestamps", info="When each word is said")
+                timestamps = gr.Checkbox(
+                    value=True, label=ui("Timestamps"), info=ui("Off: plain text in 30-second pieces")
+                )
+                word_timestamps = gr.Checkbox(
+                    value=False, label=ui("Word timestamps"), info=ui("When each word is said")
+                )
                 # No bounds on the component: Gradio's own check would answer before check_options() could.
                 beam_size = gr.Number(
-                    value=BEAM_SIZE, label="Beam size", info="1: fastest; 5: Whisper's default", step=1
+                    value=BEAM_SIZE, label=ui("Beam size"), info=ui("1: fastest; 5: Whisper's default"), step=1
                 )
                 # A dropdown in this row, not a radio of its own: the run button stays on a laptop's screen.
                 chinese_script = gr.Dropdown(
                     [
-                        ("简体 Simplified", "simplified"),
-                        ("繁體 Traditional", "traditional"),
-                        ("As written", "as-written"),
+                        (ui("简体 Simplified"), "simplified"),
+                        (ui("繁體 Traditional"), "traditional"),
+                        (ui("As written"), "as-written"),
                     ],
                     value=CHINESE_SCRIPT,
-                    label="Chinese script",
+                    label=ui("Chinese script"),
                     min_width=120,
                 )
             with gr.Row():
-                button = gr.Button("Transcribe", variant="primary", scale=3)
-                stop = gr.Button("Cancel", variant="stop", scale=1)
+                button = gr.Button(ui("Transcribe"), variant="primary", scale=3)
+                stop = gr.Button(ui("Cancel"), variant="stop", scale=1)
             model, status = model_controls(studio, TASK, load_model)
         with gr.Column():
-            text = gr.Textbox(label="Transcript", lines=8, buttons=["copy"], interactive=False)
-            detected = gr.Textbox(label="Language", interactive=False)
+            text = gr.Textbox(label=ui("Transcript"), lines=8, buttons=["copy"], interactive=False)
+            detected = gr.Textbox(label=ui("Language"), interactive=False)
+            # Hidden until there is something to show: empty file boxes would take a third of the page, and an
+            # empty table would show its headers in English whatever the page's language (a Dataframe's initial
+            # headers are not translated; the answer's are).
             segments = gr.Dataframe(
-                headers=["start", "end", "text"], label="Segments (seconds)", interactive=False, wrap=True
+                headers=["start", "end", "text"],
+                label=ui("Segments (seconds)"),
+                interactive=False,
+                wrap=True,
+                visible=False,
             )
-            # Hidden until there is something to download: empty file boxes would take a third of the page.
             with gr.Row():
-                srt = gr.DownloadButton("Download .srt", visible=False, min_width=120)
-                vtt = gr.DownloadButton("Download .vtt", visible=False, min_width=120)
-                txt = gr.DownloadButton("Download .txt", visible=False, min_width=120)
-            with gr.Accordion("Word timings", open=False):
-                words = gr.Dataframe(headers=["start", "end", "word", "probability"], interactive=False)
+                srt = gr.DownloadButton(ui("Download .srt"), visible=False, min_width=120)
+                vtt = gr.DownloadButton(ui("Download .vtt"), visible=False, min_width=120)
+                txt = gr.DownloadButton(ui("Download .txt"), visible=False, min_width=120)
+            with gr.Accordion(ui("Word timings"), open=False, visible=False) as timings:
+                words = gr.Dataframe(headers=["start", "end", "word", "probability"], interactive=False, visible=False)
 
     run = button.click(
         transcribe,
@@ -784,7 +835,12 @@ def build_tab(studio: Studio) -> gr.Dropdown:
     )
     # Shown by a second, private event: an update returned by /transcribe would reach API callers as a dict, not
     # as the file's path.
-    run.success(lambda: [gr.DownloadButton(visible=True)] * 3, None, [srt, vtt, txt], api_visibility="private")
+    run.success(
+        lambda: [gr.DownloadButton(visible=True)] * 3 + [gr.Dataframe(visible=True)] * 2 + [gr.Accordion(visible=True)],
+        None,
+        [srt, vtt, txt, segments, words, timings],
+        api_visibility="private",
+    )
     stop.click(cancel, None, None, cancels=[run], api_visibility="private")
     refresh_status(run, studio, TASK, model, status)
     return model

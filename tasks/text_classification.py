@@ -23,6 +23,7 @@ from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained, token_limit
+from studio.i18n import inform, ui, warn
 from studio.languages import is_chinese
 from studio.runs import ENCODER_HEAD_FILE
 from studio.runtime import Studio
@@ -232,7 +233,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         chinese = is_chinese(text)
         loaded, note = studio.load(TASK, studio.route(TASK, model_ref, chinese), load)
         if note:
-            gr.Info(note)
+            inform(note)  # said in the request's language already
         if chinese:
             say_who_read_chinese(studio, TASK, loaded.ref)
         if is_truncated(loaded.model, text):
@@ -260,12 +261,12 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         chosen, repeated = zero_shot.parse_labels(labels, multi_label)
         if repeated:
             listed = ", ".join(f"'{label}'" for label in dict.fromkeys(repeated))
-            gr.Warning(f"Labels given more than once were scored once (case is ignored): {listed}.")
+            warn("Labels given more than once were scored once (case is ignored): {listed}.", listed=listed)
         multilingual = zero_shot.needs_multilingual(text, chosen)
         routed = studio.route(zero_shot.TASK, model_ref, multilingual)
         loaded, note = studio.load(zero_shot.TASK, routed, zero_shot.load)
         if note:
-            gr.Info(note)
+            inform(note)  # said in the request's language already
         if multilingual and zero_shot.is_chinese_request(text, chosen):
             say_who_read_chinese(studio, zero_shot.TASK, loaded.ref)
         hypothesis = zero_shot.template_for(chosen, template)
@@ -294,34 +295,36 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         except UserError:  # the request itself was refused, with its message
             return show_status(studio, TASK, model_ref)
 
-    gr.Markdown(DESCRIPTION)
+    gr.Markdown(ui(DESCRIPTION))
     with gr.Row(equal_height=False):
         with gr.Column():
-            text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste text to classify…")
+            text = gr.Textbox(label=ui("Text"), lines=6, placeholder=ui("Type or paste text to classify…"))
             with gr.Row(equal_height=True):
                 your_labels = gr.Textbox(
-                    label="Your labels",
-                    placeholder="e.g. sport, cooking, finance",
-                    info="Comma-separated; empty: the model's own labels. Zero-shot is an approximation: a "
-                    "fine-tuned model does better.",
+                    label=ui("Your labels"),
+                    placeholder=ui("e.g. sport, cooking, finance"),
+                    info=ui(
+                        "Comma-separated; empty: the model's own labels. Zero-shot is an approximation: a "
+                        "fine-tuned model does better."
+                    ),
                     scale=4,
                 )
-                multi_label = gr.Checkbox(label="Multi-label", info="Several can be true", scale=1)
-            button = gr.Button("Classify", variant="primary")
+                multi_label = gr.Checkbox(label=ui("Multi-label"), info=ui("Several can be true"), scale=1)
+            button = gr.Button(ui("Classify"), variant="primary")
             model, status = model_controls(studio, TASK, load)
-            with gr.Accordion("Zero-shot (your labels)", open=False):
+            with gr.Accordion(ui("Zero-shot (your labels)"), open=False):
                 zero_shot_model = gr.Dropdown(
                     choices=studio.dropdown_choices(zero_shot.TASK),
                     value=studio.public_name(zero_shot.TASK, studio.task(zero_shot.TASK).default),
-                    label="Zero-shot classifier",
+                    label=ui("Zero-shot classifier"),
                     interactive=True,
                     allow_custom_value=True,  # checked by Studio.load against the configured choices
                 )
-                gr.Markdown(ZERO_SHOT_NOTE)
+                gr.Markdown(ui(ZERO_SHOT_NOTE))
         with gr.Column():
-            scores = gr.Label(label="Labels", num_top_classes=10)
+            scores = gr.Label(label=ui("Labels"), num_top_classes=10)
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
-    gr.Examples(examples=ZERO_SHOT_EXAMPLES, inputs=[text, your_labels], label="Examples with your labels")
+    gr.Examples(examples=ZERO_SHOT_EXAMPLES, inputs=[text, your_labels], label=ui("Examples with your labels"))
 
     # The page's one event (the button, Enter in either box) picks the model or zero-shot by whether labels were
     # typed; the API has one endpoint for each, with inputs of its own. All three share one batched concurrency
@@ -358,11 +361,15 @@ def say_who_read_chinese(studio: Studio, task_name: str, served: str) -> None:
         name = labels.get(served, served)
         if pack.is_pack_ref(served):
             name = pack.PACK_MODELS[pack.pack_name(served)].title
-        gr.Warning(
-            f"This is Chinese, but {name} reads English only, so its answer may be wrong. Choose a model that "
-            "reads Chinese, or the default, which sends Chinese to one."
+        warn(
+            "This is Chinese, but {name} reads English only, so its answer may be wrong. Choose a model that "
+            "reads Chinese, or the default, which sends Chinese to one.",
+            name=name,
         )
 
 
 def warn_truncated(max_length: int) -> None:
-    gr.Warning(f"The text is longer than this model reads ({max_length} tokens); only its beginning was classified.")
+    warn(
+        "The text is longer than this model reads ({max_length} tokens); only its beginning was classified.",
+        max_length=max_length,
+    )

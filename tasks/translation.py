@@ -18,6 +18,7 @@ from studio.errors import ModelUnavailableError, UserError, encodable
 from studio.gpu import predict_on_gpu
 from studio.hf import from_pretrained
 from studio.hub import hub_offline
+from studio.i18n import inform, ui, word
 from studio.runtime import Studio
 from studio.ui import clip_text, model_controls, refresh_status, user_errors
 
@@ -313,17 +314,36 @@ def unavailable_error(studio: Studio, model_ref: str | None, error: ModelUnavail
     label = next((label for label, choice in choices.items() if choice == ref), "")
     shown = studio.public_name(TASK, ref)  # a local folder by its label, never its path
     model = f"{label} ({ref})" if label and shown == ref else f"'{shown}'"
+    # A pair ("English → Portuguese") is a word of the table; a list of several is one field.
     if len(pairs) == 1:
-        offline = f"{pairs[0]} works offline; choose it"
-    else:
-        offline = f"{', '.join(pairs[:-1])} and {pairs[-1]} work offline; choose one of them"
+        if hub_offline():
+            return UserError(
+                "{model} is not cached here and the Hugging Face Hub cannot be reached, but {pair} works offline; "
+                "choose it, or connect once to download it.",
+                model=model,
+                pair=word(pairs[0]),
+            )
+        return UserError(
+            "{model} could not be downloaded from the Hugging Face Hub, but {pair} works offline; choose it, or check "
+            "your connection.",
+            model=model,
+            pair=word(pairs[0]),
+        )
+    listed, last = word(", ".join(pairs[:-1])), word(pairs[-1])
     if hub_offline():
         return UserError(
-            f"{model} is not cached here and the Hugging Face Hub cannot be reached, but {offline}, "
-            "or connect once to download it."
+            "{model} is not cached here and the Hugging Face Hub cannot be reached, but {pairs} and {last} work "
+            "offline; choose one of them, or connect once to download it.",
+            model=model,
+            pairs=listed,
+            last=last,
         )
     return UserError(
-        f"{model} could not be downloaded from the Hugging Face Hub, but {offline}, or check your connection."
+        "{model} could not be downloaded from the Hugging Face Hub, but {pairs} and {last} work offline; choose one "
+        "of them, or check your connection.",
+        model=model,
+        pairs=listed,
+        last=last,
     )
 
 
@@ -357,17 +377,17 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         except ModelUnavailableError as e:
             raise unavailable_error(studio, model_ref, e) from None
         if note:
-            gr.Info(note)
+            inform(note)  # said in the request's language already
         return predict_on_device(loaded.ref, text)
 
-    gr.Markdown(DESCRIPTION)
+    gr.Markdown(ui(DESCRIPTION))
     with gr.Row(equal_height=False):
         with gr.Column():
-            text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste text to translate…")
-            button = gr.Button("Translate", variant="primary")
+            text = gr.Textbox(label=ui("Text"), lines=6, placeholder=ui("Type or paste text to translate…"))
+            button = gr.Button(ui("Translate"), variant="primary")
             model, status = model_controls(studio, TASK, load, initial=lambda: initial_model(studio))
         with gr.Column():
-            translation = gr.Textbox(label="Translation", lines=6, buttons=["copy"], interactive=False)
+            translation = gr.Textbox(label=ui("Translation"), lines=6, buttons=["copy"], interactive=False)
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
 
     run = button.click(translate, [text, model], translation, api_name="translate")

@@ -121,8 +121,9 @@ def engine_of(model_ref: str) -> str:
         return E5
     if kind == CLASSIFIER:
         raise UserError(
-            f"The model '{model_ref}' classifies into its own labels, not yours; choose a natural-language-inference "
-            "model or a sentence encoder for zero-shot classification."
+            "The model '{model}' classifies into its own labels, not yours; choose a natural-language-inference "
+            "model or a sentence encoder for zero-shot classification.",
+            model=model_ref,
         )
     return kind
 
@@ -197,18 +198,25 @@ def parse_labels(labels: str | Sequence[str] | None, multi_label: bool = False) 
         )
     if len(kept) > MAX_LABELS:
         raise UserError(
-            f"{len(kept)} labels were given, more than the {MAX_LABELS} one request may have; "
-            f"remove {len(kept) - MAX_LABELS} of them and try again."
+            "{count} labels were given, more than the {limit} one request may have; remove {extra} of them and try "
+            "again.",
+            count=len(kept),
+            limit=MAX_LABELS,
+            extra=len(kept) - MAX_LABELS,
         )
     if too_long := next((label for label in kept if len(label) > MAX_LABEL_CHARS), None):
         raise UserError(
-            f"The label '{too_long[:40]}…' is {len(too_long)} characters long, more than the {MAX_LABEL_CHARS} a "
-            "label may have; name it in a few words."
+            "The label '{label}…' is {length} characters long, more than the {limit} a label may have; name it in a "
+            "few words.",
+            label=too_long[:40],
+            length=len(too_long),
+            limit=MAX_LABEL_CHARS,
         )
     if len(kept) == 1 and not multi_label:
         raise UserError(
-            f"Only one label was given ('{kept[0]}'); add a second label to choose between, or switch Multi-label on "
-            "to score this one alone."
+            "Only one label was given ('{label}'); add a second label to choose between, or switch Multi-label on "
+            "to score this one alone.",
+            label=kept[0],
         )
     return kept, repeated
 
@@ -221,8 +229,10 @@ def check_template(template: str) -> str:
     except (IndexError, KeyError, ValueError):
         pass
     raise UserError(
-        f"The hypothesis template '{template[:80]}' needs one {{}} where the label goes (for example "
-        f"'{DEFAULT_TEMPLATE}'); fix hypothesis_template in the [zero_shot] section of models.toml."
+        "The hypothesis template '{template}' needs one {{}} where the label goes (for example '{example}'); fix "
+        "hypothesis_template in the [zero_shot] section of models.toml.",
+        template=template[:80],
+        example=DEFAULT_TEMPLATE,
     )
 
 

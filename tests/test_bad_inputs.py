@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import struct
 import subprocess
 import time
@@ -107,9 +108,10 @@ class Outcome:
 class Api:
     """POST /queue/join, then read the event's messages from /queue/data, as the page does."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, language: str | None = None):
         self.url = url
-        self.http = httpx.Client(timeout=600)
+        # A browser sends its language; gradio_client sends none.
+        self.http = httpx.Client(timeout=600, headers={"Accept-Language": language} if language else None)
         config = self.http.get(url + "config").json()
         self.fn_index = {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
         # Inputs a request leaves out take their defaults, as gradio_client does.
@@ -546,6 +548,22 @@ def test_bad_input(matrix_app, tmp_path, row: Row):
         row.check(outcome.value)
     assert outcome.warnings == list(row.warnings)
     assert_still_serving(api)
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("row", [row for row in ROWS if row.error], ids=[row.id for row in ROWS if row.error])
+def test_bad_input_told_in_chinese(matrix_app, tmp_path, row: Row):
+    """The same mistakes from a browser set to Chinese: each message (and warning) comes back in Chinese, whether
+    the handler or Gradio's decoding of an upload found it."""
+    api, _ = matrix_app
+    chinese = Api(api.url, language="zh-CN,zh;q=0.9")
+    outcome = chinese.call(row.api.lstrip("/"), *row.inputs(chinese, tmp_path))
+    assert not outcome.ok, f"expected an error, got {outcome.value!r}"
+    assert outcome.error and HAN.search(outcome.error), outcome.error
+    assert not row.told(outcome.error)
+    assert all(HAN.search(warning) for warning in outcome.warnings), outcome.warnings
 
 
 def test_upload_over_the_size_limit_is_refused_before_it_is_stored(matrix_app):

@@ -84,13 +84,18 @@ def browser() -> Iterator[Browser]:
 
 @contextlib.contextmanager
 def open_app(browser: Browser, url: str, request: pytest.FixtureRequest, **context_options) -> Iterator[Page]:
-    """A fresh browser tab on the app; its last state, passed or failed, is saved as a screenshot."""
-    context = browser.new_context(**{"viewport": DESKTOP, **context_options})
+    """A fresh browser tab on the app, in US English unless a `locale` is given; its last state, passed or failed, is
+    saved as a screenshot."""
+    from studio.i18n import language_of, translate
+
+    options = {"viewport": DESKTOP, "locale": "en-US", **context_options}
+    context = browser.new_context(**options)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     try:
         page.goto(url)
-        expect(page.get_by_role("heading", name="Model Studio")).to_be_visible()
+        title = translate("Model Studio", language_of(options["locale"]))
+        expect(page.get_by_role("heading", name=title)).to_be_visible()
         yield page
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,17 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ROOT, free_port
-from tests.test_browser import TRAINING_TIMEOUT_MS, block, browser, open_app, open_tab, output_text, toast  # noqa: F401
+from tests.test_browser import (  # noqa: F401
+    TABS,
+    TRAINING_TIMEOUT_MS,
+    block,
+    browser,
+    open_app,
+    open_tab,
+    output_text,
+    toast,
+    upload,
+)
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +175,81 @@ def test_the_translation_examples_clicked_again_and_again_never_take_the_server_
     assert not errors, errors
     with urllib.request.urlopen(offline_url, timeout=30) as response:
         assert response.status == 200
+
+
+# ------------------------------------------------------------------------------------- the page in Chinese
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+# What a user reads as words in a tab: its name, labels, info lines, buttons (not the examples, which are data),
+# accordions and Markdown.
+UI_TEXT = (
+    "[role=tab], [data-testid=block-label], [data-testid=block-info], button:not(.gallery-item):visible, "
+    ".label-wrap span, .prose:visible"
+)
+README_SCREENSHOTS = "STUDIO_README_SCREENSHOTS"
+# Names a Chinese page shows as they are.
+NAMES: set[str] = set()
+
+
+def words_in(panel) -> list[str]:
+    texts = [text.strip() for text in panel.locator(UI_TEXT).all_inner_texts()]
+    return [text for text in texts if ENGLISH_WORD.search(text) or HAN.search(text)]
+
+
+def readme_screenshot(page: Page, name: str) -> None:
+    """The README's screenshots, taken here so that they show the app as it is: written to docs/ when
+    $STUDIO_README_SCREENSHOTS is set (else with the test's other artifacts)."""
+    import os
+
+    folder = ROOT / "docs" if os.environ.get(README_SCREENSHOTS) else ROOT / "test-artifacts" / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=folder / name)
+
+
+@pytest.fixture
+def chinese_page(browser: Browser, offline_url: str, request: pytest.FixtureRequest) -> Iterator[Page]:  # noqa: F811
+    with open_app(browser, offline_url, request, locale="zh-CN") as page:
+        yield page
+
+
+def test_a_chinese_browser_gets_every_tab_in_chinese(chinese_page: Page) -> None:
+    from studio.i18n import translate
+
+    page = chinese_page
+    english_left = []
+    for tab in TABS:
+        panel = open_tab(page, translate(tab, "zh-CN"))
+        for text in words_in(panel):
+            if not HAN.search(text) and text not in NAMES:
+                english_left.append(f"{tab}: {text!r}")
+    assert not english_left, "English left in the Chinese page:\n" + "\n".join(english_left)
+
+
+def test_an_error_comes_back_in_chinese_and_a_chinese_review_is_read(chinese_page: Page) -> None:
+    from studio.i18n import translate, word
+
+    page = chinese_page
+    panel = open_tab(page, translate("Text classification", "zh-CN"))
+    classify = panel.get_by_role("button", name=translate("Classify", "zh-CN"), exact=True)
+    classify.click()
+    empty = translate("The {what} is empty; type or paste some text first.", "zh-CN", what=word("text"))
+    expect(toast(page).first).to_contain_text(empty)
+    panel.get_by_label(translate("Text", "zh-CN"), exact=True).fill("这部电影太精彩了，演员的表演非常出色。")
+    classify.click()
+    expect(panel.get_by_test_id("label-output-value")).to_have_text("positive")
+    readme_screenshot(page, "screenshot-zh.png")
+
+
+def test_an_english_browser_gets_no_chinese(page: Page) -> None:
+    chinese = []
+    for tab in TABS:
+        panel = open_tab(page, tab)
+        chinese += [f"{tab}: {text!r}" for text in words_in(panel) if HAN.search(text)]
+    assert not chinese, "Chinese in the English page:\n" + "\n".join(chinese)
+    panel = open_tab(page, "Image classification")
+    upload(panel, ROOT / "assets" / "traffic_light.png")
+    expect(block(panel, "Image").locator("img").first).to_be_visible()
+    panel.get_by_role("button", name="Classify image", exact=True).click()
+    expect(panel.get_by_test_id("label-output-value")).to_contain_text("traffic light")
+    readme_screenshot(page, "screenshot.png")

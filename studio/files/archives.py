@@ -7,6 +7,7 @@ import re
 import zipfile
 
 from studio.errors import DataError
+from studio.i18n import word
 
 MAX_TOTAL_BYTES = 4 * 2**30  # all members together, uncompressed
 MAX_MEMBER_BYTES = 512 * 2**20
@@ -22,7 +23,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 def checked_members(archive: zipfile.ZipFile, what: str = "picture") -> list[zipfile.ZipInfo]:
     """The zip's files that are the user's (no folders, hidden files or __MACOSX), after the safety checks.
 
-    `what` the zip should hold, for the messages: "picture" or "recording".
+    `what` the zip should hold, for the messages: "picture" or "recording" (words of the translation table).
     """
     infos = archive.infolist()
     total = 0
@@ -31,32 +32,41 @@ def checked_members(archive: zipfile.ZipFile, what: str = "picture") -> list[zip
         parts = re.split(r"[/\\]", name)
         if name.startswith(("/", "\\")) or _DRIVE.match(name) or ".." in parts:
             raise DataError(
-                f"The zip holds a file named '{name}', which points outside the zip's folders; "
-                "zip the folders again without it and upload the zip again."
+                "The zip holds a file named '{name}', which points outside the zip's folders; "
+                "zip the folders again without it and upload the zip again.",
+                name=name,
             )
         total += info.file_size
         if info.file_size > RATIO_CHECKED_FROM and info.file_size > MAX_RATIO * max(1, info.compress_size):
             raise DataError(
-                f"The zip's file '{name}' unpacks to {_gib(info.file_size)} from {_gib(info.compress_size)}, "
-                f"which is what a zip bomb does, not a {what}; zip the {what}s themselves and upload again."
+                "The zip's file '{name}' unpacks to {size} from {packed}, "
+                "which is what a zip bomb does, not a {what}; zip the {what}s themselves and upload again.",
+                name=name,
+                size=_gib(info.file_size),
+                packed=_gib(info.compress_size),
+                what=word(what),
             )
         if info.file_size > MAX_MEMBER_BYTES:
             raise DataError(
-                f"The zip's file '{name}' is {_gib(info.file_size)}; each {what} may be at most "
-                f"{_gib(MAX_MEMBER_BYTES)}, so resize it or remove it."
+                "The zip's file '{name}' is {size}; each {what} may be at most {limit}, so resize it or remove it.",
+                name=name,
+                size=_gib(info.file_size),
+                what=word(what),
+                limit=_gib(MAX_MEMBER_BYTES),
             )
         if total > MAX_TOTAL_BYTES:
             raise DataError(
-                f"The zip unpacks to more than {_gib(MAX_TOTAL_BYTES)}, the limit; upload a smaller sample."
+                "The zip unpacks to more than {limit}, the limit; upload a smaller sample.", limit=_gib(MAX_TOTAL_BYTES)
             )
     members = [info for info in infos if not info.is_dir() and _visible(info.filename)]
     for info in members:
         if info.flag_bits & 0x1:
-            raise DataError(f"The zip is password-protected; zip the {what}s again without a password.")
+            raise DataError("The zip is password-protected; zip the {what}s again without a password.", what=word(what))
         if info.compress_type not in READABLE_COMPRESSION:
             raise DataError(
-                f"The zip was packed with a compression method this app cannot read ('{info.filename}'); "
-                "zip it again with the standard Deflate method, as most zip tools do by default."
+                "The zip was packed with a compression method this app cannot read ('{name}'); "
+                "zip it again with the standard Deflate method, as most zip tools do by default.",
+                name=info.filename,
             )
     return members
 

@@ -8,9 +8,11 @@ examples (at the default share of 0.2), so one answer moves its recall by a quar
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from studio.errors import DataError
+from studio.errors import DataError, UserError
 from studio.files.tables import natural_order
+from studio.i18n import Listed, say, word
 
 MIN_PER_CLASS = 5
 COMFORTABLE_PER_CLASS = 20
@@ -23,33 +25,59 @@ def check_class_sizes(
     kind: str = "class",
     minimum: int = MIN_PER_CLASS,
     purpose: str = "to train on",
-    notes: Mapping[str, str] | None = None,
+    notes: Mapping[str, Any] | None = None,
 ) -> None:
-    """Refuse when a class has fewer than `minimum` examples, giving each such class's count (and its note)."""
+    """Refuse when a class has fewer than `minimum` examples, giving each such class's count (and its note).
+
+    `noun`, `kind` and `purpose` are words of the translation table; a note is a phrase of it (a UserError)."""
     short = [name for name in natural_order(counts) if counts[name] < minimum]
     if not short:
         return
-    them = "it" if len(short) == 1 else "them"
+    fields = {
+        "kind": word(kind),
+        "minimum": minimum,
+        "noun": word(noun),
+        "purpose": word(purpose),
+        "counted": _counted(short, counts, notes or {}),
+    }
+    if len(short) == 1:
+        raise DataError(
+            "Each {kind} needs at least {minimum} {noun} {purpose}; {counted}, so add {noun} of it or remove it.",
+            **fields,
+        )
     raise DataError(
-        f"Each {kind} needs at least {minimum} {noun} {purpose}; {_counted(short, counts, notes or {})}, "
-        f"so add {noun} of {them} or remove {them}."
+        "Each {kind} needs at least {minimum} {noun} {purpose}; {counted}, so add {noun} of them or remove them.",
+        **fields,
     )
 
 
 def few_examples_note(counts: Mapping[str, int], noun: str, kind: str = "class") -> str:
-    """A warning that the validation metrics will be unreliable when a class has few examples; "" when none has."""
+    """A warning that the validation metrics will be unreliable when a class has few examples, in the request's
+    language; "" when none has. `noun` and `kind` are words of the translation table."""
     few = [name for name in natural_order(counts) if counts[name] < COMFORTABLE_PER_CLASS]
     if not few:
         return ""
-    return (
-        f"With fewer than {COMFORTABLE_PER_CLASS} {noun} per {kind} ({_counted(few, counts, {})}) the validation "
-        f"metrics rest on few examples and will be unreliable; add {noun} to trust them."
+    return say(
+        "With fewer than {comfortable} {noun} per {kind} ({counted}) the validation "
+        "metrics rest on few examples and will be unreliable; add {noun} to trust them.",
+        comfortable=COMFORTABLE_PER_CLASS,
+        noun=word(noun),
+        kind=word(kind),
+        counted=_counted(few, counts, {}),
     )
 
 
-def _counted(names: list[str], counts: Mapping[str, int], notes: Mapping[str, str]) -> str:
-    """'a' has 2, 'b' has 3 and 'c' has 1; past CLASSES_NAMED, how many more."""
-    said = [f"'{name}' has {counts[name]}{notes.get(name, '')}" for name in names[:CLASSES_NAMED]]
+def _counted(names: list[str], counts: Mapping[str, int], notes: Mapping[str, Any]) -> Any:
+    """'a' has 2, 'b' has 3 and 'c' has 1; past CLASSES_NAMED, how many more: a field said in its message's
+    language."""
+    said = [
+        UserError("'{name}' has {count}{note}", name=name, count=counts[name], note=notes.get(name, ""))
+        for name in names[:CLASSES_NAMED]
+    ]
     if len(names) > CLASSES_NAMED:
-        return f"{', '.join(said)} and {len(names) - CLASSES_NAMED} more have fewer"
-    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+        return UserError(
+            "{listed} and {more} more have fewer",
+            listed=Listed(said, Listed.COMMA),
+            more=len(names) - CLASSES_NAMED,
+        )
+    return Listed(said)

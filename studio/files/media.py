@@ -18,6 +18,7 @@ from studio.files.archives import checked_members
 from studio.files.pictures import from_folders, from_table, label_table
 from studio.files.rows import Rows
 from studio.files.tables import read_table, read_text
+from studio.i18n import word
 
 PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 AUDIO_SUFFIXES = (
@@ -97,10 +98,17 @@ def read_recordings(paths: list[str | Path], folder: Path, max_rows: int) -> Row
         elif suffix in MANIFEST_SUFFIXES:
             manifests.append((upload.name, upload))
         else:
-            kind = f"'{upload.suffix}'" if upload.suffix else "without an extension"
+            if upload.suffix:
+                raise UserError(
+                    "The file '{name}' ('{suffix}') is not a recording; upload audio or video files "
+                    "(WAV, MP3, FLAC, OGG, M4A, MP4, WebM...), or a zip of them.",
+                    name=upload.name[:80],
+                    suffix=upload.suffix,
+                )
             raise UserError(
-                f"The file '{upload.name[:80]}' ({kind}) is not a recording; upload audio or video files "
-                "(WAV, MP3, FLAC, OGG, M4A, MP4, WebM...), or a zip of them."
+                "The file '{name}' (without an extension) is not a recording; upload audio or video files "
+                "(WAV, MP3, FLAC, OGG, M4A, MP4, WebM...), or a zip of them.",
+                name=upload.name[:80],
             )
     if not recordings:
         raise UserError("No recording was given; upload audio or video files, or a zip of them.")
@@ -120,17 +128,19 @@ def _manifest_references(manifests: list[tuple[str, Path]], names: list[str], ma
     """Each recording's transcript from the manifest: matched by its path in the zip, else by its file name."""
     if len(manifests) > 1:
         listed = ", ".join(f"'{name}'" for name, _ in manifests[:3])
-        raise UserError(f"There are several tables of transcripts ({listed}); keep one and upload again.")
+        raise UserError("There are several tables of transcripts ({listed}); keep one and upload again.", listed=listed)
     shown, table_path = manifests[0]
     df = read_table(table_path, max_rows=max_rows)
     columns = {str(c).strip().lower(): c for c in df.columns}
     file_column = next((columns[c] for c in FILE_COLUMNS if c in columns), None)
     text_column = next((columns[c] for c in TRANSCRIPT_COLUMNS if c in columns and columns[c] != file_column), None)
     if file_column is None or text_column is None:
-        found = ", ".join(f"'{c}'" for c in list(df.columns)[:10]) or "none"
+        found = ", ".join(f"'{c}'" for c in list(df.columns)[:10]) or word("none")
         raise UserError(
-            f"The table '{shown[:80]}' needs a file column and a transcript column (it has {found}); "
-            "name them file and transcript."
+            "The table '{name}' needs a file column and a transcript column (it has {columns}); "
+            "name them file and transcript.",
+            name=shown[:80],
+            columns=found,
         )
     by_path, by_name = {}, {}
     for listed, text in zip(df[file_column].astype(str), df[text_column].fillna("").astype(str)):
@@ -141,12 +151,15 @@ def _manifest_references(manifests: list[tuple[str, Path]], names: list[str], ma
 
 
 def _open_zip(path: Path, what: str) -> zipfile.ZipFile:
+    """The upload as a zip; `what` it should hold is a word of the translation table ("pictures")."""
     if not path.is_file():
-        raise UserError(f"The file '{path.name}' does not exist any more; upload it again.")
+        raise UserError("The file '{name}' does not exist any more; upload it again.", name=path.name)
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise UserError(f"The file '{path.name[:80]}' is not a zip archive; upload a .zip of {what}.") from None
+        raise UserError(
+            "The file '{name}' is not a zip archive; upload a .zip of {what}.", name=path.name[:80], what=word(what)
+        ) from None
 
 
 def _unpack(archive: zipfile.ZipFile, name: str, target: Path) -> str:
@@ -159,7 +172,11 @@ def _unpack(archive: zipfile.ZipFile, name: str, target: Path) -> str:
 
 def _check_count(count: int, max_rows: int, what: str) -> None:
     if count > max_rows:
-        raise UserError(f"There are more than {max_rows:,} {what}, the limit for one run; run a smaller set.")
+        raise UserError(
+            "There are more than {limit:,} {what}, the limit for one run; run a smaller set.",
+            limit=max_rows,
+            what=word(what),
+        )
 
 
 def _stem(name: str) -> str:

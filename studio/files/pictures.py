@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from studio.errors import DataError
+from studio.errors import DataError, UserError
 from studio.files.archives import checked_members
 from studio.files.classes import check_class_sizes
 from studio.files.tables import LABEL_COLUMN_NAMES, natural_order, read_table
+from studio.i18n import Listed, word
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
@@ -25,6 +26,7 @@ MAX_IMAGE_PIXELS = 50_000_000  # as the app's [app] max_image_pixels
 MAX_TABLE_BYTES = 200 * 2**20
 
 
+# Words of the translation table, as the messages quote them.
 FORMATS = "JPEG, PNG, WebP or BMP"
 LAYOUT = "one folder of pictures per class (such as roses/1.jpg, tulips/2.jpg), or a labels.csv of file,label"
 
@@ -50,21 +52,23 @@ def read_images(path: str | Path, max_rows: int = 200_000, training: bool = True
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"The file '{path.name}' does not exist any more; upload it again.")
+        raise DataError("The file '{name}' does not exist any more; upload it again.", name=path.name)
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        raise DataError(f"The file is a single picture; upload a zip of {LAYOUT}.")
+        raise DataError("The file is a single picture; upload a zip of {layout}.", layout=word(LAYOUT))
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise DataError(f"The file is not a zip archive; upload a .zip of {LAYOUT}.") from None
+        raise DataError("The file is not a zip archive; upload a .zip of {layout}.", layout=word(LAYOUT)) from None
     with archive:
         members = checked_members(archive)
         pictures = [m for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES)]
         if not pictures:
-            raise DataError(_no_pictures(members))
+            raise _no_pictures(members)
         if len(pictures) > max_rows:
             raise DataError(
-                f"The zip holds {len(pictures):,} pictures; the limit is {max_rows:,}, so upload a smaller sample."
+                "The zip holds {count:,} pictures; the limit is {limit:,}, so upload a smaller sample.",
+                count=len(pictures),
+                limit=max_rows,
             )
         table = label_table(archive, members, max_rows)
         if table is not None:
@@ -97,8 +101,12 @@ def _open_sized(archive: zipfile.ZipFile, name: str, side: int) -> tuple[Any, tu
     width, height = picture.size
     if width * height > MAX_IMAGE_PIXELS:
         raise DataError(
-            f"The picture '{name}' is {width}×{height} pixels; the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, "
-            "so resize it or remove it from the zip."
+            "The picture '{name}' is {width}×{height} pixels; the limit is {megapixels:.0f} megapixels, "
+            "so resize it or remove it from the zip.",
+            name=name,
+            width=width,
+            height=height,
+            megapixels=MAX_IMAGE_PIXELS / 1e6,
         )
     picture.draft("RGB", (2 * side, 2 * side))
     picture.load()
@@ -115,19 +123,25 @@ def _readable_size(archive: zipfile.ZipFile, name: str) -> tuple[int, int] | Non
         return _open_sized(archive, name, 32)[1]
     except Image.DecompressionBombError:
         raise DataError(
-            f"The picture '{name}' is larger than {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
-            "resize it or remove it from the zip."
+            "The picture '{name}' is larger than {megapixels:.0f} megapixels; resize it or remove it from the zip.",
+            name=name,
+            megapixels=MAX_IMAGE_PIXELS / 1e6,
         ) from None
     except (OSError, SyntaxError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, Image.UnidentifiedImageError):
         return None
 
 
-def _no_pictures(members: list[zipfile.ZipInfo]) -> str:
-    suffixes = Counter(PurePosixPath(m.filename).suffix.lower() or "(no extension)" for m in members)
+def _no_pictures(members: list[zipfile.ZipInfo]) -> DataError:
+    suffixes = Counter(PurePosixPath(m.filename).suffix.lower() or word("(no extension)") for m in members)
     if not suffixes:
-        return f"The zip is empty; upload a zip of {LAYOUT}."
-    held = ", ".join(f"{n} {suffix}" for suffix, n in suffixes.most_common(3))
-    return f"The zip holds no {FORMATS} pictures (it has {held} files); upload a zip of {LAYOUT}."
+        return DataError("The zip is empty; upload a zip of {layout}.", layout=word(LAYOUT))
+    held = [UserError("{count} {suffix}", count=n, suffix=suffix) for suffix, n in suffixes.most_common(3)]
+    return DataError(
+        "The zip holds no {formats} pictures (it has {held} files); upload a zip of {layout}.",
+        formats=word(FORMATS),
+        held=Listed(held, Listed.COMMA),
+        layout=word(LAYOUT),
+    )
 
 
 def from_folders(names: list[str]) -> tuple[list[str], list[str]]:
@@ -143,22 +157,46 @@ def from_folders(names: list[str]) -> tuple[list[str], list[str]]:
         root = root[:-1]  # everything in one folder: that folder is the (only) class
     loose = [name for name, parent in zip(names, parents) if len(parent) == len(root)]
     if loose:
-        where = f" of '{'/'.join(root)}'" if root else ""
-        some = f"{len(loose)} pictures (such as '{loose[0]}') sit"
-        count = "All the pictures sit" if len(loose) == len(names) else some
-        raise DataError(
-            f"{count} at the top{where} rather than in class folders; put each class's pictures in a folder "
-            "named after the class, or add a labels.csv of file,label."
-        )
+        raise _loose_pictures(loose, len(names), "/".join(root))
     labels = [parent[len(root)] for parent in parents]
     classes = set(labels)
     if classes <= SPLIT_FOLDERS and len(classes) > 1 and all(len(p) > len(root) + 1 for p in parents):
-        listed = " and ".join(sorted(classes))
         raise DataError(
-            f"The zip's folders are {listed} splits with the class folders inside them; upload the training "
-            "folder's zip as the data and the other one as the validation file."
+            "The zip's folders are {listed} splits with the class folders inside them; upload the training "
+            "folder's zip as the data and the other one as the validation file.",
+            listed=Listed(sorted(classes), Listed.AND, Listed.AND),
         )
     return names, labels
+
+
+def _loose_pictures(loose: list[str], total: int, root: str) -> DataError:
+    """Pictures that sit at the top (of the folder all share, `root`) rather than in class folders: one whole
+    sentence for each case, as the translation table holds them."""
+    if len(loose) == total and root:
+        return DataError(
+            "All the pictures sit at the top of '{root}' rather than in class folders; put each class's pictures in "
+            "a folder named after the class, or add a labels.csv of file,label.",
+            root=root,
+        )
+    if len(loose) == total:
+        return DataError(
+            "All the pictures sit at the top rather than in class folders; put each class's pictures in a folder "
+            "named after the class, or add a labels.csv of file,label."
+        )
+    if root:
+        return DataError(
+            "{count} pictures (such as '{first}') sit at the top of '{root}' rather than in class folders; put each "
+            "class's pictures in a folder named after the class, or add a labels.csv of file,label.",
+            count=len(loose),
+            first=loose[0],
+            root=root,
+        )
+    return DataError(
+        "{count} pictures (such as '{first}') sit at the top rather than in class folders; put each class's "
+        "pictures in a folder named after the class, or add a labels.csv of file,label.",
+        count=len(loose),
+        first=loose[0],
+    )
 
 
 def label_table(
@@ -177,15 +215,19 @@ def label_table(
             found.append((info, df[[file_column, label_column]].set_axis(["file", "label"], axis=1)))
     if len(found) > 1:
         listed = ", ".join(f"'{info.filename}'" for info, _ in found[:3])
-        raise DataError(f"The zip holds several tables of file,label ({listed}); keep only one and upload it again.")
+        raise DataError(
+            "The zip holds several tables of file,label ({listed}); keep only one and upload it again.", listed=listed
+        )
     if found:
         return found[0]
     if unusable and not _in_class_folders(members):
         info, df = unusable[0]
-        columns = ", ".join(f"'{c}'" for c in list(df.columns)[:10]) or "none"
+        columns = ", ".join(f"'{c}'" for c in list(df.columns)[:10]) or word("none")
         raise DataError(
-            f"The table '{info.filename}' needs a file column and a label column (it has {columns}); "
-            "name them file and label, or put the pictures in one folder per class."
+            "The table '{name}' needs a file column and a label column (it has {columns}); "
+            "name them file and label, or put the pictures in one folder per class.",
+            name=info.filename,
+            columns=columns,
         )
     return None
 
@@ -202,7 +244,9 @@ def _read_member_table(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_rows
     """A table inside the zip, read the way an uploaded table is (it is written to a temporary file for that)."""
     if info.file_size > MAX_TABLE_BYTES:
         raise DataError(
-            f"The table '{info.filename}' is over {MAX_TABLE_BYTES // 2**20} MB; list the pictures in a smaller file."
+            "The table '{name}' is over {mb} MB; list the pictures in a smaller file.",
+            name=info.filename,
+            mb=MAX_TABLE_BYTES // 2**20,
         )
     with tempfile.TemporaryDirectory(prefix="model-studio-table-") as folder:
         copy = Path(folder) / f"table{PurePosixPath(info.filename).suffix.lower()}"
@@ -210,7 +254,7 @@ def _read_member_table(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_rows
         try:
             return read_table(copy, max_rows=max_rows, max_bytes=MAX_TABLE_BYTES)
         except DataError as e:
-            raise DataError(f"In the zip's table '{info.filename}': {e}") from None
+            raise DataError("In the zip's table '{name}': {error}", name=info.filename, error=e) from None
 
 
 def from_table(
@@ -219,7 +263,12 @@ def from_table(
     """The pictures the table lists with their labels; how many it lists that are not in the zip, or unlabelled."""
     info, df = table
     if len(df) > max_rows:
-        raise DataError(f"The table '{info.filename}' has {len(df):,} rows; the limit is {max_rows:,}.")
+        raise DataError(
+            "The table '{name}' has {rows:,} rows; the limit is {limit:,}.",
+            name=info.filename,
+            rows=len(df),
+            limit=max_rows,
+        )
     folder = posixpath.dirname(info.filename)
     files, labels, missing, unlabelled, first_missing = [], [], 0, 0, ""
     for raw_file, raw_label in zip(df["file"].tolist(), df["label"].tolist()):
@@ -237,8 +286,11 @@ def from_table(
         labels.append(label)
     if not files:
         raise DataError(
-            f"None of the {len(df):,} files the table '{info.filename}' lists is a picture in the zip "
-            f"(the first is '{first_missing}'); give each file's path relative to the table, such as images/1.jpg."
+            "None of the {count:,} files the table '{name}' lists is a picture in the zip "
+            "(the first is '{first}'); give each file's path relative to the table, such as images/1.jpg.",
+            count=len(df),
+            name=info.filename,
+            first=first_missing,
         )
     return files, labels, missing, unlabelled
 
@@ -258,16 +310,18 @@ def _check_classes(labels: list[str], unreadable: Counter, total: int, training:
     counts = Counter(labels)
     if not counts:
         raise DataError(
-            f"None of the {total:,} pictures in the zip could be read; "
-            f"upload {FORMATS} files that open on your computer."
+            "None of the {count:,} pictures in the zip could be read; "
+            "upload {formats} files that open on your computer.",
+            count=total,
+            formats=word(FORMATS),
         )
     if not training:
         return
     every = counts | unreadable
     if len(every) == 1:
         only = next(iter(every))
-        raise DataError(f"Every picture is in the class '{only}'; a classifier needs at least two classes.")
-    broken = {label: f" ({n} more could not be read)" for label, n in unreadable.items()}
+        raise DataError("Every picture is in the class '{label}'; a classifier needs at least two classes.", label=only)
+    broken = {label: UserError(" ({count} more could not be read)", count=n) for label, n in unreadable.items()}
     check_class_sizes({label: counts[label] for label in every}, "pictures", notes=broken)
 
 

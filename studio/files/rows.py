@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.errors import DataError, encodable
+from studio.errors import DataError, UserError, encodable
 from studio.files.tables import file_size, guess_columns, read_table, read_text
 from studio.files.tagged import read_sentences
+from studio.i18n import word
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".parquet", ".txt")
 
@@ -50,9 +51,25 @@ def read_rows(
     if tagged and (suffix in TAGGED_SUFFIXES or (suffix == ".jsonl" and _tagged_jsonl(path))):
         return _read_tagged(path, max_rows)
     if suffix not in TEXT_SUFFIXES:
-        kind = f"A '{path.suffix}' file" if path.suffix else "A file without an extension"
-        tagged_too = ", or CoNLL (.conll) to score entities" if tagged else ""
-        raise DataError(f"{kind} cannot be run; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file{tagged_too}.")
+        if path.suffix and tagged:
+            raise DataError(
+                "A '{suffix}' file cannot be run; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file, "
+                "or CoNLL (.conll) to score entities.",
+                suffix=path.suffix,
+            )
+        if path.suffix:
+            raise DataError(
+                "A '{suffix}' file cannot be run; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file.",
+                suffix=path.suffix,
+            )
+        if tagged:
+            raise DataError(
+                "A file without an extension cannot be run; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file, "
+                "or CoNLL (.conll) to score entities."
+            )
+        raise DataError(
+            "A file without an extension cannot be run; upload a CSV, TSV, JSON, JSONL, Parquet or TXT file."
+        )
     if tagged and (reference_column or "").strip():
         raise DataError(
             "Entities are scored against tagged sentences, not a column; upload CoNLL (.conll: a word and its tag "
@@ -61,7 +78,9 @@ def read_rows(
     size = file_size(path)
     if size > max_bytes:
         raise DataError(
-            f"The file is {-(-size // 2**20):,} MB; the limit is {max_bytes // 2**20:,} MB, so upload a smaller one."
+            "The file is {size:,} MB; the limit is {limit:,} MB, so upload a smaller one.",
+            size=-(-size // 2**20),
+            limit=max_bytes // 2**20,
         )
     if size == 0:
         raise DataError("The file is empty; upload a file with one text per row.")
@@ -75,7 +94,9 @@ def read_rows(
         lines = [line.removesuffix("\r") for line in lines]
         if len(lines) > max_rows:
             raise DataError(
-                f"The file has {len(lines):,} lines; the limit is {max_rows:,} rows, so run a smaller file."
+                "The file has {lines:,} lines; the limit is {limit:,} rows, so run a smaller file.",
+                lines=len(lines),
+                limit=max_rows,
             )
         if reference_column or (text_column and text_column != "text"):
             raise DataError("A TXT file has one text a line and no other columns; for references upload a CSV file.")
@@ -89,9 +110,15 @@ def read_rows(
             raise DataError("Could not tell which column holds the texts; choose it in Text column.")
     for name in (text_column, reference_column):
         if name is not None and name not in columns:
-            raise DataError(f"There is no column named '{name[:80]}'; the columns are {_listed(columns)}, so pick one.")
+            raise DataError(
+                "There is no column named '{name}'; the columns are {columns}, so pick one.",
+                name=name[:80],
+                columns=_listed(columns),
+            )
     if reference_column == text_column:
-        raise DataError(f"The text column and the reference column are both '{text_column}'; pick another for one.")
+        raise DataError(
+            "The text column and the reference column are both '{column}'; pick another for one.", column=text_column
+        )
     records = [{c: encodable(str(v)) for c, v in zip(columns, values)} for values in df.itertuples(index=False)]
     inputs = [record[text_column] for record in records]
     references = [record[reference_column].strip() for record in records] if reference_column else None
@@ -116,6 +143,9 @@ def _read_tagged(path: Path, max_rows: int) -> Rows:
     return Rows(["text", "tags"], records, texts, list(sentences.tags), "text", "tags", list(sentences.words))
 
 
-def _listed(names: list[str], limit: int = 10) -> str:
+def _listed(names: list[str], limit: int = 10) -> Any:
+    """'a', 'b', 'c'; past `limit`, how many more: a field said in its message's language."""
     shown = ", ".join(f"'{name}'" for name in names[:limit])
-    return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown or "none"
+    if len(names) > limit:
+        return UserError("{shown} and {more} more", shown=shown, more=len(names) - limit)
+    return shown or word("none")

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.errors import DataError, encodable
+from studio.errors import DataError, UserError, encodable
+from studio.i18n import Listed, word
 
 if TYPE_CHECKING:
     import pandas
@@ -22,6 +23,8 @@ MAX_GUESSED_LABELS = 50
 TEXT_COLUMN_NAMES = ("text", "sentence", "review", "content", "body", "message", "document", "tweet")
 LABEL_COLUMN_NAMES = ("label", "labels", "target", "class", "category", "topic", "sentiment", "intent", "y")
 NOT_TEXT = "The file is not text in any encoding this app reads; upload a CSV, TSV, JSON or JSONL text file."
+# What separates a CSV file's cells, as messages name it: words of the translation table.
+SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
 
 
 # Enough of a file to tell its encoding; the whole file is then decoded with it.
@@ -92,7 +95,7 @@ def file_size(path: Path) -> int:
     try:
         return path.stat().st_size
     except FileNotFoundError:
-        raise DataError(f"The file '{path.name}' does not exist any more; upload it again.") from None
+        raise DataError("The file '{name}' does not exist any more; upload it again.", name=path.name) from None
 
 
 def read_table(path: str | Path, max_rows: int = 200_000, max_bytes: int = 200 * 2**20) -> pandas.DataFrame:
@@ -103,15 +106,23 @@ def read_table(path: str | Path, max_rows: int = 200_000, max_bytes: int = 200 *
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        kind = f"A '{path.suffix}' file" if path.suffix else "A file without an extension"
-        raise DataError(f"{kind} cannot be read; upload a {_or_list(SUPPORTED_SUFFIXES)} file.")
+        if path.suffix:
+            raise DataError(
+                "A '{suffix}' file cannot be read; upload a {formats} file.",
+                suffix=path.suffix,
+                formats=_or_list(SUPPORTED_SUFFIXES),
+            )
+        raise DataError(
+            "A file without an extension cannot be read; upload a {formats} file.", formats=_or_list(SUPPORTED_SUFFIXES)
+        )
     size = file_size(path)
     if size == 0:
         raise DataError("The file is empty; upload a file with a header row and a row per example below it.")
     if size > max_bytes:
         raise DataError(
-            f"The file is {_size(size, max_bytes)}; the limit is {_size(max_bytes, max_bytes)}, "
-            "so upload a smaller sample."
+            "The file is {size}; the limit is {limit}, so upload a smaller sample.",
+            size=_size(size, max_bytes),
+            limit=_size(max_bytes, max_bytes),
         )
     if suffix == ".parquet":
         df, encoding = _read_parquet(path, max_rows), None
@@ -155,7 +166,7 @@ def _read_delimited(text: str, suffix: str, max_rows: int) -> pandas.DataFrame:
 
     kind = "CSV" if suffix == ".csv" else "TSV"
     sep = _separator(text, "," if suffix == ".csv" else "\t")
-    sep_name = {",": "commas", ";": "semicolons", "\t": "tabs"}[sep]
+    sep_name = word(SEPARATOR_NAMES[sep])
     try:
         with warnings.catch_warnings():
             # A row longer than the header is otherwise cut short silently.
@@ -172,8 +183,9 @@ def _read_delimited(text: str, suffix: str, max_rows: int) -> pandas.DataFrame:
         raise DataError("The file has no columns; its first line must name them, such as text,label.") from None
     except pd.errors.ParserWarning:
         raise DataError(
-            f"A row has more cells than the header row; put quotes around cells that contain {sep_name} "
-            "and upload the file again."
+            "A row has more cells than the header row; put quotes around cells that contain {separator} "
+            "and upload the file again.",
+            separator=sep_name,
         ) from None
     except ValueError as error:
         detail = str(error).replace("Error tokenizing data. C error:", "").strip()
@@ -181,11 +193,17 @@ def _read_delimited(text: str, suffix: str, max_rows: int) -> pandas.DataFrame:
         if counts:
             expected, line, saw = counts.groups()
             raise DataError(
-                f"Line {line} has {saw} cells but the header row has {expected}; put quotes around cells that "
-                f"contain {sep_name} and upload the file again."
+                "Line {line} has {saw} cells but the header row has {expected}; put quotes around cells that "
+                "contain {separator} and upload the file again.",
+                line=line,
+                saw=saw,
+                expected=expected,
+                separator=sep_name,
             ) from None
         raise DataError(
-            f"The file could not be read as {kind} ({detail}); save it as {kind} with a header row and upload it again."
+            "The file could not be read as {kind} ({detail}); save it as {kind} with a header row and upload it again.",
+            kind=kind,
+            detail=detail,
         ) from None
 
 
@@ -208,19 +226,22 @@ def _read_json(text: str, max_rows: int) -> pandas.DataFrame:
         document = json.loads(text.lstrip("\ufeff"), parse_int=str, parse_float=str)
     except json.JSONDecodeError as error:
         raise DataError(
-            f"The file is not valid JSON (line {error.lineno}: {error.msg}); "
-            f"upload a JSON list of objects such as [{RECORD_EXAMPLE}]."
+            "The file is not valid JSON (line {line}: {reason}); upload a JSON list of objects such as [{example}].",
+            line=error.lineno,
+            reason=error.msg,
+            example=RECORD_EXAMPLE,
         ) from None
     except RecursionError:
         raise DataError(
-            f"The file nests too deeply; upload a JSON list of objects such as [{RECORD_EXAMPLE}]."
+            "The file nests too deeply; upload a JSON list of objects such as [{example}].", example=RECORD_EXAMPLE
         ) from None
     if isinstance(document, dict) and isinstance(document.get("data"), list):
         document = document["data"]
     if not isinstance(document, list):
         raise DataError(
-            f"The JSON file holds {_json_kind(document)}, not a list; "
-            f"upload a list of objects such as [{RECORD_EXAMPLE}]."
+            "The JSON file holds {kind}, not a list; upload a list of objects such as [{example}].",
+            kind=_json_kind(document),
+            example=RECORD_EXAMPLE,
         )
     if len(document) > max_rows:
         raise _too_many_rows(max_rows, len(document))
@@ -238,10 +259,13 @@ def _read_jsonl(text: str, max_rows: int) -> pandas.DataFrame:
         try:
             records.append(json.loads(line, parse_int=str, parse_float=str))
         except (json.JSONDecodeError, RecursionError) as error:
-            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else word("nested too deeply")
             raise DataError(
-                f"Line {number} is not valid JSON ({reason}); each line of a .jsonl file must be one object "
-                f"such as {RECORD_EXAMPLE}."
+                "Line {number} is not valid JSON ({reason}); each line of a .jsonl file must be one object "
+                "such as {example}.",
+                number=number,
+                reason=reason,
+                example=RECORD_EXAMPLE,
             ) from None
     return _frame_from_records(records)
 
@@ -253,8 +277,10 @@ def _frame_from_records(records: list[Any]) -> pandas.DataFrame:
     for number, record in enumerate(records, 1):
         if not isinstance(record, dict):
             raise DataError(
-                f"Row {number} of the file is {_json_kind(record)}, not an object; "
-                f"each row must look like {RECORD_EXAMPLE}."
+                "Row {number} of the file is {kind}, not an object; each row must look like {example}.",
+                number=number,
+                kind=_json_kind(record),
+                example=RECORD_EXAMPLE,
             )
         columns.update(dict.fromkeys(record))
     cells = [[_json_cell(record.get(column)) for column in columns] for record in records]
@@ -274,14 +300,23 @@ def _read_parquet(path: Path, max_rows: int) -> pandas.DataFrame:
         df = parquet.read().to_pandas()
     except (pa.ArrowException, OSError, ValueError, TypeError) as error:
         raise DataError(
-            f"The file could not be read as Parquet ({error}); export it again as Parquet or upload a CSV file."
+            "The file could not be read as Parquet ({error}); export it again as Parquet or upload a CSV file.",
+            error=str(error),
         ) from None
     return pd.DataFrame({str(column): [_cell_text(v) for v in df[column].tolist()] for column in df.columns}, dtype=str)
 
 
 def _too_many_rows(max_rows: int, count: int | None = None) -> DataError:
-    has = f"has {count:,} rows" if count is not None else f"has more than {max_rows:,} rows"
-    return DataError(f"The file {has}; the limit is {max_rows:,} rows, so upload a smaller sample.")
+    if count is None:
+        return DataError(
+            "The file has more than {limit:,} rows; the limit is {limit:,} rows, so upload a smaller sample.",
+            limit=max_rows,
+        )
+    return DataError(
+        "The file has {count:,} rows; the limit is {limit:,} rows, so upload a smaller sample.",
+        count=count,
+        limit=max_rows,
+    )
 
 
 def _size(n_bytes: int, limit: int) -> str:
@@ -292,19 +327,19 @@ def _size(n_bytes: int, limit: int) -> str:
     return f"{n_bytes:,} bytes"
 
 
-def _or_list(items: Iterable[str]) -> str:
-    items = list(items)
-    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
+def _or_list(items: Iterable[str]) -> Listed:
+    return Listed(list(items), Listed.OR)
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: Any) -> Any:
+    """What a JSON value is, as a message says it (a word or phrase of the translation table)."""
     if isinstance(value, dict):
-        return "an object"
+        return word("an object")
     if isinstance(value, list):
-        return "a list"
+        return word("a list")
     if value is None:
         return "null"
-    return f"the value {json.dumps(value)[:40]}"
+    return UserError("the value {value}", value=json.dumps(value)[:40])
 
 
 def _json_cell(value: Any) -> str:

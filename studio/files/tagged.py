@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.errors import DataError
+from studio.errors import DataError, UserError
 from studio.files.classes import MIN_PER_CLASS
 from studio.files.tables import file_size, read_text
+from studio.i18n import word
 from studio.languages import CJK_CHARS
 
 CONLL_SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv")
@@ -41,6 +42,7 @@ _TAG = re.compile(r"([BIMESLU])-(\S+)")
 _BIOES_PREFIX = {"L": "E", "U": "S", "M": "I"}
 EXAMPLE_TOKENS = '{"tokens": ["Ada", "lived", "in", "London"], "tags": ["B-PER", "O", "O", "B-LOC"]}'
 EXAMPLE_OFFSETS = '{"text": "Ada lived in London", "entities": [{"start": 13, "end": 19, "label": "LOC"}]}'
+EXAMPLE_ENTITY = '{"start": 13, "end": 19, "label": "LOC"}'
 
 
 @dataclass(frozen=True)
@@ -74,51 +76,97 @@ def read_sentences(
 ) -> TaggedSentences:
     """Read a CoNLL or JSONL file of tagged sentences, in any encoding, into IOB2 tags, checking it as training will.
 
-    A file only scored on passes min_sentences=1 and min_tagged=1: one sentence, one entity.
+    A file only scored on passes min_sentences=1 and min_tagged=1: one sentence, one entity. `what` the file is
+    called in messages is a word of the translation table ("The file", "The validation file").
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in CONLL_SUFFIXES + JSONL_SUFFIXES:
-        kind = f"A '{path.suffix}' file" if path.suffix else "A file without an extension"
+        suffixes = ", ".join(CONLL_SUFFIXES)
+        if path.suffix:
+            raise DataError(
+                "A '{suffix}' file cannot be read as entities; upload CoNLL ({suffixes}: a token and its tag "
+                "per line) or JSONL (.jsonl: tokens and tags, or a text and its entities).",
+                suffix=path.suffix,
+                suffixes=suffixes,
+            )
         raise DataError(
-            f"{kind} cannot be read as entities; upload CoNLL ({', '.join(CONLL_SUFFIXES)}: a token and its tag "
-            "per line) or JSONL (.jsonl: tokens and tags, or a text and its entities)."
+            "A file without an extension cannot be read as entities; upload CoNLL ({suffixes}: a token and its tag "
+            "per line) or JSONL (.jsonl: tokens and tags, or a text and its entities).",
+            suffixes=suffixes,
         )
+    file = word(what)
     size = file_size(path)
     if size > MAX_BYTES:
         raise DataError(
-            f"{what} is {math.ceil(size / 2**20):,} MB; the limit is {MAX_BYTES // 2**20:,} MB, "
-            "so upload a smaller sample."
+            "{what} is {size:,} MB; the limit is {limit:,} MB, so upload a smaller sample.",
+            what=file,
+            size=math.ceil(size / 2**20),
+            limit=MAX_BYTES // 2**20,
         )
     text, encoding = read_text(path) if size else ("", "UTF-8")
     if not text.strip():
         raise DataError(
-            f"{what} is empty; upload a CoNLL or JSONL file with at least {min_sentences} tagged sentences."
+            "{what} is empty; upload a CoNLL or JSONL file with at least {minimum} tagged sentences.",
+            what=file,
+            minimum=min_sentences,
         )
     raw = _read_conll(text, max_rows) if suffix in CONLL_SUFFIXES else _read_jsonl(text, max_rows)
     dropped = sum(1 for sentence in raw if not sentence.words)
     raw = [sentence for sentence in raw if sentence.words]
     if len(raw) < min_sentences:
-        sentences = "sentence" if len(raw) == 1 else "sentences"
-        separate = " (separate sentences with a blank line)" if suffix in CONLL_SUFFIXES else ""
-        raise DataError(
-            f"{what} has only {len(raw)} {sentences}; fine-tuning needs at least {min_sentences}, "
-            f"so add more tagged sentences{separate}."
-        )
+        raise _too_few(file, len(raw), min_sentences, conll=suffix in CONLL_SUFFIXES)
     scheme, tags = _to_iob2(raw)
     tagged = sum(1 for sentence in tags if any(tag != "O" for tag in sentence))
     if not tagged:
         raise DataError(
-            f"{what} has no entities, every tag is O; tag the names with B- and I- tags (such as B-PER, I-PER) "
-            "so there is something to learn."
+            "{what} has no entities, every tag is O; tag the names with B- and I- tags (such as B-PER, I-PER) "
+            "so there is something to learn.",
+            what=file,
         )
     if tagged < min_tagged:
-        sentences = "sentence" if tagged == 1 else "sentences"
+        if tagged == 1:
+            raise DataError(
+                "{what} has entities in only {count} sentence; fine-tuning needs at least {minimum} sentences "
+                "with entities, so tag the names in more sentences.",
+                what=file,
+                count=tagged,
+                minimum=min_tagged,
+            )
         raise DataError(
-            f"{what} has entities in only {tagged} {sentences}; fine-tuning needs at least {min_tagged} sentences "
-            "with entities, so tag the names in more sentences."
+            "{what} has entities in only {count} sentences; fine-tuning needs at least {minimum} sentences "
+            "with entities, so tag the names in more sentences.",
+            what=file,
+            count=tagged,
+            minimum=min_tagged,
         )
     return TaggedSentences([sentence.words for sentence in raw], tags, scheme, dropped, encoding)
+
+
+def _too_few(what: str, count: int, minimum: int, conll: bool) -> DataError:
+    """Too few sentences: one whole sentence for each case, as the translation table holds them."""
+    fields = {"what": what, "count": count, "minimum": minimum}
+    if count == 1 and conll:
+        return DataError(
+            "{what} has only {count} sentence; fine-tuning needs at least {minimum}, "
+            "so add more tagged sentences (separate sentences with a blank line).",
+            **fields,
+        )
+    if count == 1:
+        return DataError(
+            "{what} has only {count} sentence; fine-tuning needs at least {minimum}, so add more tagged sentences.",
+            **fields,
+        )
+    if conll:
+        return DataError(
+            "{what} has only {count} sentences; fine-tuning needs at least {minimum}, "
+            "so add more tagged sentences (separate sentences with a blank line).",
+            **fields,
+        )
+    return DataError(
+        "{what} has only {count} sentences; fine-tuning needs at least {minimum}, so add more tagged sentences.",
+        **fields,
+    )
 
 
 def entity_spans(tags: list[str]) -> list[tuple[str, int, int]]:
@@ -153,8 +201,10 @@ def _read_conll(text: str, max_rows: int) -> list[_Raw]:
             continue
         if len(cells) == 1:
             raise DataError(
-                f"Line {number} has only '{_short(cells[0])}', not a token and its tag; put the tag after the "
-                "token, separated by a space or a tab."
+                "Line {number} has only '{cell}', not a token and its tag; put the tag after the "
+                "token, separated by a space or a tab.",
+                number=number,
+                cell=_short(cells[0]),
             )
         if current is None:
             if len(sentences) == max_rows:
@@ -176,9 +226,12 @@ def _read_jsonl(text: str, max_rows: int) -> list[_Raw]:
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as error:
-            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else word("nested too deeply")
             raise DataError(
-                f"Line {number} is not valid JSON ({reason}); each line must be one object such as {EXAMPLE_TOKENS}."
+                "Line {number} is not valid JSON ({reason}); each line must be one object such as {example}.",
+                number=number,
+                reason=reason,
+                example=EXAMPLE_TOKENS,
             ) from None
         if isinstance(record, dict) and "tokens" in record and "tags" in record:
             sentences.append(_from_tokens(record, number))
@@ -186,8 +239,11 @@ def _read_jsonl(text: str, max_rows: int) -> list[_Raw]:
             sentences.append(_from_offsets(record, number))
         else:
             raise DataError(
-                f'Line {number} has neither "tokens" and "tags" nor "text" and "entities"; each line must '
-                f"look like {EXAMPLE_TOKENS} or {EXAMPLE_OFFSETS}."
+                'Line {number} has neither "tokens" and "tags" nor "text" and "entities"; each line must '
+                "look like {tokens} or {offsets}.",
+                number=number,
+                tokens=EXAMPLE_TOKENS,
+                offsets=EXAMPLE_OFFSETS,
             )
     return sentences
 
@@ -196,10 +252,18 @@ def _from_tokens(record: dict, number: int) -> _Raw:
     tokens, tags = record["tokens"], record["tags"]
     for name, values in (("tokens", tokens), ("tags", tags)):
         if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-            raise DataError(f'Line {number}\'s "{name}" is not a list of strings; write it like {EXAMPLE_TOKENS}.')
+            raise DataError(
+                'Line {number}\'s "{name}" is not a list of strings; write it like {example}.',
+                number=number,
+                name=name,
+                example=EXAMPLE_TOKENS,
+            )
     if len(tokens) != len(tags):
         raise DataError(
-            f"Line {number} has {len(tokens)} tokens but {len(tags)} tags; give each token exactly one tag."
+            "Line {number} has {tokens} tokens but {tags} tags; give each token exactly one tag.",
+            number=number,
+            tokens=len(tokens),
+            tags=len(tags),
         )
     return _Raw(list(tokens), [tag.strip() for tag in tags], number, conll=False)
 
@@ -208,7 +272,9 @@ def _from_offsets(record: dict, number: int) -> _Raw:
     text, entities = record["text"], record["entities"]
     if not isinstance(text, str) or not isinstance(entities, list):
         raise DataError(
-            f'Line {number} needs "text" to be a string and "entities" a list; write it like {EXAMPLE_OFFSETS}.'
+            'Line {number} needs "text" to be a string and "entities" a list; write it like {example}.',
+            number=number,
+            example=EXAMPLE_OFFSETS,
         )
     matches = list(WORD.finditer(text))
     words = [m.group() for m in matches]
@@ -220,35 +286,60 @@ def _from_offsets(record: dict, number: int) -> _Raw:
         start, end, label = fields.get("start"), fields.get("end"), fields.get("label")
         if not (_is_int(start) and _is_int(end) and isinstance(label, str) and label.strip()):
             raise DataError(
-                f"Line {number} has an entity without a whole-number start and end and a label; write each like "
-                '{"start": 13, "end": 19, "label": "LOC"}.'
+                "Line {number} has an entity without a whole-number start and end and a label; write each like "
+                "{example}.",
+                number=number,
+                example=EXAMPLE_ENTITY,
             )
         spans.append((start, end, label.strip()))
     spans.sort()
     previous = None
     for start, end, label in spans:
-        where = f"Line {number} has the entity {start}–{end} ({label})"
+        entity = {"number": number, "start": start, "end": end, "label": label}
         if start < 0 or end > len(text):
             raise DataError(
-                f"{where} outside its text of {len(text)} characters; entity offsets must lie within the text."
+                "Line {number} has the entity {start}–{end} ({label}) outside its text of {length} characters; "
+                "entity offsets must lie within the text.",
+                **entity,
+                length=len(text),
             )
         if end <= start:
-            raise DataError(f"{where}, which ends before it starts; give each entity an end after its start.")
+            raise DataError(
+                "Line {number} has the entity {start}–{end} ({label}), which ends before it starts; "
+                "give each entity an end after its start.",
+                **entity,
+            )
         if previous and start < previous[1]:
             raise DataError(
-                f"Line {number} has overlapping entities {previous[0]}–{previous[1]} ({previous[2]}) and "
-                f"{start}–{end} ({label}); each character can be in one entity only, so keep one of them."
+                "Line {number} has overlapping entities {first_start}–{first_end} ({first_label}) and "
+                "{start}–{end} ({label}); each character can be in one entity only, so keep one of them.",
+                **entity,
+                first_start=previous[0],
+                first_end=previous[1],
+                first_label=previous[2],
             )
         previous = (start, end, label)
         first, last = bisect_right(ends, start), bisect_left(starts, end) - 1
         if first > last:
-            raise DataError(f"{where} covering no word ('{_short(text[start:end])}'); remove it or fix its offsets.")
-        for edge, word in ((start, first), (end, last)):
-            if starts[word] < edge < ends[word]:
-                side = "starts" if edge == start else "ends"
+            raise DataError(
+                "Line {number} has the entity {start}–{end} ({label}) covering no word ('{text}'); "
+                "remove it or fix its offsets.",
+                **entity,
+                text=_short(text[start:end]),
+            )
+        for edge, inside in ((start, first), (end, last)):
+            if starts[inside] < edge < ends[inside]:
+                split = {**entity, "text": _short(text[start:end]), "word": _short(words[inside])}
+                if edge == start:
+                    raise DataError(
+                        "Line {number} has the entity {start}–{end} ({label}) '{text}', which starts inside the "
+                        "word '{word}'; set its offsets on word boundaries.",
+                        **split,
+                    )
                 raise DataError(
-                    f"{where} '{_short(text[start:end])}', which {side} inside the word '{_short(words[word])}'; "
-                    "set its offsets on word boundaries."
+                    "Line {number} has the entity {start}–{end} ({label}) '{text}', which ends inside the "
+                    "word '{word}'; set its offsets on word boundaries.",
+                    **split,
                 )
         tags[first : last + 1] = [f"B-{label}"] + [f"I-{label}"] * (last - first)
     return _Raw(words, tags, number, conll=False, iob2=True)
@@ -292,9 +383,13 @@ def _to_iob2(raw: list[_Raw]) -> tuple[str, list[list[str]]]:
             else:
                 starts = "B- (or S- for one word)" if scheme in {"BIOES", "BMES"} else "B-"
                 raise DataError(
-                    f"{_where(sentence, i)} is tagged {sentence.tags[i]} with no {kind} entity before it; in a "
-                    f"{scheme if scheme in {'BIOES', 'BMES'} else 'BIO'} file every entity starts with {starts}, so "
-                    f"make it B-{kind}."
+                    "{where} is tagged {tag} with no {kind} entity before it; in a {scheme} file every entity starts "
+                    "with {starts}, so make it B-{kind}.",
+                    where=_where(sentence, i),
+                    tag=sentence.tags[i],
+                    kind=kind,
+                    scheme=scheme if scheme in {"BIOES", "BMES"} else "BIO",
+                    starts=word(starts) if scheme in {"BIOES", "BMES"} else starts,
                 )
         converted.append(out)
     return (scheme if prefixes - {"O"} else "IOB2"), converted
@@ -306,24 +401,28 @@ def _parse_tag(tag: str, sentence: _Raw, i: int) -> tuple[str, str]:
     match = _TAG.fullmatch(tag)
     if not match:
         raise DataError(
-            f"{_where(sentence, i)} has the tag '{_short(tag)}', which is neither O nor B-, I-, E- or S- and a type; "
-            "write tags such as B-PER, I-PER and O."
+            "{where} has the tag '{tag}', which is neither O nor B-, I-, E- or S- and a type; "
+            "write tags such as B-PER, I-PER and O.",
+            where=_where(sentence, i),
+            tag=_short(tag),
         )
     prefix, kind = match.groups()
     return _BIOES_PREFIX.get(prefix, prefix), kind
 
 
-def _where(sentence: _Raw, i: int) -> str:
-    """Where token i of a sentence is in the file, for a message: "Line 57 ('Berlin')"."""
+def _where(sentence: _Raw, i: int) -> UserError:
+    """Where token i of a sentence is in the file, for a message: "Line 57 ('Berlin')" (a phrase of the translation
+    table, said in its message's language)."""
     token = _short(sentence.words[i])
     if sentence.conll:
-        return f"Line {sentence.line + i} ('{token}')"
-    return f"Token {i + 1} ('{token}') of line {sentence.line}"
+        return UserError("Line {line} ('{token}')", line=sentence.line + i, token=token)
+    return UserError("Token {index} ('{token}') of line {line}", index=i + 1, token=token, line=sentence.line)
 
 
 def _too_many(max_rows: int) -> DataError:
     return DataError(
-        f"The file has more than {max_rows:,} sentences; the limit is {max_rows:,}, so upload a smaller sample."
+        "The file has more than {limit:,} sentences; the limit is {limit:,}, so upload a smaller sample.",
+        limit=max_rows,
     )
 
 
