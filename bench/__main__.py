@@ -32,6 +32,7 @@ BENCHMARKS = {
     "optimise": "bench.optimise",
     "bergamot_threads": "bench.bergamot_threads",
     "chinese": "bench.chinese",
+    "label_check": "bench.label_check",
 }
 
 

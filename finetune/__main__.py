@@ -6,6 +6,8 @@
 
 Multi-GPU or multi-node: the same command under `accelerate launch --num_processes N -m finetune ...`.
 
+`python -m finetune check-labels FILE` writes FILE-label-check.csv: every labelled row, most suspicious first.
+
 `python -m finetune optimise runs/<name>` makes a text run's faster CPU copy (ONNX Runtime, int8 weights) beside
 it, measured on the run's validation split, and prints one JSON line: speedup, accuracy before and after, the
 copy's model name.
@@ -111,10 +113,46 @@ def optimise_main(argv: list[str]) -> int:
     return 0
 
 
+def check_labels_main(argv: list[str]) -> int:
+    """`python -m finetune check-labels FILE`: every labelled row, most suspicious first, as a CSV."""
+    from finetune.checking import check_file
+
+    p = argparse.ArgumentParser(
+        prog="python -m finetune check-labels",
+        description="Find the rows of a labelled table or picture zip whose label is probably wrong.",
+    )
+    p.add_argument("file", help="a labelled table (CSV, TSV, JSON, JSONL, Parquet) or a zip of labelled pictures")
+    p.add_argument("--text-column", default="", help="default: guessed")
+    p.add_argument("--label-column", default="", help="default: guessed")
+    p.add_argument("--model", default="", help="base model for the embeddings (default: the offline pack's)")
+    p.add_argument("--output", default=None, help="the CSV to write (default: FILE's name + -label-check.csv)")
+    p.add_argument("--cpu", action="store_true", help="embed on the CPU even when a GPU is present")
+    args = p.parse_args(argv)
+    from studio.device import best_device
+
+    try:
+        checked = check_file(
+            args.file, args.text_column, args.label_column, args.model, "cpu" if args.cpu else best_device()
+        )
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    output = Path(args.output or Path(args.file).with_name(f"{Path(args.file).stem}-label-check.csv"))
+    checked.write_csv(output)
+    suspects = checked.suspects()
+    print(f"{len(suspects)} of {len(checked.rows)} labelled rows look mislabelled ({checked.seconds:.1f} s); {output}")
+    for row in suspects[:10]:
+        sure = "" if row.confidence is None else f" ({row.confidence:.0%})"
+        print(f"  row {row.row}: {row.label!r} -> {row.suggested_label!r}{sure}: {row.item[:60]!r}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["optimise"]:
         return optimise_main(argv[1:])
+    if argv[:1] == ["check-labels"]:
+        return check_labels_main(argv[1:])
     cfg, progress = parse_args(argv)
     report = jsonl_reporter() if progress == "jsonl" else human_reporter()
     try:

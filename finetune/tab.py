@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -26,7 +27,7 @@ from finetune.jobs import JobSlot, error_of
 from finetune.kinds import kind_named
 from finetune.report import CONFUSION_TITLES, draw_confusion, few_examples, shown_model, sweep_partial, zip_run
 from finetune.train import TrainConfig, headline_of
-from studio import jobs, pack
+from studio import compute, jobs, pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
@@ -80,6 +81,11 @@ RUNS_NOTE = (
     "batch run or a faster copy is using, cannot be deleted."
 )
 # The tabs whose model lists a faster copy can join (image runs are not copied yet).
+CHECK_NOTE = (
+    "Finds the rows whose label is probably wrong, in seconds to a minute on a CPU: a classifier on the base model's "
+    "embeddings predicts each row without having seen it (5-fold), and a row is suspect where another label is far "
+    "more likely than its own. Duplicates with different labels and empty rows are suspect too."
+)
 OPTIMISED_IN = ("text_classification", "ner")
 # Redraw the progress at most this often: each update is a message to every watching browser.
 UPDATE_EVERY_S = 0.5
@@ -605,6 +611,53 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         ]
         return measurement_table(measurement, language()) + note, measurement["model"], *lists
 
+    @user_errors("checking the labels")
+    def check_labels(
+        data_file: str | None,
+        text_column: str | None = "",
+        label_column: str | None = "",
+        model: str | None = "",
+        progress: gr.Progress = gr.Progress(),
+    ) -> tuple[Any, str]:
+        """Find the rows whose label is probably wrong, before any training: out-of-fold predictions of a classifier
+        on the base model's frozen embeddings and the confident-learning rule; also duplicates with different
+        labels and empty rows.
+
+        Args:
+            data_file: a labelled table (CSV, TSV, JSON, JSONL, Parquet) or a zip of labelled pictures.
+            text_column: the table's text column (empty: guessed; empty for a zip).
+            label_column: the table's label column (empty: guessed; empty for a zip).
+            model: the base model whose embeddings are used (empty: the kind's default base, the offline pack's
+                when the Hub cannot be reached).
+        Returns:
+            the most suspicious rows as a table, and a CSV of every labelled row, most suspicious first, with the
+            columns row (0-based position in the file), label, suggested_label, confidence, suspect and text (or
+            file, the picture's name in the zip).
+        """
+        from finetune.checking import check_file, is_picture_zip, preview
+
+        if not data_file:
+            raise UserError("Upload a labelled file first (a table, or a zip of pictures).")
+        kind = "image" if is_picture_zip(data_file) else "text"
+        base, note = choose_base(studio, model, kind)
+        if note:
+            inform(note)
+        checked = compute.in_own_thread(
+            check_file,
+            data_file,
+            text_column or "",
+            label_column or "",
+            base,
+            studio.device,
+            limits.max_dataset_rows,
+            lambda share: progress(share, desc=say("Reading every row with the base model")),
+        )
+        folder = Path(tempfile.mkdtemp(prefix="model-studio-check-labels-"))
+        path = checked.write_csv(folder / f"{Path(data_file).stem[:40] or 'data'}-label-check.csv")
+        item = say("File") if checked.item_column == "file" else say("Text")
+        headers = [say("Row"), item, say("Label"), say("Suggested label"), say("Confidence"), say("Suspect")]
+        return preview(checked, headers), str(path)
+
     def cancel(request: gr.Request) -> str:
         if slot.cancel(owner=request.session_hash):
             return say("Cancelled: the training process was stopped and no model was saved.")
@@ -644,6 +697,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     gr.Markdown(ui(DESCRIPTION))
     events = {}
     bases = {}
+    checks: dict[str, tuple] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             with gr.Tabs():
@@ -668,6 +722,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                             label=ui("Validation file (optional)"), file_types=list(SUPPORTED_SUFFIXES), type="filepath"
                         )
                     train_text = gr.Button(ui("Train"), variant="primary")
+                    checks["text"] = _check_section()  # under Train, which stays on a laptop's screen
                 with gr.Tab(ui("Image classifier"), id="finetune-image"):
                     images_zip = gr.File(
                         label=ui("Labelled images (zip)"), file_types=[".zip"], type="filepath", height=130
@@ -686,6 +741,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                             label=ui("Validation zip (optional)"), file_types=[".zip"], type="filepath"
                         )
                     train_images = gr.Button(ui("Train"), variant="primary")
+                    checks["image"] = _check_section()
                 with gr.Tab(ui("Entity recogniser"), id="finetune-entities"):
                     entities_file = gr.File(
                         label=ui("Tagged sentences (CoNLL or JSONL)"),
@@ -822,6 +878,24 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     ).then(lambda name: gr.update(visible=bool(name)), copy_name, copy_name, api_visibility="private").then(
         show_runs, None, [your_runs, runs_status], api_visibility="private"
     )
+    for kind, (check_button, check_summary, check_table, check_csv) in checks.items():
+        inputs = [data_file, text_column, label_column, bases["text"]] if kind == "text" else [images_zip]
+        check = check_button.click(
+            check_labels if kind == "text" else lambda zipped, base: check_labels(zipped, "", "", base),
+            inputs if kind == "text" else [images_zip, bases["image"]],
+            [check_table, check_csv],
+            api_name="check_labels" if kind == "text" else None,
+            api_visibility="public" if kind == "text" else "private",
+            concurrency_limit=1,
+            concurrency_id="check_labels",
+        )
+        # Shown with their results, in a step of their own, so that the API's outputs stay plain values.
+        check.success(
+            lambda table, csv: (summarise_check(csv), gr.update(visible=True), gr.update(visible=True)),
+            [check_table, check_csv],
+            [check_summary, check_table, check_csv],
+            api_visibility="private",
+        )
     cancel_button.click(cancel, None, status, cancels=list(events.values()), api_visibility="private")
     delete_button.click(
         delete,
@@ -836,6 +910,32 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         [*(model_dropdowns[task] for task in SERVED_IN.values()), *(bases[task] for task in SERVED_IN)]
         + [your_runs, runs_status, runs_note],
         api_visibility="private",
+    )
+
+
+def _check_section() -> tuple[gr.Button, gr.Markdown, gr.Dataframe, gr.File]:
+    """Check labels: a button under the upload, and its results, shown once there are some."""
+    with gr.Accordion(ui("Check labels (before training)"), open=False):
+        gr.Markdown(ui(CHECK_NOTE), elem_classes="status-line")
+        button = gr.Button(ui("Check labels"))
+        summary = gr.Markdown()
+        table = gr.Dataframe(label=ui("Most suspicious rows"), interactive=False, wrap=True, visible=False)
+        csv = gr.File(label=ui("Every row, most suspicious first (CSV)"), visible=False)
+    return button, summary, table, csv
+
+
+def summarise_check(csv_path: str) -> str:
+    """One line on what a check found, from its CSV."""
+    import csv
+
+    with open(csv_path, encoding="utf-8", newline="") as rows:
+        checked = list(csv.DictReader(rows))
+    suspects = sum(row["suspect"] == "true" for row in checked)
+    return say(
+        "{suspects:,} of {rows:,} labelled rows look mislabelled; the most suspicious come first. Fix them in your "
+        "file (the suggested label is the check's best guess), then train.",
+        suspects=suspects,
+        rows=len(checked),
     )
 
 

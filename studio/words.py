@@ -1233,6 +1233,38 @@ CHINESE: dict[str, str] = {
     "| file | WER | reference | transcript |": "| 文件 | WER | 参考文本 | 转写稿 |",
     "model": "模型",
     "rows/s": "行/秒",
+    # Check labels (finetune/tab.py, finetune/checking.py)
+    "checking the labels": "检查标签",
+    "Upload a labelled file first (a table, or a zip of pictures).": "请先上传带标签的文件（表格，或图片的 zip）。",
+    "Reading every row with the base model": "正在用基础模型读取每一行",
+    "File": "文件",
+    "Row": "行",
+    "Label": "标签",
+    "Suggested label": "建议的标签",
+    "Confidence": "置信度",
+    "Suspect": "可疑",
+    "Check labels (before training)": "检查标签（训练前）",
+    "Check labels": "检查标签",
+    "Most suspicious rows": "最可疑的行",
+    "Every row, most suspicious first (CSV)": "所有行，最可疑的在前（CSV）",
+    (
+        "Finds the rows whose label is probably wrong, in seconds to a minute on a CPU: a classifier on the base "
+        "model's embeddings predicts each row without having seen it (5-fold), and a row is suspect where another "
+        "label is far more likely than its own. Duplicates with different labels and empty rows are suspect too."
+    ): (
+        "找出标签可能有误的行，在 CPU 上只需几秒到一分钟：用基础模型的嵌入训练分类器，在没见过某行的情况下预测它"
+        "（5 折交叉），若另一个标签的可能性远高于它自己的标签，该行即为可疑。标签不同的重复行和空行也算可疑。"
+    ),
+    (
+        "{suspects:,} of {rows:,} labelled rows look mislabelled; the most suspicious come first. Fix them in your "
+        "file (the suggested label is the check's best guess), then train."
+    ): (
+        "{rows:,} 行带标签的数据中有 {suspects:,} 行看起来标错了，最可疑的排在前面。请在你的文件里改正"
+        "（建议的标签是检查给出的最佳猜测），然后再训练。"
+    ),
+    "The file has no column '{column}'; choose the text and label columns among: {columns}.": (
+        "文件中没有“{column}”列；请从这些列中选择文本列和标签列：{columns}。"
+    ),
     # Fine-tuning (finetune/)
     # The Fine-tune tab (finetune/tab.py): the page
     "Fine-tune": "微调",
