@@ -88,18 +88,52 @@ def _in_file_rows(checked: LabelCheck, file_rows: list[int]) -> LabelCheck:
 
 def preview(checked: LabelCheck, headers: list[str], rows: int = PREVIEW_ROWS) -> Any:
     """The most suspicious rows as the page shows them, under `headers` (row, text or file, label, suggested label,
-    confidence, suspect)."""
+    confidence, suspect, then the two a user edits: the label to use, prefilled with the suggestion of a suspect
+    row, and whether to drop the row)."""
     import pandas as pd
 
-    shown = [
-        [
-            r.row,
-            r.item[:200],
-            r.label,
-            r.suggested_label,
-            "" if r.confidence is None else f"{r.confidence:.0%}",
-            r.suspect,
-        ]
-        for r in checked.rows[:rows]
-    ]
+    shown = []
+    for r in checked.rows[:rows]:
+        confidence = "" if r.confidence is None else f"{r.confidence:.0%}"
+        use = r.suggested_label if r.suspect else r.label
+        shown.append(
+            [r.row, r.item[:200], r.label, r.suggested_label, confidence, "✓" if r.suspect else "", use, False]
+        )
     return pd.DataFrame(shown, columns=headers)
+
+
+def corrected(
+    path: str | Path, label_column: str, edits: Any, output: Path, max_rows: int = 200_000
+) -> tuple[Path, int, int]:
+    """The user's table with the page's corrections applied, written as a CSV at `output`: each edited row's label
+    replaced by the one to use, the rows marked to drop left out. `edits` is the preview as the user left it (its
+    first column the row in the file, its last two the label to use and whether to drop). Returns the file, the
+    labels changed and the rows dropped."""
+    from studio.files.safe_csv import write_csv
+
+    df = read_table(path, max_rows=max_rows)
+    _, guessed_label = guess_columns(df)
+    label_column = (label_column or guessed_label or "").strip()
+    if label_column not in df.columns:
+        raise DataError(
+            "The file has no column '{column}'; choose the text and label columns among: {columns}.",
+            column=label_column,
+            columns=", ".join(map(str, df.columns)),
+        )
+    changed, dropped = 0, set()
+    for values in edits.itertuples(index=False):
+        row, use, drop = int(values[0]), str(values[-2] or "").strip(), _ticked(values[-1])
+        if not 0 <= row < len(df):
+            raise DataError("Row {row} is not in the file; check the labels again, then correct them.", row=row)
+        if drop:
+            dropped.add(row)
+        elif use and use != str(df.at[df.index[row], label_column]).strip():
+            df.at[df.index[row], label_column] = use
+            changed += 1
+    kept = df.drop(index=[df.index[row] for row in sorted(dropped)])
+    write_csv(output, [str(c) for c in kept.columns], kept.fillna("").astype(str).values.tolist())
+    return output, changed, len(dropped)
+
+
+def _ticked(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in {"true", "1", "yes", "✓"}

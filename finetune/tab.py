@@ -614,9 +614,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     @user_errors("checking the labels")
     def check_labels(
         data_file: str | None,
-        text_column: str | None = "",
-        label_column: str | None = "",
-        model: str | None = "",
+        text_column: str | None = None,
+        label_column: str | None = None,
+        model: str | None = None,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple[Any, str]:
         """Find the rows whose label is probably wrong, before any training: out-of-fold predictions of a classifier
@@ -656,7 +656,37 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         path = checked.write_csv(folder / f"{Path(data_file).stem[:40] or 'data'}-label-check.csv")
         item = say("File") if checked.item_column == "file" else say("Text")
         headers = [say("Row"), item, say("Label"), say("Suggested label"), say("Confidence"), say("Suspect")]
+        headers += [say("Use label"), say("Drop")]
         return preview(checked, headers), str(path)
+
+    @user_errors("correcting the labels")
+    def correct_labels(data_file: str | None, label_column: str | None = None, table: Any = None) -> tuple[str, str]:
+        """The labelled table with the corrections of a label check applied, to download or train on.
+
+        Args:
+            data_file: the labelled table that was checked.
+            label_column: its label column (empty: guessed).
+            table: the preview /check_labels returned, edited: per row, its last two columns are the label to use
+                and whether to drop the row.
+        Returns:
+            what was changed, and the path of the corrected CSV.
+        """
+        from finetune.checking import corrected
+
+        if not data_file:
+            raise UserError("Upload a labelled file first (a table, or a zip of pictures).")
+        if table is None or len(table) == 0:
+            raise UserError("Check the labels first; then correct them in the table.")
+        folder = Path(tempfile.mkdtemp(prefix="model-studio-corrected-"))
+        output = folder / f"{Path(data_file).stem[:40] or 'data'}-corrected.csv"
+        path, changed, dropped = corrected(data_file, label_column or "", table, output, limits.max_dataset_rows)
+        said = say(
+            "Labels changed: {changed:,}; rows dropped: {dropped:,}. Train on the corrected file (upload it above) "
+            "to compare with a run on the original.",
+            changed=changed,
+            dropped=dropped,
+        )
+        return said, str(path)
 
     def cancel(request: gr.Request) -> str:
         if slot.cancel(owner=request.session_hash):
@@ -878,7 +908,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     ).then(lambda name: gr.update(visible=bool(name)), copy_name, copy_name, api_visibility="private").then(
         show_runs, None, [your_runs, runs_status], api_visibility="private"
     )
-    for kind, (check_button, check_summary, check_table, check_csv) in checks.items():
+    for kind, (check_button, check_summary, check_table, check_csv, correct_button, corrected_file) in checks.items():
         inputs = [data_file, text_column, label_column, bases["text"]] if kind == "text" else [images_zip]
         check = check_button.click(
             check_labels if kind == "text" else lambda zipped, base: check_labels(zipped, "", "", base),
@@ -891,11 +921,23 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         )
         # Shown with their results, in a step of their own, so that the API's outputs stay plain values.
         check.success(
-            lambda table, csv: (summarise_check(csv), gr.update(visible=True), gr.update(visible=True)),
+            lambda table, csv, kind=kind: (
+                summarise_check(csv),
+                gr.update(visible=True),
+                gr.update(visible=True),
+                gr.update(visible=kind == "text"),  # pictures are corrected in their zip, by the user
+            ),
             [check_table, check_csv],
-            [check_summary, check_table, check_csv],
+            [check_summary, check_table, check_csv, correct_button],
             api_visibility="private",
         )
+        if kind == "text":
+            correct_button.click(
+                correct_labels,
+                [data_file, label_column, check_table],
+                [check_summary, corrected_file],
+                api_name="correct_labels",
+            ).success(lambda: gr.update(visible=True), None, corrected_file, api_visibility="private")
     cancel_button.click(cancel, None, status, cancels=list(events.values()), api_visibility="private")
     delete_button.click(
         delete,
@@ -913,15 +955,24 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     )
 
 
-def _check_section() -> tuple[gr.Button, gr.Markdown, gr.Dataframe, gr.File]:
-    """Check labels: a button under the upload, and its results, shown once there are some."""
+def _check_section() -> tuple[gr.Button, gr.Markdown, gr.Dataframe, gr.File, gr.Button, gr.File]:
+    """Check labels: a button under the upload, its results, shown once there are some, and (for a table) the
+    corrections a user makes in them, applied to a copy of the file."""
     with gr.Accordion(ui("Check labels (before training)"), open=False):
         gr.Markdown(ui(CHECK_NOTE), elem_classes="status-line")
         button = gr.Button(ui("Check labels"))
         summary = gr.Markdown()
-        table = gr.Dataframe(label=ui("Most suspicious rows"), interactive=False, wrap=True, visible=False)
+        table = gr.Dataframe(
+            label=ui("Most suspicious rows (edit the label to use, or tick Drop)"),
+            interactive=True,
+            wrap=True,
+            visible=False,
+            datatype=["number", "str", "str", "str", "str", "str", "str", "bool"],
+        )
         csv = gr.File(label=ui("Every row, most suspicious first (CSV)"), visible=False)
-    return button, summary, table, csv
+        correct = gr.Button(ui("Download the corrected file"), visible=False)
+        corrected_file = gr.File(label=ui("The corrected file (CSV)"), visible=False)
+    return button, summary, table, csv, correct, corrected_file
 
 
 def summarise_check(csv_path: str) -> str:

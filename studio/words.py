@@ -1245,7 +1245,20 @@ CHINESE: dict[str, str] = {
     "Suspect": "可疑",
     "Check labels (before training)": "检查标签（训练前）",
     "Check labels": "检查标签",
-    "Most suspicious rows": "最可疑的行",
+    "Most suspicious rows (edit the label to use, or tick Drop)": "最可疑的行（可修改要使用的标签，或勾选“删除”）",
+    "Use label": "使用的标签",
+    "Drop": "删除",
+    "Download the corrected file": "下载改正后的文件",
+    "The corrected file (CSV)": "改正后的文件（CSV）",
+    "correcting the labels": "改正标签",
+    "Check the labels first; then correct them in the table.": "请先检查标签，然后在表格里改正。",
+    "Row {row} is not in the file; check the labels again, then correct them.": (
+        "文件中没有第 {row} 行；请重新检查标签后再改正。"
+    ),
+    (
+        "Labels changed: {changed:,}; rows dropped: {dropped:,}. Train on the corrected file (upload it above) "
+        "to compare with a run on the original."
+    ): "改了 {changed:,} 个标签，删除了 {dropped:,} 行。用改正后的文件训练（在上方上传），和用原文件训练的结果比较。",
     "Every row, most suspicious first (CSV)": "所有行，最可疑的在前（CSV）",
     (
         "Finds the rows whose label is probably wrong, in seconds to a minute on a CPU: a classifier on the base "

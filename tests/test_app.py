@@ -30,6 +30,8 @@ API_NAMES = [
     "/finetune_images",
     "/finetune_entities",
     "/optimise_run",
+    "/check_labels",
+    "/correct_labels",
     "/delete_run",
 ]
 # Inputs after the first that a caller must give: zero-shot has no labels of its own.

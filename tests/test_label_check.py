@@ -183,12 +183,30 @@ def test_check_labels_over_http_answers_the_contract_in_both_languages(noisy_new
     try:
         client = Client(demo.local_url, verbose=False)
         table, csv_path = client.predict(handle_file(str(noisy_news_csv)), "", "", MINILM, api_name="/check_labels")
-        assert table["headers"] == ["Row", "Text", "Label", "Suggested label", "Confidence", "Suspect"]
+        headers = ["Row", "Text", "Label", "Suggested label", "Confidence", "Suspect", "Use label", "Drop"]
+        assert table["headers"] == headers
         with open(csv_path, encoding="utf-8", newline="") as rows:
             checked = list(csv.DictReader(rows))
         assert len(checked) == len(news["texts"])
         top = {int(row["row"]) - 1 for row in checked[:15]}
         assert len(top & news["flipped"]) >= 10
+        # Correct two rows as a user does in the page: drop the first, give the second another label.
+        first, second = table["data"][0], table["data"][1]
+        first[-1] = True
+        second[-2] = "a label of my own"
+        said, corrected_path = client.predict(
+            handle_file(str(noisy_news_csv)),
+            "label",
+            {"headers": headers, "data": [first, second]},
+            api_name="/correct_labels",
+        )
+        assert said.startswith("Labels changed: 1; rows dropped: 1.")
+        with open(corrected_path, encoding="utf-8", newline="") as rows:
+            corrected = list(csv.DictReader(rows))
+        assert len(corrected) == len(news["texts"])  # the unlabelled row, and every row but the dropped one
+        texts = [row["text"] for row in corrected]
+        assert news["texts"][int(first[0]) - 1] not in texts
+        assert corrected[texts.index(news["texts"][int(second[0]) - 1])]["label"] == "a label of my own"
         chinese = Client(demo.local_url, verbose=False, headers={"Accept-Language": "zh-CN"})
         table, _ = chinese.predict(handle_file(str(noisy_news_csv)), "text", "label", MINILM, api_name="/check_labels")
         assert table["headers"][:3] == ["行", "文本", "标签"]
