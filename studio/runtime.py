@@ -255,7 +255,8 @@ class Studio:
         resolved = self.resolve(task_name, ref)
         chinese_model = str(self.task(task_name).options.get("chinese") or "")
         default = self.task(task_name).default
-        if chinese and chinese_model and resolved in {default, self.answering(task_name)}:
+        # answering() asks whether the default is at hand: only for Chinese text, and only when it is not the default.
+        if chinese and chinese_model and (resolved == default or resolved == self.answering(task_name)):
             return chinese_model
         return resolved
 
