@@ -305,7 +305,7 @@ def run_models(args: argparse.Namespace, emit: Any, accelerator: Any, spec: Any,
     n = len(rows.inputs)
     reports, extras = [], {}
     for k, ref in enumerate(refs):
-        ref = ref.strip() or studio.task(args.task).default
+        ref = ref.strip() or studio.default(args.task)
         choices = studio.choices(args.task)
         if ref not in choices and ref not in choices.values():
             studio.add_choice(args.task, ref, ref)  # the command line may name any model

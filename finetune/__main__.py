@@ -56,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
     p.add_argument("--max-rows", type=int, default=defaults.max_rows, help="refuse files with more rows")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--cpu", action="store_true", help="train on the CPU even when a GPU is present")
+    p.add_argument("--corrections", default=None, help="a JSON file of the label corrections that made --data")
     p.add_argument(
         "--progress",
         choices=["human", "jsonl"],
@@ -84,6 +85,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
         seed=args.seed,
         cpu=args.cpu,
         max_rows=args.max_rows,
+        corrections=args.corrections,
     )
     return cfg, args.progress
 

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from finetune.label_check import IMAGE_BASE, TEXT_BASE, LabelCheck, check_image_labels, check_text_labels
+from finetune.train import file_sha256
 from studio.errors import DataError
 from studio.files.pictures import read_images
 from studio.files.tables import guess_columns, read_table
@@ -104,11 +105,38 @@ def preview(checked: LabelCheck, headers: list[str], rows: int = PREVIEW_ROWS) -
 
 def corrected(
     path: str | Path, label_column: str, edits: Any, output: Path, max_rows: int = 200_000
-) -> tuple[Path, int, int]:
-    """The user's table with the page's corrections applied, written as a CSV at `output`: each edited row's label
-    replaced by the one to use, the rows marked to drop left out. `edits` is the preview as the user left it (its
-    first column the row in the file, its last two the label to use and whether to drop). Returns the file, the
-    labels changed and the rows dropped."""
+) -> tuple[Path, dict]:
+    """The user's file with the page's corrections applied, written at `output`: each edited row's label replaced by
+    the one to use, the rows marked to drop left out. A table becomes a CSV; a zip of pictures a zip of the kept
+    pictures with a labels.csv of file,label. `edits` is the preview as the user left it (its first column the row,
+    its last two the label to use and whether to drop). Returns the file and the corrections as a run records them:
+    the file they were made from (name, SHA-256), the labels changed (row, from, to) and the rows dropped."""
+    if is_picture_zip(path):
+        labels, write = _zip_labels(Path(path), max_rows)
+    else:
+        labels, write = _table_labels(Path(path), label_column, max_rows)
+    changes, dropped = {}, set()
+    for values in edits.itertuples(index=False):
+        row, use, drop = _row_number(values[0]), str(values[-2] or "").strip(), _ticked(values[-1])
+        if not 0 <= row < len(labels):
+            raise DataError("Row {row} is not in the file; check the labels again, then correct them.", row=row)
+        if drop:
+            dropped.add(row)
+        elif use and use != labels[row]:
+            changes[row] = use
+    write(output, changes, dropped)
+    record = {
+        "of": {"file": Path(path).name, "sha256": file_sha256(path)},
+        "changed": [
+            {"row": row, "from": labels[row], "to": to} for row, to in sorted(changes.items()) if row not in dropped
+        ],
+        "dropped": sorted(dropped),
+    }
+    return output, record
+
+
+def _table_labels(path: Path, label_column: str, max_rows: int) -> tuple[list[str], Callable]:
+    """A table's labels in file order, and how to write it again with new labels and without some rows."""
     from studio.files.safe_csv import write_csv
 
     df = read_table(path, max_rows=max_rows)
@@ -120,19 +148,50 @@ def corrected(
             column=label_column,
             columns=", ".join(map(str, df.columns)),
         )
-    changed, dropped = 0, set()
-    for values in edits.itertuples(index=False):
-        row, use, drop = int(values[0]), str(values[-2] or "").strip(), _ticked(values[-1])
-        if not 0 <= row < len(df):
-            raise DataError("Row {row} is not in the file; check the labels again, then correct them.", row=row)
-        if drop:
-            dropped.add(row)
-        elif use and use != str(df.at[df.index[row], label_column]).strip():
-            df.at[df.index[row], label_column] = use
-            changed += 1
-    kept = df.drop(index=[df.index[row] for row in sorted(dropped)])
-    write_csv(output, [str(c) for c in kept.columns], kept.fillna("").astype(str).values.tolist())
-    return output, changed, len(dropped)
+
+    def write(output: Path, changes: dict[int, str], dropped: set[int]) -> None:
+        table = df.copy()
+        table[label_column] = table[label_column].astype(object)
+        for row, label in changes.items():
+            table.at[table.index[row], label_column] = label
+        kept = table.drop(index=[table.index[row] for row in sorted(dropped)])
+        write_csv(output, [str(c) for c in kept.columns], kept.fillna("").astype(str).values.tolist())
+
+    return [_cell(df, row, label_column) for row in range(len(df))], write
+
+
+def _cell(df: Any, row: int, column: str) -> str:
+    value = df.at[df.index[row], column]
+    return "" if value is None or value != value else str(value).strip()  # NaN is not equal to itself
+
+
+def _zip_labels(path: Path, max_rows: int) -> tuple[list[str], Callable]:
+    """A zip's pictures' labels, in the order the check numbers them, and how to write a zip of the kept pictures
+    with a labels.csv of their (new) labels."""
+    import csv
+    import io
+
+    images = read_images(path, max_rows, training=False)
+
+    def write(output: Path, changes: dict[int, str], dropped: set[int]) -> None:
+        kept = [row for row in range(len(images.files)) if row not in dropped]
+        table = io.StringIO()
+        writer = csv.writer(table)
+        writer.writerow(["file", "label"])
+        writer.writerows([images.files[row], changes.get(row, images.labels[row])] for row in kept)
+        with zipfile.ZipFile(images.archive) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_STORED) as target:
+            for row in kept:  # pictures are compressed already
+                target.writestr(images.files[row], source.read(images.files[row]))
+            target.writestr("labels.csv", table.getvalue())
+
+    return list(images.labels), write
+
+
+def _row_number(value: Any) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        raise DataError("A row number in the table is not a number; check the labels again.") from None
 
 
 def _ticked(value: Any) -> bool:

@@ -254,6 +254,20 @@ def evaluation(data: Prepared, built: Built, predictions: list, references: list
     return metrics, mistakes(data.validation.words, true, predicted)
 
 
+def validation_rows(data: Prepared, built: Built, predictions: list, references: list) -> list[dict]:
+    """Every validation sentence with its true and predicted entities ("words (TYPE)", joined by "; "), for
+    comparing runs."""
+
+    def entities(words: list[str], tags: list[str]) -> str:
+        return "; ".join(f"{' '.join(words[a:b])} ({kind})" for kind, a, b in entity_spans(tags))
+
+    true, predicted = built.extra["val_tags"], word_tags(built, predictions)
+    return [
+        {"item": " ".join(words), "true": entities(words, ts), "predicted": entities(words, ps)}
+        for words, ts, ps in zip(data.validation.words, true, predicted)
+    ]
+
+
 def word_tags(built: Built, predictions: list[list[int]]) -> list[list[str]]:
     """Each validation word's predicted tag as valid IOB2."""
     return [repair([tag or "O" for tag in sentence]) for sentence in word_predictions(built, predictions)]

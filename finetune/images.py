@@ -177,6 +177,15 @@ def evaluation(data: Prepared, built: Built, predictions: list[int], references:
     return metrics, wrong[:MISTAKE_PICTURES]
 
 
+def validation_rows(data: Prepared, built: Built, predictions: list[int], references: list[int]) -> list[dict]:
+    """Every validation picture (its name in the zip) with its true and predicted class, for comparing runs."""
+    names = data.label_names
+    return [
+        {"item": file, "true": names[ref], "predicted": names[pred]}
+        for file, ref, pred in zip(data.validation.files, references, predictions)
+    ]
+
+
 def save_model(model: Any, built: Built, folder: Any) -> None:
     """A timm folder (config.json with the class names, model.safetensors) that timm's local-dir: loads."""
     import timm

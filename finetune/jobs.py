@@ -43,6 +43,7 @@ class TrainingJob(ChildJob):
             cfg,
             data=self.private_copy(cfg.data, "data"),
             validation=self.private_copy(cfg.validation, "validation") if cfg.validation else None,
+            corrections=self.private_copy(cfg.corrections, "corrections") if cfg.corrections else None,
         )
         self.start(command or jobs.python_module("finetune", [*_cli_args(self.cfg), "--progress", "jsonl"]))
 

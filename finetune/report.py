@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from studio.files.classes import few_examples_note
-from studio.i18n import word
+from studio.i18n import ENGLISH, language, say, word
 from studio.metrics import plot_confusion_matrix
 from studio.runs import COMPLETE_MARKER
 
@@ -20,7 +20,12 @@ from studio.runs import COMPLETE_MARKER
 NAMES_PATHS = ("metrics.json", "training_log.jsonl", "config.json", "tokenizer_config.json")
 
 
-def save_run(output: Path, kind: Any, model: Any, built: Any, result: dict, events: list[dict]) -> Path:
+PREDICTIONS_FILE = "predictions.jsonl"  # every validation row: the item, its true label and the prediction
+
+
+def save_run(
+    output: Path, kind: Any, model: Any, built: Any, result: dict, events: list[dict], validation_rows: list[dict]
+) -> Path:
     """Write everything into a hidden sibling folder, then rename it to `output` in one step."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +36,9 @@ def save_run(output: Path, kind: Any, model: Any, built: Any, result: dict, even
     with open(partial / "training_log.jsonl", "w", encoding="utf-8") as f:
         for event in events:
             f.write(json.dumps(event) + "\n")
+    with open(partial / PREDICTIONS_FILE, "w", encoding="utf-8") as f:
+        for row in validation_rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
     draw_confusion(result["metrics"], result["task"], partial / "confusion_matrix.png")
     if hasattr(kind, "save_extras"):
         kind.save_extras(partial, built, result)
@@ -58,6 +66,13 @@ def draw_confusion(metrics: dict, task: str, path: Path, title: str | None = Non
         str(path),
         title=title or CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"]),
     )
+
+
+def confusion_in_language(run: Path, metrics: dict, task: str, picture: Path) -> str:
+    """The run's confusion matrix at `picture`: its own, or drawn again with the title in the request's language."""
+    if language() == ENGLISH:
+        return str(shutil.copy(run / "confusion_matrix.png", picture))
+    return draw_confusion(metrics, task, picture, title=say(CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"])))
 
 
 WHAT = {"text": "A text classifier", "image": "An image classifier", "entities": "A named-entity recogniser"}

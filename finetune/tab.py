@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,27 +26,15 @@ from finetune import text as text_kind
 from finetune.data import prepare, summary
 from finetune.jobs import JobSlot, error_of
 from finetune.kinds import kind_named
-from finetune.report import CONFUSION_TITLES, draw_confusion, few_examples, shown_model, sweep_partial, zip_run
+from finetune.report import confusion_in_language, few_examples, shown_model, sweep_partial, zip_run
+from finetune.runs_page import RUNS_NOTE, build_runs_section
 from finetune.train import TrainConfig, headline_of
 from studio import compute, jobs, pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
-from studio.i18n import ENGLISH, SIMPLIFIED_CHINESE, inform, language, say, ui, word
-from studio.runs import (
-    GIB,
-    SERVED_IN,
-    WHERE_TO_DELETE,
-    check_room_for_a_copy,
-    check_room_for_a_run,
-    copies_of,
-    copy_of,
-    folder_bytes,
-    list_runs,
-    run_label,
-    run_task,
-)
-from studio.runs import delete_run as delete_folders
+from studio.i18n import SIMPLIFIED_CHINESE, inform, language, say, ui, word
+from studio.runs import SERVED_IN, check_room_for_a_copy, check_room_for_a_run, list_runs, run_label, run_task
 from studio.runtime import Studio, public_choices
 from studio.ui import user_errors
 
@@ -75,16 +64,16 @@ OPTIMISE_NOTE = (
     "An ONNX Runtime copy with int8 weights, measured on this run's validation split: once made it appears in "
     'the model\'s tab as "<name> (int8)".'
 )
-RUNS_NOTE = (
-    "Each fine-tuned model is kept on the server until it is deleted here; a new fine-tune is refused once there "
-    "are {max_runs} of them or they take more than {max_gib:g} GiB. The models named in models.toml, and those a "
-    "batch run or a faster copy is using, cannot be deleted."
-)
 # The tabs whose model lists a faster copy can join (image runs are not copied yet).
 CHECK_NOTE = (
     "Finds the rows whose label is probably wrong, in seconds to a minute on a CPU: a classifier on the base model's "
     "embeddings predicts each row without having seen it (5-fold), and a row is suspect where another label is far "
     "more likely than its own. Duplicates with different labels and empty rows are suspect too."
+)
+LABEL_NEXT_NOTE = (
+    "Which texts to label next: a fine-tuned text classifier reads a file of unlabelled texts, and those it is least "
+    "sure of (its two likeliest labels closest) come first; they teach the next run the most. Type a label for the "
+    "ones you know, add them to the training file above and train again."
 )
 OPTIMISED_IN = ("text_classification", "ner")
 # Redraw the progress at most this often: each update is a message to every watching browser.
@@ -100,68 +89,6 @@ def register_runs(studio: Studio) -> None:
     """Offer every finished run in its tab (text, image or entity models), as it was when the app last ran."""
     sweep_partial(studio.config.runs_dir)
     studio.add_runs()
-
-
-def deletable_run(studio: Studio, name: str | None) -> Path:
-    """The run (or faster copy) that `name` names, once it is clear that it may be deleted."""
-    name = (name or "").strip()
-    runs = list_runs(studio.config.runs_dir)  # only runs the app made: never a path a client sends
-    run = runs.get(name) or next((path for path in runs.values() if run_label(path) == name), None)
-    if run is None:
-        raise UserError(
-            "There is no run named '{name}'; choose one of the runs {where} lists.",
-            name=name[:80],
-            where=word(WHERE_TO_DELETE),
-        )
-    for folder in [*copies_of(run), run]:
-        label = run_label(folder)
-        entry = studio.named_in_config([str(folder), folder.name, label])
-        if entry:
-            raise UserError(
-                "'{run}' is named in models.toml ({entry}), so it cannot be deleted here; take it out of models.toml "
-                "first.",
-                run=label,
-                entry=entry,
-            )
-        if studio.held(str(folder)):
-            raise UserError(
-                "'{run}' is in use by a batch run or a faster copy being made; wait for it to finish, then delete it.",
-                run=label,
-            )
-    return run
-
-
-def delete_run(studio: Studio, run: Path) -> str:
-    """Delete a run and its faster copies (or just a copy): out of every tab, out of memory, off the disk."""
-    folders = [*copies_of(run), run]
-    for folder in folders:
-        studio.forget(str(folder))
-    delete_folders(run)
-    name, usage = run_label(run), runs_usage(studio)
-    if len(folders) == 2:
-        return say("Deleted **{run}** and its faster CPU copy. {usage}", run=name, usage=usage)
-    if len(folders) > 2:
-        return say("Deleted **{run}** and its {copies} copies. {usage}", run=name, copies=len(folders) - 1, usage=usage)
-    return say("Deleted **{run}**. {usage}", run=name, usage=usage)
-
-
-def runs_usage(studio: Studio) -> str:
-    """How many runs there are and how much they take, against the limits."""
-    limits, runs_dir = studio.config.limits, studio.config.runs_dir
-    runs = sum(1 for path in list_runs(runs_dir).values() if copy_of(path) is None)
-    used = folder_bytes(runs_dir) / GIB if Path(runs_dir).is_dir() else 0.0
-    return say(
-        "{runs} of {max_runs} fine-tuned models kept, taking {used:.1f} of {max_gib:g} GiB.",
-        runs=runs,
-        max_runs=limits.max_runs,
-        used=used,
-        max_gib=limits.max_runs_gib,
-    )
-
-
-def run_choices(studio: Studio) -> list[tuple[str, str]]:
-    """The runs and copies that can be deleted, newest first: (label, folder name)."""
-    return [(run_label(path), name) for name, path in list_runs(studio.config.runs_dir).items()]
 
 
 def run_name(data_file: str) -> str:
@@ -371,7 +298,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         "status": done_line,
                         "curve": curve,
                         "metrics": metrics_table({**event["metrics"], "task": cfg.task}) + warning,
-                        "confusion": _confusion(run, event["metrics"], cfg.task, downloads),
+                        "confusion": confusion_in_language(
+                            run, event["metrics"], cfg.task, downloads / f"{run.name}.png"
+                        ),
                         "mistakes": _mistakes(run, cfg.task, downloads),
                         "download": str(zip_run(run, downloads)),
                         "model_name": run.name,
@@ -453,6 +382,27 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         Returns:
             status, loss curve, metrics, confusion matrix, misclassified texts, the model as a zip, its name.
         """
+        yield from text_training(
+            data_file, text_column, label_column, base_model, epochs, learning_rate, batch_size, max_length,
+            val_split, seed, validation_file, request=request,
+        )  # fmt: skip
+
+    def text_training(
+        data_file: str | None,
+        text_column: str | None,
+        label_column: str | None,
+        base_model: str | None,
+        epochs: float,
+        learning_rate: float,
+        batch_size: float,
+        max_length: float,
+        val_split: float,
+        seed: float,
+        validation_file: str | None,
+        corrections: str | None = None,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple]:
+        """Train a text classifier on `data_file` (made by `corrections`, when given), its updates as outputs."""
         if not data_file:
             raise UserError("No data file was given; upload a CSV, TSV, JSON, JSONL or Parquet file first.")
         check_room_for_a_run(limits, studio.config.runs_dir)
@@ -475,9 +425,44 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             batch_size=batch_size,
             max_length=max_length,
             seed=seed,
+            corrections=corrections,
         )
         for update in train_and_report(cfg, request):
             yield _outputs(update)
+
+    @user_errors("retraining with the corrections")
+    def retrain_text(
+        data_file: str | None,
+        text_column: str | None = None,
+        label_column: str | None = None,
+        base_model: str | None = None,
+        epochs: float = text_kind.EPOCHS,
+        learning_rate: float = 0,
+        batch_size: float = 16,
+        max_length: float = 128,
+        val_split: float = 0.2,
+        seed: float = 0,
+        validation_file: str | None = None,
+        table: Any = None,
+        request: gr.Request = None,
+    ):
+        """Fine-tune a text classifier on the labelled table as a label check's table corrects it: a new run whose
+        record names the original file and the corrections applied, to compare with a run on the original.
+
+        Args:
+            data_file: the labelled table that was checked (CSV, TSV, JSON, JSONL or Parquet).
+            text_column, label_column, base_model, epochs, learning_rate, batch_size, max_length, val_split, seed,
+                validation_file: as /finetune takes them.
+            table: the preview /check_labels returned, edited: per row, its last two columns are the label to use
+                and whether to drop the row.
+        Returns:
+            what /finetune returns.
+        """
+        corrected_file, corrections, _ = apply_corrections(data_file, label_column, table)
+        yield from text_training(
+            corrected_file, text_column, label_column, base_model, epochs, learning_rate, batch_size, max_length,
+            val_split, seed, validation_file, corrections, request,
+        )  # fmt: skip
 
     @user_errors("fine-tuning")
     def finetune_images(
@@ -507,6 +492,25 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         Returns:
             status, loss curve, metrics, confusion matrix, misclassified pictures, the model as a zip, its name.
         """
+        yield from image_training(
+            images_zip, base_model, epochs, learning_rate, batch_size, image_size, val_split, seed, validation_zip,
+            request=request,
+        )  # fmt: skip
+
+    def image_training(
+        images_zip: str | None,
+        base_model: str | None,
+        epochs: float,
+        learning_rate: float,
+        batch_size: float,
+        image_size: float,
+        val_split: float,
+        seed: float,
+        validation_zip: str | None,
+        corrections: str | None = None,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple]:
+        """Train an image classifier on `images_zip` (made by `corrections`, when given), its updates as outputs."""
         if not images_zip:
             raise UserError("No zip of images was given; upload a zip with one folder of pictures per class first.")
         check_room_for_a_run(limits, studio.config.runs_dir)
@@ -521,10 +525,32 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             validation=validation_zip or None,
             val_split=float(val_split),
             seed=seed,
+            corrections=corrections,
         )
         _check_data(cfg)
         for update in train_and_report(cfg, request):
             yield _outputs(update)
+
+    @user_errors("retraining with the corrections")
+    def retrain_images(
+        images_zip: str | None,
+        base_model: str | None,
+        epochs: float,
+        learning_rate: float,
+        batch_size: float,
+        image_size: float,
+        val_split: float,
+        seed: float,
+        validation_zip: str | None,
+        table: Any,
+        request: gr.Request = None,
+    ):
+        """A new run with the same settings on the zip as the check's table corrects it; the run records them."""
+        corrected_zip, corrections, _ = apply_corrections(images_zip, "", table)
+        yield from image_training(
+            corrected_zip, base_model, epochs, learning_rate, batch_size, image_size, val_split, seed, validation_zip,
+            corrections, request,
+        )  # fmt: skip
 
     @user_errors("fine-tuning")
     def finetune_entities(
@@ -661,32 +687,125 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
 
     @user_errors("correcting the labels")
     def correct_labels(data_file: str | None, label_column: str | None = None, table: Any = None) -> tuple[str, str]:
-        """The labelled table with the corrections of a label check applied, to download or train on.
+        """The labelled file with the corrections of a label check applied, to download or train on.
 
         Args:
-            data_file: the labelled table that was checked.
-            label_column: its label column (empty: guessed).
+            data_file: the labelled table (or zip of pictures) that was checked.
+            label_column: the table's label column (empty: guessed; empty for a zip).
             table: the preview /check_labels returned, edited: per row, its last two columns are the label to use
                 and whether to drop the row.
         Returns:
-            what was changed, and the path of the corrected CSV.
+            what was changed, and the path of the corrected CSV (for a zip: a zip of the kept pictures with a
+            labels.csv of file,label).
         """
-        from finetune.checking import corrected
+        path, _, record = apply_corrections(data_file, label_column, table)
+        said = say(
+            "Labels changed: {changed:,}; rows dropped: {dropped:,}. Press Retrain with corrections for a new run "
+            "with the same settings, then compare the two in Your runs.",
+            changed=len(record["changed"]),
+            dropped=len(record["dropped"]),
+        )
+        return said, path
+
+    def apply_corrections(data_file: str | None, label_column: str | None, table: Any) -> tuple[str, str, dict]:
+        """The file as the check's table corrects it, the corrections as a JSON file a run records, and the
+        corrections themselves."""
+        from finetune.checking import corrected, is_picture_zip
 
         if not data_file:
             raise UserError("Upload a labelled file first (a table, or a zip of pictures).")
         if table is None or len(table) == 0:
             raise UserError("Check the labels first; then correct them in the table.")
         folder = Path(tempfile.mkdtemp(prefix="model-studio-corrected-"))
-        output = folder / f"{Path(data_file).stem[:40] or 'data'}-corrected.csv"
-        path, changed, dropped = corrected(data_file, label_column or "", table, output, limits.max_dataset_rows)
+        suffix = ".zip" if is_picture_zip(data_file) else ".csv"
+        output = folder / f"{Path(data_file).stem[:40] or 'data'}-corrected{suffix}"
+        path, record = corrected(data_file, label_column or "", table, output, limits.max_dataset_rows)
+        record_file = folder / "corrections.json"
+        record_file.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        return str(path), str(record_file), record
+
+    @user_errors("finding the rows to label")
+    def label_next(
+        unlabelled_file: str | None,
+        run_name: str | None = None,
+        text_column: str | None = None,
+        count: float = 20,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Any:
+        """Rank the texts of an unlabelled file by how unsure a fine-tuned text classifier is of them (the margin
+        between its two likeliest labels), to label the most useful ones first.
+
+        Args:
+            unlabelled_file: a table (CSV, TSV, JSON, JSONL, Parquet) of texts, with or without a label column.
+            run_name: a fine-tuned text classifier's name, as /finetune returned it (empty: the newest).
+            text_column: the column holding the texts (empty: guessed).
+            count: how many rows to return, least sure first.
+        Returns:
+            the rows to label: row (0-based, in the file), text, the run's guess, margin (0: a coin toss), and an
+            empty column for your label.
+        """
+        import pandas as pd
+
+        from finetune.label_next import least_sure, unlabelled_texts
+        from tasks import text_classification
+
+        if not unlabelled_file:
+            raise UserError("Upload a file of texts to label first.")
+        run = text_run(run_name)
+        rows, texts, _ = unlabelled_texts(unlabelled_file, text_column or "", limits.max_dataset_rows)
+        with studio.holding([str(run)]):  # not deleted while it reads
+            loaded, _ = studio.load("text_classification", str(run), text_classification.load)
+            candidates = compute.in_own_thread(
+                least_sure,
+                rows,
+                texts,
+                lambda chunk: text_classification.predict(loaded.model, chunk),
+                max(1, min(int(count or 20), 500)),
+                lambda share: progress(share, desc=say("Reading every row with the run")),
+            )
+        headers = [say("Row"), say("Text"), say("The run's guess"), say("Margin"), say("Your label")]
+        shown = [[c.row, c.text, c.predicted, round(c.margin, 3), ""] for c in candidates]
+        return pd.DataFrame(shown, columns=headers)
+
+    def text_run(name: str | None) -> Path:
+        """The text run `name` names (its folder or label); empty: the newest text run."""
+        runs = [path for path in list_runs(studio.config.runs_dir).values() if run_task(path) == "text"]
+        name = (name or "").strip()
+        if not name and runs:
+            return runs[0]
+        run = next((path for path in runs if name in (path.name, run_label(path))), None)
+        if run is None:
+            raise UserError(
+                "There is no fine-tuned text classifier named '{name}'; train one first, or give the name a "
+                "fine-tune returned.",
+                name=name[:80],
+            )
+        return run
+
+    @user_errors("adding the labelled rows")
+    def add_labelled_rows(
+        data_file: str | None, text_column: str | None, label_column: str | None, table: Any
+    ) -> tuple[str, Any]:
+        from finetune.label_next import add_labelled
+
+        if not data_file:
+            raise UserError("Upload the training file above first; the rows you label are added to it.")
+        labelled = [
+            (str(values[1]), str(values[-1]).strip())
+            for values in ([] if table is None else table.itertuples(index=False))
+            if str(values[-1] or "").strip()
+        ]
+        if not labelled:
+            raise UserError("Type a label in the Your label column of the rows you have labelled first.")
+        folder = Path(tempfile.mkdtemp(prefix="model-studio-labelled-"))
+        output = folder / f"{Path(data_file).stem[:40] or 'data'}-plus-{len(labelled)}.csv"
+        add_labelled(data_file, text_column or "", label_column or "", labelled, output, limits.max_dataset_rows)
         said = say(
-            "Labels changed: {changed:,}; rows dropped: {dropped:,}. Train on the corrected file (upload it above) "
-            "to compare with a run on the original.",
-            changed=changed,
-            dropped=dropped,
+            "Added {count:,} labelled rows to the training file above ({name}); train to make the next run.",
+            count=len(labelled),
+            name=output.name,
         )
-        return said, str(path)
+        return said, str(output)
 
     def cancel(request: gr.Request) -> str:
         if slot.cancel(owner=request.session_hash):
@@ -699,35 +818,12 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             default = studio.config.finetune_bases(task).default
             updates.append(gr.update() if at_hand(default) else gr.update(value=OFFLINE_BASES[task]))
         note = say(RUNS_NOTE, max_runs=limits.max_runs, max_gib=limits.max_runs_gib)
-        return [*updates, *show_runs(), note]
-
-    def show_runs() -> tuple[Any, str]:
-        return gr.update(choices=run_choices(studio)), runs_usage(studio)
-
-    @user_errors("deleting the run")
-    def delete(run_name: str | None) -> tuple:
-        """Delete a fine-tuned model (with its faster CPU copy) from the server, to make room for new ones.
-
-        Args:
-            run_name: the run's name, as /finetune returned it (a faster copy: "<run> (int8)"). Models named in
-                models.toml, and those a batch run or a faster copy is using, are not deleted.
-        Returns:
-            what was deleted and what is left, the runs left, and the Text classification, Image classification
-            and Named entities model lists.
-        """
-        run = deletable_run(studio, run_name)
-        served_in = SERVED_IN[run_task(run)]
-        message = delete_run(studio, run)
-        lists = [gr.update(choices=studio.dropdown_choices(task)) for task in SERVED_IN.values()]
-        for task, update in zip(SERVED_IN.values(), lists):
-            if task == served_in:  # it may have been the model chosen there
-                update["value"] = studio.public_name(task, studio.task(task).default)
-        return message, gr.update(choices=run_choices(studio), value=None), *lists
+        return [*updates, *runs.refreshed(), note]
 
     gr.Markdown(ui(DESCRIPTION))
-    events = {}
+    events: list[tuple[str, Any]] = []  # (kind, training event): each ends the same way
     bases = {}
-    checks: dict[str, tuple] = {}
+    checks: dict[str, CheckSection] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             with gr.Tabs():
@@ -752,7 +848,8 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                             label=ui("Validation file (optional)"), file_types=list(SUPPORTED_SUFFIXES), type="filepath"
                         )
                     train_text = gr.Button(ui("Train"), variant="primary")
-                    checks["text"] = _check_section()  # under Train, which stays on a laptop's screen
+                    checks["text"] = _check_section("text")  # under Train, which stays on a laptop's screen
+                    next_rows = _label_next_section(studio)
                 with gr.Tab(ui("Image classifier"), id="finetune-image"):
                     images_zip = gr.File(
                         label=ui("Labelled images (zip)"), file_types=[".zip"], type="filepath", height=130
@@ -771,7 +868,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                             label=ui("Validation zip (optional)"), file_types=[".zip"], type="filepath"
                         )
                     train_images = gr.Button(ui("Train"), variant="primary")
-                    checks["image"] = _check_section()
+                    checks["image"] = _check_section("image")
                 with gr.Tab(ui("Entity recogniser"), id="finetune-entities"):
                     entities_file = gr.File(
                         label=ui("Tagged sentences (CoNLL or JSONL)"),
@@ -797,21 +894,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         )
                     train_entities = gr.Button(ui("Train"), variant="primary")
             cancel_button = gr.Button(ui("Cancel"), variant="stop")
-            with gr.Accordion(ui("Your runs"), open=False):
-                # Its numbers come from models.toml: said in the visitor's language when the page loads.
-                runs_note = gr.Markdown(elem_classes="status-line")
-                with gr.Row(equal_height=True):
-                    your_runs = gr.Dropdown(
-                        choices=run_choices(studio),
-                        value=None,
-                        label=ui("Fine-tuned model"),
-                        allow_custom_value=True,  # checked against runs_dir when deleting
-                        scale=4,
-                    )
-                    delete_button = gr.Button(ui("Delete"), variant="stop", scale=1, min_width=80)
-                runs_status = gr.Markdown(elem_classes="status-line")  # filled when the page loads
+            runs = build_runs_section(studio, model_dropdowns, downloads)
         with gr.Column(scale=1):
-            status = gr.Markdown(ui("Upload a file to begin."), elem_classes="status-line")
+            status = gr.Markdown(ui("Upload a file to begin."), elem_classes="status-line", elem_id="finetune-status")
             curve = gr.LinePlot(x="step", y="loss", color="split", label=ui("Loss"), height=260)
             metrics = gr.Markdown()
             # What only a finished run has, shown once there is one: empty, these boxes filled the page.
@@ -848,34 +933,79 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     after = [download, model_name]
     # Two slots, so that a second request is told at once that a training is running, rather than queued.
     common = {"concurrency_limit": 2, "concurrency_id": "finetune"}
-    events["text"] = train_text.click(
-        finetune,
-        [data_file, text_column, label_column, bases["text"], epochs, learning_rate, batch_size, max_length]
+    training_inputs = {
+        "text": [data_file, text_column, label_column, bases["text"], epochs, learning_rate, batch_size, max_length]
         + [val_split, seed, validation_file],
-        [*shown, mistakes, *after, model_dropdowns["text_classification"]],
-        api_name="finetune",
-        **common,
-    )
-    events["image"] = train_images.click(
-        finetune_images,
-        [images_zip, bases["image"], image_epochs, image_lr, image_batch, image_size, image_val_split, image_seed]
-        + [image_validation],
-        [*shown, gallery, *after, model_dropdowns["image_classification"]],
-        api_name="finetune_images",
-        **common,
-    )
-    events["entities"] = train_entities.click(
-        finetune_entities,
-        [entities_file, bases["entities"], entity_epochs, entity_lr, entity_batch, entity_length]
+        "image": [images_zip, bases["image"], image_epochs, image_lr, image_batch, image_size, image_val_split]
+        + [image_seed, image_validation],
+        "entities": [entities_file, bases["entities"], entity_epochs, entity_lr, entity_batch, entity_length]
         + [entity_val_split, entity_seed, entity_validation],
-        [*shown, mistakes, *after, model_dropdowns["ner"]],
-        api_name="finetune_entities",
-        **common,
+    }
+    training_outputs = {
+        "text": [*shown, mistakes, *after, model_dropdowns["text_classification"]],
+        "image": [*shown, gallery, *after, model_dropdowns["image_classification"]],
+        "entities": [*shown, mistakes, *after, model_dropdowns["ner"]],
+    }
+    for task, button, train, api_name in (
+        ("text", train_text, finetune, "finetune"),
+        ("image", train_images, finetune_images, "finetune_images"),
+        ("entities", train_entities, finetune_entities, "finetune_entities"),
+    ):
+        events.append(
+            (task, button.click(train, training_inputs[task], training_outputs[task], api_name=api_name, **common))
+        )
+    for kind, section in checks.items():
+        check = section.button.click(
+            check_labels if kind == "text" else lambda zipped, base: check_labels(zipped, "", "", base),
+            [data_file, text_column, label_column, bases["text"]] if kind == "text" else [images_zip, bases["image"]],
+            [section.table, section.csv],
+            api_name="check_labels" if kind == "text" else None,
+            api_visibility="public" if kind == "text" else "private",
+            concurrency_limit=1,
+            concurrency_id="check_labels",
+        )
+        # Shown with their results, in a step of their own, so that the API's outputs stay plain values.
+        check.success(
+            lambda csv: (summarise_check(csv), *[gr.update(visible=True)] * 4),
+            section.csv,
+            [section.summary, section.table, section.csv, section.correct, section.retrain],
+            api_visibility="private",
+        )
+        upload = data_file if kind == "text" else images_zip
+        section.correct.click(
+            correct_labels,
+            [upload, label_column if kind == "text" else gr.State(""), section.table],
+            [section.summary, section.corrected_file],
+            api_name="correct_labels" if kind == "text" else None,
+            api_visibility="public" if kind == "text" else "private",
+        ).success(lambda: gr.update(visible=True), None, section.corrected_file, api_visibility="private")
+        retrain = section.retrain.click(
+            retrain_text if kind == "text" else retrain_images,
+            [*training_inputs[kind], section.table],
+            training_outputs[kind],
+            api_name="finetune_corrected" if kind == "text" else None,
+            api_visibility="public" if kind == "text" else "private",
+            **common,
+        )
+        events.append((kind, retrain))
+    next_rows.find.click(
+        label_next,
+        [next_rows.unlabelled, next_rows.run, next_rows.text_column, next_rows.count],
+        next_rows.table,
+        api_name="label_next",
+        concurrency_limit=1,
+        concurrency_id="check_labels",
+    ).success(lambda: [gr.update(visible=True)] * 2, None, [next_rows.table, next_rows.add], api_visibility="private")
+    next_rows.add.click(
+        add_labelled_rows,
+        [data_file, text_column, label_column, next_rows.table],
+        [next_rows.status, data_file],
+        api_visibility="private",
     )
     # Shown once a run has filled them, in a separate step, so that the API's outputs stay plain values rather than
     # visibility updates. What is empty stays hidden: the mistakes of a run that made none, the copy's name until
     # there is a copy.
-    for task, event in events.items():
+    for task, event in events:
         event.then(
             lambda name, table, pictures, task=task: (
                 gr.update(visible=bool(name)),
@@ -896,7 +1026,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             None,
             [faster, optimised, copy_name],
             api_visibility="private",
-        ).then(show_runs, None, [your_runs, runs_status], api_visibility="private")
+        ).then(runs.refreshed, None, runs.outputs(), api_visibility="private").then(
+            lambda: gr.update(choices=text_run_choices(studio)), None, next_rows.run, api_visibility="private"
+        )
     # Two slots, so that a second request for the same run is told at once that the copy is being made.
     optimise_button.click(
         optimise_run,
@@ -906,58 +1038,34 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         concurrency_limit=2,
         concurrency_id="optimise",
     ).then(lambda name: gr.update(visible=bool(name)), copy_name, copy_name, api_visibility="private").then(
-        show_runs, None, [your_runs, runs_status], api_visibility="private"
+        runs.refreshed, None, runs.outputs(), api_visibility="private"
     )
-    for kind, (check_button, check_summary, check_table, check_csv, correct_button, corrected_file) in checks.items():
-        inputs = [data_file, text_column, label_column, bases["text"]] if kind == "text" else [images_zip]
-        check = check_button.click(
-            check_labels if kind == "text" else lambda zipped, base: check_labels(zipped, "", "", base),
-            inputs if kind == "text" else [images_zip, bases["image"]],
-            [check_table, check_csv],
-            api_name="check_labels" if kind == "text" else None,
-            api_visibility="public" if kind == "text" else "private",
-            concurrency_limit=1,
-            concurrency_id="check_labels",
-        )
-        # Shown with their results, in a step of their own, so that the API's outputs stay plain values.
-        check.success(
-            lambda table, csv, kind=kind: (
-                summarise_check(csv),
-                gr.update(visible=True),
-                gr.update(visible=True),
-                gr.update(visible=kind == "text"),  # pictures are corrected in their zip, by the user
-            ),
-            [check_table, check_csv],
-            [check_summary, check_table, check_csv, correct_button],
-            api_visibility="private",
-        )
-        if kind == "text":
-            correct_button.click(
-                correct_labels,
-                [data_file, label_column, check_table],
-                [check_summary, corrected_file],
-                api_name="correct_labels",
-            ).success(lambda: gr.update(visible=True), None, corrected_file, api_visibility="private")
-    cancel_button.click(cancel, None, status, cancels=list(events.values()), api_visibility="private")
-    delete_button.click(
-        delete,
-        your_runs,
-        [runs_status, your_runs, *(model_dropdowns[task] for task in SERVED_IN.values())],
-        api_name="delete_run",
-        concurrency_limit=1,  # two requests to delete one run: the second is told there is no such run
-    )
+    cancel_button.click(cancel, None, status, cancels=[event for _, event in events], api_visibility="private")
+    runs.wire()
     demo.load(
         refresh_choices,
         None,
         [*(model_dropdowns[task] for task in SERVED_IN.values()), *(bases[task] for task in SERVED_IN)]
-        + [your_runs, runs_status, runs_note],
+        + [*runs.outputs(), runs.note],
         api_visibility="private",
     )
 
 
-def _check_section() -> tuple[gr.Button, gr.Markdown, gr.Dataframe, gr.File, gr.Button, gr.File]:
-    """Check labels: a button under the upload, its results, shown once there are some, and (for a table) the
-    corrections a user makes in them, applied to a copy of the file."""
+@dataclass
+class CheckSection:
+    """Check labels under one kind's Train button: the check, its results, and the corrections a user makes in them,
+    downloaded or trained on at once."""
+
+    button: gr.Button
+    summary: gr.Markdown
+    table: gr.Dataframe
+    csv: gr.File
+    correct: gr.Button
+    retrain: gr.Button
+    corrected_file: gr.File
+
+
+def _check_section(kind: str) -> CheckSection:
     with gr.Accordion(ui("Check labels (before training)"), open=False):
         gr.Markdown(ui(CHECK_NOTE), elem_classes="status-line")
         button = gr.Button(ui("Check labels"))
@@ -970,9 +1078,57 @@ def _check_section() -> tuple[gr.Button, gr.Markdown, gr.Dataframe, gr.File, gr.
             datatype=["number", "str", "str", "str", "str", "str", "str", "bool"],
         )
         csv = gr.File(label=ui("Every row, most suspicious first (CSV)"), visible=False)
-        correct = gr.Button(ui("Download the corrected file"), visible=False)
-        corrected_file = gr.File(label=ui("The corrected file (CSV)"), visible=False)
-    return button, summary, table, csv, correct, corrected_file
+        with gr.Row():
+            correct = gr.Button(ui("Download the corrected file"), visible=False)
+            retrain = gr.Button(ui("Retrain with corrections"), variant="primary", visible=False)
+        what = "The corrected zip" if kind == "image" else "The corrected file (CSV)"
+        corrected_file = gr.File(label=ui(what), visible=False)
+    return CheckSection(button, summary, table, csv, correct, retrain, corrected_file)
+
+
+@dataclass
+class LabelNextSection:
+    """Label next: an unlabelled file, the run that ranks it, and the rows to label, added to the training file."""
+
+    unlabelled: gr.File
+    run: gr.Dropdown
+    text_column: gr.Textbox
+    count: gr.Slider
+    find: gr.Button
+    table: gr.Dataframe
+    add: gr.Button
+    status: gr.Markdown
+
+
+def text_run_choices(studio: Studio) -> list[str]:
+    """The fine-tuned text classifiers, newest first, by their labels."""
+    return [run_label(path) for path in list_runs(studio.config.runs_dir).values() if run_task(path) == "text"]
+
+
+def _label_next_section(studio: Studio) -> LabelNextSection:
+    with gr.Accordion(ui("Label next (active learning)"), open=False):
+        gr.Markdown(ui(LABEL_NEXT_NOTE), elem_classes="status-line")
+        unlabelled = gr.File(label=ui("Texts to label"), file_types=list(SUPPORTED_SUFFIXES), type="filepath")
+        with gr.Row():
+            run = gr.Dropdown(
+                choices=text_run_choices(studio),
+                value=None,
+                label=ui("Fine-tuned model (empty: the newest)"),
+                allow_custom_value=True,  # a run trained after the page loaded; checked against runs_dir
+            )
+            text_column = gr.Textbox(label=ui("Text column (empty: guessed)"))
+            count = gr.Slider(5, 200, value=20, step=5, label=ui("Rows"))
+        find = gr.Button(ui("Find the rows to label"))
+        table = gr.Dataframe(
+            label=ui("Least sure first: type your label in the last column"),
+            interactive=True,
+            wrap=True,
+            visible=False,
+            datatype=["number", "str", "str", "number", "str"],
+        )
+        add = gr.Button(ui("Add the labelled rows to the training file"), visible=False)
+        status = gr.Markdown()
+    return LabelNextSection(unlabelled, run, text_column, count, find, table, add, status)
 
 
 def summarise_check(csv_path: str) -> str:
@@ -1059,16 +1215,6 @@ def _mistakes(run: Path, task: str, downloads: Path) -> Any:
         "predicted": say("predicted"),
     }
     return pd.DataFrame(rows, columns=columns).rename(columns=headers)
-
-
-def _confusion(run: Path, metrics: dict, task: str, downloads: Path) -> str:
-    """The run's confusion matrix where Gradio serves files from: its own picture, or one drawn again with the
-    title in the user's language."""
-    picture = downloads / f"{run.name}.png"
-    if language() == ENGLISH:
-        return str(shutil.copy(run / "confusion_matrix.png", picture))
-    title = say(CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"]))
-    return draw_confusion(metrics, task, picture, title=title)
 
 
 def _has_rows(table: Any) -> bool:

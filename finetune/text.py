@@ -156,6 +156,15 @@ def evaluation(data: Prepared, built: Built, predictions: list[int], references:
     return metrics, misclassified(data.validation.texts, references, predictions, data.label_names)
 
 
+def validation_rows(data: Prepared, built: Built, predictions: list[int], references: list[int]) -> list[dict]:
+    """Every validation text with its true and predicted label, for comparing runs (finetune/compare.py)."""
+    names = data.label_names
+    return [
+        {"item": text, "true": names[ref], "predicted": names[pred]}
+        for text, ref, pred in zip(data.validation.texts, references, predictions)
+    ]
+
+
 def save_model(model: Any, built: Built, folder: Any) -> None:
     import json
 

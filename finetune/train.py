@@ -8,6 +8,7 @@ Runs the same on one CPU, one GPU, or many processes under `accelerate launch` (
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     cpu: bool = False
     max_rows: int = 200_000
+    corrections: str | None = None  # a JSON file: the label check's corrections that made `data` (finetune/checking.py)
 
 
 @dataclass
@@ -167,7 +170,7 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
 
     # Training: each epoch a new order; evaluate after each; keep the best weights, by the kind's own measure.
     keep_best_by = getattr(kind, "KEEP_BEST_BY", "val_loss")
-    step, best, best_state, bad_epochs = 0, -math.inf, None, 0
+    step, best, best_state, bad_epochs, kept_epoch = 0, -math.inf, None, 0, 0
     training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
     for epoch in range(1, cfg.epochs + 1):
         train_loader = accelerator.prepare(
@@ -207,7 +210,7 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
         emit({"event": "eval", "step": step, "epoch": epoch, "val_loss": round(val_loss, 5), name: score})
         goodness = -val_loss if keep_best_by == "val_loss" else score
         if goodness > best:
-            best, bad_epochs = goodness, 0
+            best, bad_epochs, kept_epoch = goodness, 0, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in accelerator.unwrap_model(model).state_dict().items()}
         else:
             bad_epochs += 1
@@ -232,9 +235,14 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
             "train_seconds": round(elapsed, 1),
             "samples_per_second": round(step * cfg.batch_size * accelerator.num_processes / max(1e-9, elapsed), 2),
             "steps": step,
+            "epochs_run": epoch,
+            "kept_epoch": kept_epoch,
+            "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
             "config": {**asdict(cfg), "learning_rate": lr},
             "data": data.summary,
+            "source": data_source(cfg),
         }
+        validation_rows = kind.validation_rows(data, built, predictions, references)
         done = {
             "event": "done",
             "task": cfg.task,
@@ -242,10 +250,27 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
             "metrics": metrics,
             "train_seconds": result["train_seconds"],
         }
-        save_run(output, kind, unwrapped, built, result, [*events, done])
+        save_run(output, kind, unwrapped, built, result, [*events, done], validation_rows)
         emit(done)
     accelerator.wait_for_everyone()
     return result
+
+
+def data_source(cfg: TrainConfig) -> dict:
+    """What a run was trained on, to tell runs apart: the file's name and SHA-256, and the label check's corrections
+    that made it from another file (None for a file as the user gave it)."""
+    corrections = None
+    if cfg.corrections:
+        corrections = json.loads(Path(cfg.corrections).read_text(encoding="utf-8"))
+    return {"file": Path(cfg.data).name, "sha256": file_sha256(cfg.data), "corrections": corrections}
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _loss(logits: Any, labels: Any, label_smoothing: float) -> Any:

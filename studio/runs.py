@@ -23,6 +23,8 @@ COMPLETE_MARKER = "metrics.json"  # written last inside the folder, which is its
 # The tab each kind of run is served in.
 SERVED_IN = {"text": "text_classification", "image": "image_classification", "entities": "ner"}
 GIB = 2**30
+# The run each tab serves by default, where the user made one the default (Fine-tune → Your runs): tab -> folder name.
+DEFAULTS_FILE = "defaults.json"
 WHERE_TO_DELETE = "Fine-tune → Your runs"  # a text of the translation table, as are the remedies below
 DELETE_A_RUN = f"delete a run in {WHERE_TO_DELETE}"
 
@@ -142,6 +144,29 @@ def delete_run(run: Path) -> list[Path]:
         os.replace(folder, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
     return folders
+
+
+def chosen_defaults(runs_dir: Path) -> dict[str, str]:
+    """The runs made the default of their tab, tab -> folder name, as long as each run is still there."""
+    try:
+        chosen = json.loads((Path(runs_dir) / DEFAULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    runs = list_runs(runs_dir)
+    return {
+        tab: name
+        for tab, name in (chosen.items() if isinstance(chosen, dict) else [])
+        if isinstance(name, str) and name in runs and SERVED_IN.get(run_task(runs[name])) == tab
+    }
+
+
+def save_chosen_defaults(runs_dir: Path, chosen: dict[str, str]) -> None:
+    """Keep the runs made defaults across restarts (written whole, then renamed into place)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    partial = runs_dir / f".{DEFAULTS_FILE}.{os.getpid()}"
+    partial.write_text(json.dumps(chosen, indent=2), encoding="utf-8")
+    os.replace(partial, runs_dir / DEFAULTS_FILE)
 
 
 def _existing(folder: Path) -> Path:

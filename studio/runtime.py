@@ -20,7 +20,7 @@ from studio.config import Config, TaskConfig
 from studio.errors import ModelUnavailableError, UserError
 from studio.hub import FOR_A_WHILE, Remembered
 from studio.i18n import Word, say, ui
-from studio.runs import SERVED_IN, list_runs, run_label, run_task
+from studio.runs import SERVED_IN, chosen_defaults, list_runs, run_label, run_task, save_chosen_defaults
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ class Studio:
     unavailable: Remembered = field(default_factory=Remembered)  # model reference -> why it could not be had
     # Local models a job is using now (a batch run, a faster copy being made): they are not deleted under it.
     holds: Counter = field(default_factory=Counter)
+    # The runs a user made the default of their tab (Fine-tune → Your runs), tab -> path; kept in runs_dir.
+    chosen_defaults: dict[str, str] = field(default_factory=dict)
     _holds_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -102,6 +104,20 @@ class Studio:
     def task(self, name: str) -> TaskConfig:
         return self.config.tasks[name]
 
+    def default(self, task_name: str) -> str:
+        """The model a request that names none asks for: a run made the default in the page, else models.toml's."""
+        return self.chosen_defaults.get(task_name) or self.task(task_name).default
+
+    def make_default(self, task_name: str, ref: str | None) -> None:
+        """Serve `ref` (a run's folder) by default in its tab from now on, across restarts; None: models.toml's
+        default again."""
+        if ref:
+            self.chosen_defaults[task_name] = ref
+        else:
+            self.chosen_defaults.pop(task_name, None)
+        chosen = {tab: PurePath(path).name for tab, path in self.chosen_defaults.items()}
+        save_chosen_defaults(self.config.runs_dir, chosen)
+
     def choices(self, task_name: str) -> dict[str, str]:
         """Label -> model reference for a task's dropdown: those added at run time (fine-tuned runs), newest first,
         then the configured ones."""
@@ -115,6 +131,8 @@ class Studio:
         """Offer every finished run in runs_dir (and each faster copy) in the tab that serves its kind."""
         for path in reversed(list_runs(self.config.runs_dir).values()):  # oldest first, so the newest leads
             self.add_choice(SERVED_IN[run_task(path)], run_label(path), str(path))
+        runs = list_runs(self.config.runs_dir)
+        self.chosen_defaults = {tab: str(runs[name]) for tab, name in chosen_defaults(self.config.runs_dir).items()}
 
     def forget(self, ref: str) -> None:
         """Take a model out of every dropdown and out of memory (a run that is deleted)."""
@@ -123,6 +141,8 @@ class Studio:
                 del added[label]
             self.models.drop(task_name, ref)
         self.fallbacks = {key: value for key, value in self.fallbacks.items() if ref not in (key[1], value[0])}
+        for task_name in [task for task, chosen in self.chosen_defaults.items() if chosen == ref]:
+            self.make_default(task_name, None)
 
     def dropdown_choices(self, task_name: str) -> list[tuple[Any, str]]:
         """(label, value) for each of a task's choices, as the page and the API carry them: the label as the page
@@ -208,7 +228,7 @@ class Studio:
     def resolve(self, task_name: str, ref: str | None) -> str:
         """The model reference that `ref` (a reference or a label the dropdown lists; empty: the default) names."""
         # Only the listed choices load, so no path or Hub name a client makes up is ever opened.
-        ref = ("" if ref is None else str(ref)).strip() or self.task(task_name).default
+        ref = ("" if ref is None else str(ref)).strip() or self.default(task_name)
         choices = self.choices(task_name)
         if ref not in choices.values():
             if ref in choices:  # a label, as the dropdown shows it
@@ -253,6 +273,8 @@ class Studio:
         (or, offline, what the page opens on in the default's place: `answering`); a model picked on purpose is
         kept; else the one named."""
         resolved = self.resolve(task_name, ref)
+        if task_name in self.chosen_defaults:  # the user's own default reads what it was trained on
+            return resolved
         chinese_model = str(self.task(task_name).options.get("chinese") or "")
         default = self.task(task_name).default
         # answering() asks whether the default is at hand: only for Chinese text, and only when it is not the default.
@@ -265,8 +287,8 @@ class Studio:
         cannot be had (offline, not cached), the listed choice that stands in for it."""
         from studio.hf import at_hand
 
-        default = self.task(task_name).default
-        if at_hand(default):
+        default = self.default(task_name)
+        if task_name in self.chosen_defaults or at_hand(default):
             return default
         stand_in = self.fallback_for(task_name, default)
         if stand_in is not None and stand_in[0] in self.choices(task_name).values():
@@ -285,7 +307,7 @@ class Studio:
     def loaded(self, task_name: str, ref: str | None) -> tuple[LoadedModel | None, str]:
         """What serves `ref` (a reference or a label) right now, if anything, without loading it; and the note on a
         stand-in, in the request's language."""
-        ref = ref or self.task(task_name).default
+        ref = ref or self.default(task_name)
         choices = self.choices(task_name)
         if ref not in choices.values():
             ref = choices.get(ref, ref)

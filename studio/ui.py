@@ -92,7 +92,7 @@ def model_controls(
     with gr.Row(equal_height=True):
         model = gr.Dropdown(
             choices=studio.dropdown_choices(task_name),
-            value=studio.public_name(task_name, studio.task(task_name).default),
+            value=studio.public_name(task_name, studio.default(task_name)),
             label=ui("Model"),
             interactive=True,
             # Checked by Studio.load against the live choices, which grow when a fine-tune finishes.

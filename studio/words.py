@@ -1256,9 +1256,102 @@ CHINESE: dict[str, str] = {
         "文件中没有第 {row} 行；请重新检查标签后再改正。"
     ),
     (
-        "Labels changed: {changed:,}; rows dropped: {dropped:,}. Train on the corrected file (upload it above) "
-        "to compare with a run on the original."
-    ): "改了 {changed:,} 个标签，删除了 {dropped:,} 行。用改正后的文件训练（在上方上传），和用原文件训练的结果比较。",
+        "Labels changed: {changed:,}; rows dropped: {dropped:,}. Press Retrain with corrections for a new run "
+        "with the same settings, then compare the two in Your runs."
+    ): (
+        "改了 {changed:,} 个标签，删除了 {dropped:,} 行。按“用改正后的数据重新训练”，以相同设置训练一个新模型，"
+        "然后在“你的微调模型”中比较两者。"
+    ),
+    "A row number in the table is not a number; check the labels again.": "表格中的行号不是数字；请重新检查标签。",
+    "Retrain with corrections": "用改正后的数据重新训练",
+    "The corrected zip": "改正后的 zip",
+    "retraining with the corrections": "用改正后的数据重新训练",
+    # Label next (finetune/tab.py, finetune/label_next.py)
+    "Label next (active learning)": "接下来标注哪些（主动学习）",
+    (
+        "Which texts to label next: a fine-tuned text classifier reads a file of unlabelled texts, and those it is "
+        "least sure of (its two likeliest labels closest) come first; they teach the next run the most. Type a label "
+        "for the ones you know, add them to the training file above and train again."
+    ): (
+        "接下来该标注哪些文本：用一个微调好的文本分类器读取未标注的文本文件，它最没把握的（最可能的两个标签最接近的）"
+        "排在前面，这些最能帮助下一次训练。给你知道答案的文本填上标签，加入上方的训练文件，再训练一次。"
+    ),
+    "Texts to label": "待标注的文本",
+    "Fine-tuned model (empty: the newest)": "微调模型（留空：最新的）",
+    "Text column (empty: guessed)": "文本列（留空：自动判断）",
+    "Rows": "行数",
+    "Find the rows to label": "找出要标注的行",
+    "Least sure first: type your label in the last column": "最没把握的在前：在最后一列填写你的标签",
+    "Add the labelled rows to the training file": "把标注好的行加入训练文件",
+    "finding the rows to label": "查找要标注的行",
+    "adding the labelled rows": "加入标注好的行",
+    "Upload a file of texts to label first.": "请先上传待标注的文本文件。",
+    "Reading every row with the run": "正在用微调模型读取每一行",
+    "The run's guess": "模型的猜测",
+    "Margin": "差距",
+    "Your label": "你的标签",
+    (
+        "There is no fine-tuned text classifier named '{name}'; train one first, or give the name a fine-tune returned."
+    ): "没有名为“{name}”的微调文本分类器；请先训练一个，或填写微调返回的名称。",
+    "Upload the training file above first; the rows you label are added to it.": (
+        "请先在上方上传训练文件；你标注的行会加入其中。"
+    ),
+    "Type a label in the Your label column of the rows you have labelled first.": (
+        "请先在“你的标签”列中为已标注的行填写标签。"
+    ),
+    "Added {count:,} labelled rows to the training file above ({name}); train to make the next run.": (
+        "已把 {count:,} 行标注好的数据加入上方的训练文件（{name}）；训练即可得到下一个模型。"
+    ),
+    "The file has no column '{column}'; choose the text column among: {columns}.": (
+        "文件中没有“{column}”列；请从这些列中选择文本列：{columns}。"
+    ),
+    "The file has no texts in the column '{column}'; upload a file of texts to label.": (
+        "文件的“{column}”列中没有文本；请上传待标注的文本文件。"
+    ),
+    # Your runs (finetune/runs_page.py, finetune/compare.py)
+    "Runs, newest first": "训练记录，最新的在前",
+    "Name": "名称",
+    "Kind": "类型",
+    "Data": "数据",
+    "Finished": "完成时间",
+    "Epochs": "训练轮数",
+    "Score": "得分",
+    "Default": "默认",
+    "{run} of {max} (kept {kept})": "{run} / {max}（保留第 {kept} 轮）",
+    "{data}, corrected from {file} ({sha}): {changed} labels changed, {dropped} rows dropped": (
+        "{data}，由 {file}（{sha}）改正而来：改了 {changed} 个标签，删除了 {dropped} 行"
+    ),
+    "Make default": "设为默认",
+    "Runs to compare": "要比较的训练记录",
+    "Compare": "比较",
+    "Scores": "得分",
+    "F1 of each label": "各标签的 F1",
+    "Validation rows predicted differently": "预测结果不同的验证行",
+    "Confusion matrices": "混淆矩阵",
+    "Metric": "指标",
+    "Label (F1)": "标签（F1）",
+    "Validation row": "验证行",
+    "Label (last run's data)": "标签（最后一个训练记录的数据）",
+    "word accuracy": "词准确率",
+    "weighted F1": "加权 F1",
+    "macro F1": "宏平均 F1",
+    "validation loss": "验证损失",
+    "validation rows": "验证行数",
+    "training rows": "训练行数",
+    "epochs run": "已训练轮数",
+    "comparing the runs": "比较训练记录",
+    "making the run the default": "设为默认模型",
+    "Choose two or more runs to compare.": "请选择两个或更多训练记录进行比较。",
+    "Choose runs of one kind to compare: text classifiers, image classifiers or entity recognisers.": (
+        "请选择同一类型的训练记录进行比较：文本分类器、图片分类器或实体识别器。"
+    ),
+    "**{run}** now answers by default in the {tab} tab and its API.": (
+        "**{run}** 现在是“{tab}”标签页及其 API 的默认模型。"
+    ),
+    (
+        "{shared:,} validation rows were seen by every run; {changed:,} of them are predicted differently, "
+        "those where one run is right and another wrong first."
+    ): "所有训练记录共有 {shared:,} 个验证行，其中 {changed:,} 行的预测不同；一个对、一个错的排在前面。",
     "Every row, most suspicious first (CSV)": "所有行，最可疑的在前（CSV）",
     (
         "Finds the rows whose label is probably wrong, in seconds to a minute on a CPU: a classifier on the base "

@@ -458,9 +458,14 @@ def medical_entities(recognizer: MedicalRecognizer, text: str) -> list[dict]:
 
 
 def model_for_text(studio: Studio, model_ref: str | None, text: str) -> str | None:
-    """The model that reads `text`: Chinese text sent to the default (or no) model goes to [ner] chinese."""
+    """The model that reads `text`: Chinese text sent to the default (or no) model goes to [ner] chinese, unless the
+    default is a run the user made it."""
     chinese = studio.task(TASK).options.get("chinese")
-    if not chinese or ((model_ref or "").strip() and studio.resolve(TASK, model_ref) != studio.task(TASK).default):
+    if (
+        not chinese
+        or TASK in studio.chosen_defaults
+        or ((model_ref or "").strip() and studio.resolve(TASK, model_ref) != studio.default(TASK))
+    ):
         return model_ref
     return str(chinese) if is_chinese(text) else model_ref
 

@@ -29,9 +29,13 @@ API_NAMES = [
     "/finetune",
     "/finetune_images",
     "/finetune_entities",
-    "/optimise_run",
     "/check_labels",
     "/correct_labels",
+    "/finetune_corrected",
+    "/label_next",
+    "/optimise_run",
+    "/compare_runs",
+    "/make_default",
     "/delete_run",
 ]
 # Inputs after the first that a caller must give: zero-shot has no labels of its own.

@@ -298,6 +298,73 @@ def test_finetune_trains_reports_and_the_new_model_classifies(page: Page, assets
         expect(panel.get_by_role("meter", name=label)).to_be_visible()
 
 
+def test_fix_the_labels_retrain_compare_and_make_the_new_run_the_default(page: Page, tmp_path: Path):
+    """The whole loop a user runs on a noisy file: train, check the labels, change two of the suggestions, retrain
+    with the corrections, compare the two runs, make the new one the default, and classify with it."""
+    from tests.test_runs_compare import noisy_tickets
+
+    panel = open_tab(page, "Fine-tune")
+    upload(panel, noisy_tickets(tmp_path))
+    expect(panel.get_by_text(re.compile(r"usable rows, 3 labels"))).to_be_visible()
+    # The pack's MiniLM, whose embeddings the check reads (the tiny test model's are random).
+    panel.get_by_role("combobox", name="Base model").click()
+    page.get_by_role("option", name="MiniLM-L6 (offline pack)").click()
+    status = panel.locator("#finetune-status")
+    panel.get_by_role("button", name="Train", exact=True).click()
+    expect(status).to_contain_text("is ready in the Text classification tab", timeout=TRAINING_TIMEOUT_MS)
+    first = panel.get_by_label("New model's name", exact=False).input_value()
+    assert first.startswith("noisy-tickets-2")
+
+    panel.get_by_role("button", name="Check labels (before training)").click()
+    panel.get_by_role("button", name="Check labels", exact=True).click()
+    expect(panel.get_by_text(re.compile(r"of 45 labelled rows look mislabelled"))).to_be_visible()
+    suspects = panel.locator(".block").filter(has=page.locator("th[title='Use label']")).last
+    # Two suggestions changed: the first row is kept with the label it has, the second is dropped.
+    given = suspects.locator("[data-row='0'][data-col='2']").inner_text().strip()
+    use_label = suspects.locator("[data-row='0'][data-col='6']")
+    use_label.dblclick()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type(given)
+    page.keyboard.press("Enter")
+    expect(use_label).to_have_text(re.compile(rf"^\s*{given}\b"))
+    suspects.locator("[data-row='1'][data-col='7'] input[type=checkbox]").check()
+    panel.get_by_role("button", name="Retrain with corrections").click()
+    expect(status).to_contain_text("noisy-tickets-corrected-", timeout=TRAINING_TIMEOUT_MS)
+    expect(status).to_contain_text("is ready in the Text classification tab", timeout=TRAINING_TIMEOUT_MS)
+    second = panel.get_by_label("New model's name", exact=False).input_value()
+    assert second.startswith("noisy-tickets-corrected-")
+
+    panel.get_by_role("button", name="Your runs").click()
+    runs = panel.locator(".block").filter(has=page.locator("th[title='Data']")).last  # Runs, newest first
+    corrected = re.compile(r"corrected from noisy_tickets\.csv \(\w{8}\): \d+ labels changed, 1 rows dropped")
+    expect(runs.get_by_role("gridcell").filter(has_text=corrected)).to_be_visible()
+    expect(runs.get_by_role("gridcell").filter(has_text=second)).to_be_visible()
+    compared = panel.get_by_role("combobox", name="Runs to compare")
+    for name in (first, second):
+        compared.click()
+        page.get_by_role("option", name=name, exact=True).click()
+    panel.get_by_role("button", name="Compare", exact=True).click()
+    expect(panel.get_by_text("validation rows were seen by every run")).to_be_visible()
+    scores = panel.locator(".block").filter(has=page.locator("th[title='Metric']")).last
+    for name in (first, second):
+        expect(scores.locator(f"th[title='{name}']").first).to_be_visible()
+    expect(scores.get_by_role("gridcell").filter(has_text=re.compile(r"^\s*accuracy\b")).first).to_be_visible()
+    expect(block(panel, "Confusion matrices").locator("img")).to_have_count(2)
+
+    picked = panel.get_by_role("combobox", name="Fine-tuned model")
+    picked.click()
+    page.get_by_role("option", name=second, exact=True).click()
+    panel.get_by_role("button", name="Make default", exact=True).click()
+    expect(panel.get_by_text(f"{second} now answers by default in the Text classification tab")).to_be_visible()
+
+    panel = open_tab(page, "Text classification")
+    expect(panel.get_by_role("combobox", name="Model")).to_have_value(second)
+    panel.get_by_label("Text", exact=True).fill("My parcel never arrived and the tracking has not moved")
+    panel.get_by_role("button", name="Classify", exact=True).click()
+    for label in ("billing", "shipping", "technical"):
+        expect(panel.get_by_role("meter", name=label)).to_be_visible()
+
+
 # ---------------------------------------------------------------------------------------------- mistakes
 
 
