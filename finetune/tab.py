@@ -243,6 +243,11 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     # Gradio serves files only from the working and temp folders, and runs_dir may be anywhere.
     downloads = jobs.output_folder("model-studio-downloads-")
 
+    def fresh_folder(prefix: str) -> Path:
+        """A new folder for one answer's files, among the downloads, which are deleted once they are old."""
+        jobs.delete_older_than(downloads, limits.delete_files_after_s)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=downloads))
+
     def train_and_report(cfg: TrainConfig, request: gr.Request | None) -> Iterator[dict]:
         """Start the training process and turn its events into updates of the tab's outputs, by name."""
         jobs.delete_older_than(downloads, limits.delete_files_after_s)
@@ -678,7 +683,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             limits.max_dataset_rows,
             lambda share: progress(share, desc=say("Reading every row with the base model")),
         )
-        folder = Path(tempfile.mkdtemp(prefix="model-studio-check-labels-"))
+        folder = fresh_folder("check-labels-")
         path = checked.write_csv(folder / f"{Path(data_file).stem[:40] or 'data'}-label-check.csv")
         item = say("File") if checked.item_column == "file" else say("Text")
         headers = [say("Row"), item, say("Label"), say("Suggested label"), say("Confidence"), say("Suspect")]
@@ -716,7 +721,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             raise UserError("Upload a labelled file first (a table, or a zip of pictures).")
         if table is None or len(table) == 0:
             raise UserError("Check the labels first; then correct them in the table.")
-        folder = Path(tempfile.mkdtemp(prefix="model-studio-corrected-"))
+        folder = fresh_folder("corrected-")
         suffix = ".zip" if is_picture_zip(data_file) else ".csv"
         output = folder / f"{Path(data_file).stem[:40] or 'data'}-corrected{suffix}"
         path, record = corrected(data_file, label_column or "", table, output, limits.max_dataset_rows)
@@ -797,7 +802,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         ]
         if not labelled:
             raise UserError("Type a label in the Your label column of the rows you have labelled first.")
-        folder = Path(tempfile.mkdtemp(prefix="model-studio-labelled-"))
+        folder = fresh_folder("labelled-")
         output = folder / f"{Path(data_file).stem[:40] or 'data'}-plus-{len(labelled)}.csv"
         add_labelled(data_file, text_column or "", label_column or "", labelled, output, limits.max_dataset_rows)
         said = say(
