@@ -178,10 +178,13 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
     """Your runs, inside the Fine-tune tab: built where it is called, wired here."""
     tabs = list(SERVED_IN.values())
 
-    def refreshed() -> tuple:
+    def listing() -> tuple:
+        """The table and the two lists of runs, as they are now."""
         choices, table = run_choices(studio), runs_table(studio)
-        shown = gr.update(value=table, visible=len(table) > 0)
-        return shown, gr.update(choices=choices), gr.update(choices=choices), runs_usage(studio)
+        return gr.update(value=table, visible=len(table) > 0), gr.update(choices=choices), gr.update(choices=choices)
+
+    def refreshed() -> tuple:
+        return *listing(), runs_usage(studio)
 
     def model_lists(served_in: str, value: str | None = None) -> list[Any]:
         """The three model lists: the one of `served_in` with its choices again (and on `value`, when given)."""
@@ -320,8 +323,9 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
             [scores, per_label, changed, confusion],
             api_visibility="private",
         )
+        # Then the listing again, leaving the usage line, which says what was done.
         default_button.click(make_default, picked, [usage, *lists], api_name="make_default").success(
-            refreshed, None, section.outputs(), api_visibility="private"
+            listing, None, [table, picked, to_compare], api_visibility="private"
         )
         delete_button.click(
             delete,
@@ -329,7 +333,7 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
             [usage, picked, *lists],
             api_name="delete_run",
             concurrency_limit=1,  # two requests to delete one run: the second is told there is no such run
-        ).success(refreshed, None, section.outputs(), api_visibility="private")
+        ).success(listing, None, [table, picked, to_compare], api_visibility="private")
 
     section = RunsSection(table, picked, to_compare, usage, note, refreshed, wire)
     return section
