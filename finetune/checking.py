@@ -14,7 +14,7 @@ from finetune.label_check import IMAGE_BASE, TEXT_BASE, LabelCheck, check_image_
 from finetune.train import file_sha256
 from studio.errors import DataError
 from studio.files.pictures import read_images
-from studio.files.tables import guess_columns, read_table
+from studio.files.tables import guess_columns, read_table, text_and_label_columns
 
 PREVIEW_ROWS = 20
 
@@ -49,15 +49,7 @@ def _check_table(
     progress: Callable[[float], None] | None,
 ) -> LabelCheck:
     df = read_table(path, max_rows=max_rows)
-    guessed_text, guessed_label = guess_columns(df)
-    text_column, label_column = (text_column or guessed_text or "").strip(), (label_column or guessed_label or "")
-    for column in (text_column, label_column):
-        if column not in df.columns:
-            raise DataError(
-                "The file has no column '{column}'; choose the text and label columns among: {columns}.",
-                column=column,
-                columns=", ".join(map(str, df.columns)),
-            )
+    text_column, label_column = text_and_label_columns(df, text_column, label_column)
     labels = [str(label).strip() for label in df[label_column].fillna("")]
     labelled = [row for row, label in enumerate(labels) if label]  # a row without a label has nothing to check
     texts = df[text_column].fillna("").astype(str).tolist()

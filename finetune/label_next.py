@@ -15,7 +15,7 @@ from typing import Any
 
 from studio.errors import DataError
 from studio.files.safe_csv import write_csv
-from studio.files.tables import guess_columns, read_table
+from studio.files.tables import guess_columns, read_table, text_and_label_columns
 
 PREDICT_CHUNK = 64
 
@@ -86,15 +86,7 @@ def add_labelled(
     """The training table with the newly labelled (text, label) rows added at its end, as a CSV at `output`; the
     other columns of the new rows are left empty."""
     df = read_table(training_file, max_rows=max_rows)
-    guessed_text, guessed_label = guess_columns(df)
-    text_column, label_column = (text_column or guessed_text or ""), (label_column or guessed_label or "")
-    for column in (text_column, label_column):
-        if column not in df.columns:
-            raise DataError(
-                "The file has no column '{column}'; choose the text and label columns among: {columns}.",
-                column=column,
-                columns=", ".join(map(str, df.columns)),
-            )
+    text_column, label_column = text_and_label_columns(df, text_column, label_column)
     columns = [str(c) for c in df.columns]
     rows: list[list[Any]] = df.fillna("").astype(str).values.tolist()
     for text, label in labelled:

@@ -290,9 +290,14 @@ def test_finetune_trains_reports_and_the_new_model_classifies(page: Page, assets
     model_name = panel.get_by_label("New model's name", exact=False).input_value()
     assert model_name.startswith("support-tickets-")
 
+    classify_with_the_run(page, model_name, "I was charged twice this month")
+
+
+def classify_with_the_run(page: Page, run: str, text: str) -> None:
+    """In Text classification, the picker opens on `run` and classifying `text` shows a bar for each ticket team."""
     panel = open_tab(page, "Text classification")
-    expect(panel.get_by_role("combobox", name="Model")).to_have_value(model_name)
-    panel.get_by_label("Text", exact=True).fill("I was charged twice this month")
+    expect(panel.get_by_role("combobox", name="Model")).to_have_value(run)
+    panel.get_by_label("Text", exact=True).fill(text)
     panel.get_by_role("button", name="Classify", exact=True).click()
     for label in ("billing", "shipping", "technical"):
         expect(panel.get_by_role("meter", name=label)).to_be_visible()
@@ -357,12 +362,7 @@ def test_fix_the_labels_retrain_compare_and_make_the_new_run_the_default(page: P
     panel.get_by_role("button", name="Make default", exact=True).click()
     try:
         expect(panel.get_by_text(f"{second} now answers by default in the Text classification tab")).to_be_visible()
-        panel = open_tab(page, "Text classification")
-        expect(panel.get_by_role("combobox", name="Model")).to_have_value(second)
-        panel.get_by_label("Text", exact=True).fill("My parcel never arrived and the tracking has not moved")
-        panel.get_by_role("button", name="Classify", exact=True).click()
-        for label in ("billing", "shipping", "technical"):
-            expect(panel.get_by_role("meter", name=label)).to_be_visible()
+        classify_with_the_run(page, second, "My parcel never arrived and the tracking has not moved")
 
         # Deleting the run brings back the configured default.
         panel = open_tab(page, "Fine-tune")

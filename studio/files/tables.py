@@ -142,6 +142,20 @@ def read_table(path: str | Path, max_rows: int = 200_000, max_bytes: int = 200 *
     return df
 
 
+def text_and_label_columns(df: pandas.DataFrame, text_column: str = "", label_column: str = "") -> tuple[str, str]:
+    """The text and label columns a user chose (empty: guessed), once both are in the table."""
+    guessed_text, guessed_label = guess_columns(df)
+    chosen = ((text_column or guessed_text or "").strip(), (label_column or guessed_label or "").strip())
+    for column in chosen:
+        if column not in df.columns:
+            raise DataError(
+                "The file has no column '{column}'; choose the text and label columns among: {columns}.",
+                column=column,
+                columns=", ".join(map(str, df.columns)),
+            )
+    return chosen
+
+
 def guess_columns(df: pandas.DataFrame) -> tuple[str | None, str | None]:
     """Guess which column holds the texts and which the labels; None where nothing fits."""
     columns = list(df.columns)
