@@ -6,6 +6,9 @@
 
 Multi-GPU or multi-node: the same command under `accelerate launch --num_processes N -m finetune ...`.
 
+`python -m finetune resume runs/<name>` goes on with a run that was cancelled or killed, from its last finished epoch,
+with the data and settings it started with. Ctrl-C (or SIGTERM) stops a run after its current step, resumable.
+
 `python -m finetune check-labels FILE` writes FILE-label-check.csv: every labelled row, most suspicious first.
 
 `python -m finetune optimise runs/<name>` makes a text run's faster CPU copy (ONNX Runtime, int8 weights) beside
@@ -17,12 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 from finetune.jobs import error_event
 from finetune.kinds import KINDS, kind_named
-from finetune.train import TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
+from finetune.train import Cancelled, TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
 from studio.errors import UserError
 
 
@@ -149,24 +155,64 @@ def check_labels_main(argv: list[str]) -> int:
     return 0
 
 
+def resume_main(argv: list[str]) -> int:
+    """`python -m finetune resume RUN`: go on with a stopped run from its checkpoint."""
+    from finetune import checkpoint
+
+    p = argparse.ArgumentParser(
+        prog="python -m finetune resume",
+        description="Go on with a cancelled or killed run from its last finished epoch, with its data and settings.",
+    )
+    p.add_argument("run", help="the run's output folder, e.g. runs/<name>")
+    p.add_argument("--progress", choices=["human", "jsonl"], default="human")
+    args = p.parse_args(argv)
+    try:
+        cfg = checkpoint.settings_of(args.run, TrainConfig)
+    except UserError as e:
+        return _failed(e, args.progress)
+    return run_training(replace(cfg, output=args.run), args.progress, resume=True)
+
+
+def run_training(cfg: TrainConfig, progress: str, resume: bool = False) -> int:
+    """Train, stopping after the current step at the first SIGTERM or Ctrl-C (the run stays resumable)."""
+    report = jsonl_reporter() if progress == "jsonl" else human_reporter()
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.set()
+        signal.signal(signum, signal.SIG_DFL)  # a second one stops at once
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    try:
+        train(cfg, kind_named(cfg.task), report=report, should_stop=stopping.is_set, resume=resume)
+    except Cancelled:
+        remove_partial(Path(cfg.output))
+        return 128 + signal.SIGTERM
+    except (UserError, FileExistsError) as e:
+        remove_partial(Path(cfg.output))
+        return _failed(e, progress)
+    return 0
+
+
+def _failed(error: Exception, progress: str) -> int:
+    if progress == "jsonl":  # with its template, which the app says in its user's language
+        print(json.dumps(error_event(error)), flush=True)
+    else:
+        print(f"error: {error}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["optimise"]:
         return optimise_main(argv[1:])
     if argv[:1] == ["check-labels"]:
         return check_labels_main(argv[1:])
+    if argv[:1] == ["resume"]:
+        return resume_main(argv[1:])
     cfg, progress = parse_args(argv)
-    report = jsonl_reporter() if progress == "jsonl" else human_reporter()
-    try:
-        train(cfg, kind_named(cfg.task), report=report)
-    except (UserError, FileExistsError) as e:
-        if progress == "jsonl":  # with its template, which the app says in its user's language
-            print(json.dumps(error_event(e)), flush=True)
-        else:
-            print(f"error: {e}", file=sys.stderr)
-        remove_partial(Path(cfg.output))
-        return 2
-    return 0
+    return run_training(cfg, progress)
 
 
 if __name__ == "__main__":

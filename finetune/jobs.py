@@ -19,6 +19,9 @@ from studio.jobs import OUT_OF_MEMORY, ChildJob
 OUT_OF_MEMORY_MESSAGE = (
     "Training ran out of memory and stopped; no model was saved. Try a smaller batch size or max length."
 )
+CANCELLED_MESSAGE = (
+    "Training was cancelled; no model was saved. A run that finished an epoch can be resumed in Your runs."
+)
 # The languages besides English that an error of the training process is said in.
 OTHER_LANGUAGES = (SIMPLIFIED_CHINESE,)
 KILLED_MESSAGE = (
@@ -36,7 +39,7 @@ class TrainingJob(ChildJob):
 
     name = "Training"
 
-    def __init__(self, cfg: TrainConfig, owner: str = "", command: list[str] | None = None):
+    def __init__(self, cfg: TrainConfig, owner: str = "", command: list[str] | None = None, resume: bool = False):
         super().__init__(owner)
         self.failure: UserError | None = None  # why the process failed without saying, once it has
         self.cfg = replace(
@@ -45,7 +48,9 @@ class TrainingJob(ChildJob):
             validation=self.private_copy(cfg.validation, "validation") if cfg.validation else None,
             corrections=self.private_copy(cfg.corrections, "corrections") if cfg.corrections else None,
         )
-        self.start(command or jobs.python_module("finetune", [*_cli_args(self.cfg), "--progress", "jsonl"]))
+        # A resumed run reads its checkpoint's settings and its own copy of the data (finetune/checkpoint.py).
+        arguments = ["resume", cfg.output] if resume else _cli_args(self.cfg)
+        self.start(command or jobs.python_module("finetune", [*arguments, "--progress", "jsonl"]))
 
     def clean_up(self) -> None:
         remove_partial(Path(self.cfg.output))
@@ -56,7 +61,7 @@ class TrainingJob(ChildJob):
 
     def _failure(self, code: int, stderr_tail: str) -> UserError:
         if self.cancelled:
-            return UserError("Training was cancelled; no model was saved.")
+            return UserError(CANCELLED_MESSAGE)
         if code in (-signal.SIGKILL, 137):
             return UserError(KILLED_MESSAGE)
         if any(marker in stderr_tail for marker in OUT_OF_MEMORY):
@@ -80,9 +85,9 @@ class TrainingJob(ChildJob):
 class JobSlot(jobs.JobSlot):
     """One training at a time per app."""
 
-    def start(self, cfg: TrainConfig, owner: str) -> TrainingJob | None:
+    def start(self, cfg: TrainConfig, owner: str, resume: bool = False) -> TrainingJob | None:
         """A started job, or None when another one is running."""
-        return self.start_job(lambda: TrainingJob(cfg, owner))
+        return self.start_job(lambda: TrainingJob(cfg, owner, resume=resume))
 
 
 def _cli_args(cfg: TrainConfig) -> list[str]:

@@ -1,7 +1,8 @@
 """Fine-tune → Your runs: the table of runs, two or more side by side, the one each tab serves by default, delete.
 
-Endpoints: /compare_runs, /make_default, /delete_run. The runs are the folders fine-tuning wrote (studio/runs.py);
-what the table and the comparison say of them comes from finetune/compare.py.
+Endpoints: /compare_runs, /make_default, /delete_run; the tab wires Resume (/resume_run), which trains. The runs are
+the folders fine-tuning wrote (studio/runs.py); what the table and the comparison say of them comes from
+finetune/compare.py.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 
 import gradio as gr
 
+from finetune import checkpoint
+from finetune.checkpoint import Unfinished, unfinished_runs
 from finetune.compare import RunRecord, compare, run_record
-from finetune.report import confusion_in_language
+from finetune.report import confusion_in_language, shown_model
 from studio.errors import UserError
 from studio.i18n import say, ui, word
 from studio.runs import (
@@ -51,14 +54,16 @@ class RunsSection:
     table: gr.Dataframe
     picked: gr.Dropdown
     to_compare: gr.Dropdown
+    stopped: gr.Dropdown  # the runs that stopped before their end, to resume
+    resume: gr.Button
     usage: gr.Markdown
     note: gr.Markdown
-    refreshed: Callable[[], tuple]  # the table, the two lists of runs and the usage line, as they are now
+    refreshed: Callable[[], tuple]  # the table, the three lists of runs and the usage line, as they are now
     wire: Callable[[], None]  # its buttons' events: called after the training's, so the API lists those first
 
     def outputs(self) -> list[Any]:
         """What `refreshed` fills, in its order."""
-        return [self.table, self.picked, self.to_compare, self.usage]
+        return [self.table, self.picked, self.to_compare, self.stopped, self.usage]
 
 
 def runs_usage(studio: Studio) -> str:
@@ -80,8 +85,30 @@ def run_choices(studio: Studio) -> list[tuple[str, str]]:
     return [(run_label(path), name) for name, path in list_runs(studio.config.runs_dir).items()]
 
 
+def stopped_choices(studio: Studio) -> list[tuple[str, str]]:
+    """The runs that stopped before their end, newest first: (what the list says, folder name)."""
+    return [(_stopped_cell(run, with_name=True), run.name) for run in unfinished_runs(studio.config.runs_dir)]
+
+
+def stopped_run(studio: Studio, name: str | None) -> Unfinished:
+    """The run that stopped before its end that `name` names."""
+    run = next((run for run in unfinished_runs(studio.config.runs_dir) if run.name == name), None)
+    if run is None:
+        raise UserError(
+            "There is no stopped run named '{name}'; choose one of the stopped runs Your runs lists.",
+            name=(name or "")[:80],
+        )
+    return run
+
+
+def _stopped_cell(run: Unfinished, with_name: bool = False) -> str:
+    said = say("stopped at epoch {done} of {epochs} — Resume", done=run.epochs_done, epochs=run.epochs)
+    return f"{run.name}: {said}" if with_name else said
+
+
 def runs_table(studio: Studio) -> Any:
-    """Every run, newest first, as the page lists them: what it is, what it was trained on, how it scored."""
+    """Every run, newest first, as the page lists them: what it is, what it was trained on, how it scored; then the
+    runs that stopped before their end, which can be resumed."""
     import pandas as pd
 
     defaults = set(studio.chosen_defaults.values())
@@ -100,6 +127,9 @@ def runs_table(studio: Studio) -> Any:
                 "✓" if str(path) in defaults else "",
             ]
         )
+    for run in unfinished_runs(studio.config.runs_dir):
+        kind = say(KIND_NAMES.get(run.task, run.task))
+        rows.append([run.name, kind, shown_model(run.model), run.data, "", _stopped_cell(run), "", ""])
     headers = ["Name", "Kind", "Base model", "Data", "Finished", "Epochs", "Score", "Default"]
     return pd.DataFrame(rows, columns=[say(header) for header in headers])
 
@@ -179,9 +209,15 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
     tabs = list(SERVED_IN.values())
 
     def listing() -> tuple:
-        """The table and the two lists of runs, as they are now."""
+        """The table and the three lists of runs, as they are now."""
         choices, table = run_choices(studio), runs_table(studio)
-        return gr.update(value=table, visible=len(table) > 0), gr.update(choices=choices), gr.update(choices=choices)
+        stopped_runs = gr.update(choices=stopped_choices(studio), value=None)
+        return (
+            gr.update(value=table, visible=len(table) > 0),
+            gr.update(choices=choices),
+            gr.update(choices=choices),
+            stopped_runs,
+        )
 
     def refreshed() -> tuple:
         return *listing(), runs_usage(studio)
@@ -279,6 +315,12 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
         lists[tabs.index(served_in)]["value"] = studio.public_name(served_in, studio.default(served_in))
         return message, gr.update(choices=run_choices(studio), value=None), *lists
 
+    @user_errors("discarding the stopped run")
+    def discard_stopped(name: str | None) -> str:
+        run = stopped_run(studio, name)
+        checkpoint.remove(Path(studio.config.runs_dir) / run.name)
+        return say("Discarded the stopped run **{run}**. {usage}", run=run.name, usage=runs_usage(studio))
+
     with gr.Accordion(ui("Your runs"), open=False):
         # Its numbers come from models.toml: said in the visitor's language when the page loads.
         note = gr.Markdown(elem_classes="status-line")
@@ -293,6 +335,16 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
             )
             default_button = gr.Button(ui("Make default"), scale=1, min_width=80)
             delete_button = gr.Button(ui("Delete"), variant="stop", scale=1, min_width=80)
+        with gr.Row(equal_height=True):
+            stopped = gr.Dropdown(
+                choices=stopped_choices(studio),
+                value=None,
+                label=ui("Stopped runs"),
+                allow_custom_value=True,  # checked against runs_dir, like the runs stopped after page load
+                scale=4,
+            )
+            resume_button = gr.Button(ui("Resume"), scale=1, min_width=80)
+            discard_button = gr.Button(ui("Discard"), variant="stop", scale=1, min_width=80)
         usage = gr.Markdown(elem_classes="status-line")  # filled when the page loads
         with gr.Row(equal_height=True):
             to_compare = gr.Dropdown(
@@ -325,7 +377,10 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
         )
         # Then the listing again, leaving the usage line, which says what was done.
         default_button.click(make_default, picked, [usage, *lists], api_name="make_default").success(
-            listing, None, [table, picked, to_compare], api_visibility="private"
+            listing, None, [table, picked, to_compare, stopped], api_visibility="private"
+        )
+        discard_button.click(discard_stopped, stopped, usage, api_visibility="private").success(
+            listing, None, [table, picked, to_compare, stopped], api_visibility="private"
         )
         delete_button.click(
             delete,
@@ -333,7 +388,7 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
             [usage, picked, *lists],
             api_name="delete_run",
             concurrency_limit=1,  # two requests to delete one run: the second is told there is no such run
-        ).success(listing, None, [table, picked, to_compare], api_visibility="private")
+        ).success(listing, None, [table, picked, to_compare, stopped], api_visibility="private")
 
-    section = RunsSection(table, picked, to_compare, usage, note, refreshed, wire)
+    section = RunsSection(table, picked, to_compare, stopped, resume_button, usage, note, refreshed, wire)
     return section

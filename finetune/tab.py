@@ -13,13 +13,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from finetune import checkpoint
 from finetune import entities as entity_kind
 from finetune import images as image_kind
 from finetune import text as text_kind
@@ -27,8 +28,8 @@ from finetune.data import prepare, summary
 from finetune.jobs import JobSlot, error_of
 from finetune.kinds import kind_named
 from finetune.report import confusion_in_language, few_examples, shown_model, sweep_partial, zip_run
-from finetune.runs_page import RUNS_NOTE, build_runs_section
-from finetune.train import TrainConfig, headline_of
+from finetune.runs_page import RUNS_NOTE, build_runs_section, stopped_run
+from finetune.train import CANCELLED, EARLY_STOPPING, PRUNED, TrainConfig, headline_of
 from studio import compute, jobs, pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
@@ -207,6 +208,27 @@ def progress_line(event: dict) -> str:
     )
 
 
+# What a run kept its best epoch by (the kind's KEEP_BEST_BY), as a sentence names it.
+KEPT_BY = {"val_loss": "validation loss", "f1": "entity F1"}
+
+
+def stop_line(event: dict) -> str:
+    """Why training ended and which epoch's weights were kept, from the "stop" event."""
+    values = {"epoch": event["epoch"], "epochs": event["epochs"], "kept": event["kept_epoch"]}
+    measure = word(KEPT_BY.get(event["kept_by"], event["kept_by"]))
+    if event["reason"] == EARLY_STOPPING:
+        return say(
+            "Stopped early after epoch {epoch} of {epochs}: the {measure} stopped improving. Kept epoch {kept}.",
+            measure=measure,
+            **values,
+        )
+    if event["reason"] == CANCELLED:
+        return say("Cancelled after epoch {epoch} of {epochs}; resume it in Your runs.", **values)
+    if event["reason"] == PRUNED:
+        return say("Pruned after epoch {epoch} of {epochs}: behind the search's other trials.", **values)
+    return say("Ran all {epochs} epochs; kept epoch {kept}, the best {measure}.", measure=measure, **values)
+
+
 def metrics_table(metrics: dict) -> str:
     """The evaluation as the tab shows it: the headline score, then precision/recall/F1 per average and label."""
     rows = metrics["validation_rows"]
@@ -243,21 +265,26 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     # Gradio serves files only from the working and temp folders, and runs_dir may be anywhere.
     downloads = jobs.output_folder("model-studio-downloads-")
 
+    def run_kind(name: str | None) -> str:
+        """The kind of a run by its name ("text" before there is one)."""
+        return run_task(Path(studio.config.runs_dir) / name) if name else "text"
+
     def fresh_folder(prefix: str) -> Path:
         """A new folder for one answer's files, among the downloads, which are deleted once they are old."""
         jobs.delete_older_than(downloads, limits.delete_files_after_s)
         return Path(tempfile.mkdtemp(prefix=prefix, dir=downloads))
 
-    def train_and_report(cfg: TrainConfig, request: gr.Request | None) -> Iterator[dict]:
-        """Start the training process and turn its events into updates of the tab's outputs, by name."""
+    def train_and_report(cfg: TrainConfig, request: gr.Request | None, resume: bool = False) -> Iterator[dict]:
+        """Start the training process (or resume a stopped one) and turn its events into updates of the tab's outputs,
+        by name."""
         jobs.delete_older_than(downloads, limits.delete_files_after_s)
-        job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "")
+        job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "", resume=resume)
         if job is None:
             raise UserError("Another fine-tune is running on this app; wait for it to finish, then try again.")
         served_in = SERVED_IN[cfg.task]
         curve: list[dict] = []
         last_update = 0.0
-        warning = ""
+        warning, stopped = "", ""
         try:
             yield {"status": say("Starting: reading the data and loading **{model}**…", model=shown_model(cfg.model))}
             for event in job.events():
@@ -267,7 +294,10 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                 kind = event["event"]
                 if kind == "start":
                     warning = _warning(few_examples(cfg.task, event["train"], event["validation"]))
-                    yield {"status": training_line(cfg.task, event)}
+                    line = training_line(cfg.task, event)
+                    if event.get("resumed_after_epoch"):
+                        line = say("Resumed after epoch {epoch}.", epoch=event["resumed_after_epoch"]) + " " + line
+                    yield {"status": line}
                 elif kind == "step":
                     curve.append({"step": event["step"], "loss": event["loss"], "split": "train"})
                     if time.monotonic() - last_update > UPDATE_EVERY_S or event["step"] == event["total_steps"]:
@@ -284,6 +314,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         score=score,
                     )
                     yield {"status": line, "curve": curve}
+                elif kind == "stop":
+                    stopped = stop_line(event)
+                    yield {"status": stopped, "curve": curve}
                 elif kind == "error":  # said in this user's language; the server's folders cut out
                     raise error_of(event, cut=f"{studio.config.runs_dir}{os.sep}")
                 elif kind == "done":
@@ -300,7 +333,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                         tab=word(tab_name),
                     )
                     yield {
-                        "status": done_line,
+                        "status": f"{done_line} {stopped}",
                         "curve": curve,
                         "metrics": metrics_table({**event["metrics"], "task": cfg.task}) + warning,
                         "confusion": confusion_in_language(
@@ -812,9 +845,29 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         )
         return said, str(output)
 
+    @user_errors("resuming the run")
+    def resume_run(name: str | None, request: gr.Request = None):
+        """Go on training a run that stopped before its end (cancelled, or the app restarted or crashed), from its
+        last finished epoch, with the data and settings it started with.
+
+        Args:
+            name: the stopped run's name, as Your runs lists it.
+        Returns:
+            status, loss curve, metrics, the confusion matrix, the mistakes as a table (text and entity runs) and as
+            pictures (image runs), the model as a zip, its name, and the Text classification, Image classification
+            and Named entities model lists.
+        """
+        output = Path(studio.config.runs_dir) / stopped_run(studio, name).name
+        cfg = replace(checkpoint.settings_of(output, TrainConfig), output=str(output))
+        for update in train_and_report(cfg, request, resume=True):
+            yield _resumed_outputs(update, cfg.task)
+
     def cancel(request: gr.Request) -> str:
         if slot.cancel(owner=request.session_hash):
-            return say("Cancelled: the training process was stopped and no model was saved.")
+            return say(
+                "Cancelled: the training process was stopped and no model was saved; a run that finished an epoch can "
+                "be resumed in Your runs."
+            )
         return say("Nothing to cancel: no training of yours is running.")
 
     def refresh_choices():
@@ -959,6 +1012,8 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         events.append(
             (task, button.click(train, training_inputs[task], training_outputs[task], api_name=api_name, **common))
         )
+    resumed = [*shown, mistakes, gallery, *after, *(model_dropdowns[tab] for tab in SERVED_IN.values())]
+    events.append(("", runs.resume.click(resume_run, runs.stopped, resumed, api_name="resume_run", **common)))
     for kind, section in checks.items():
         check = section.button.click(
             check_labels if kind == "text" else lambda zipped, base: check_labels(zipped, "", "", base),
@@ -1012,23 +1067,17 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     # there is a copy.
     for task, event in events:
         event.then(
-            lambda name, table, pictures, task=task: (
-                gr.update(visible=bool(name)),
-                gr.update(visible=bool(name)),
-                gr.update(visible=bool(name)),
-                gr.update(visible=bool(name) and task != "image" and _has_rows(table)),
-                gr.update(visible=bool(name) and task == "image" and bool(pictures)),
-            ),
+            lambda name, table, pictures, task=task: _shown_results(name, table, pictures, task or run_kind(name)),
             [model_name, mistakes, gallery],
             [results, download, confusion, mistakes, gallery],
             api_visibility="private",
         ).then(
-            lambda task=task: (
-                gr.update(visible=task in {"text", "entities"}),
+            lambda name, task=task: (
+                gr.update(visible=(task or run_kind(name)) in {"text", "entities"}),
                 "",
                 gr.update(value="", visible=False),
             ),
-            None,
+            model_name,
             [faster, optimised, copy_name],
             api_visibility="private",
         ).then(runs.refreshed, None, runs.outputs(), api_visibility="private").then(
@@ -1186,6 +1235,26 @@ def _sentences(*sentences: str) -> str:
 def _warning(note: str) -> str:
     """A warning as its own paragraph below what the tab shows; "" for none."""
     return f"\n\n⚠️ {note}" if note else ""
+
+
+def _shown_results(name: str, table: Any, pictures: Any, task: str) -> tuple:
+    """Which of a run's results to show: only what it has (a gallery for pictures, a table for texts)."""
+    return (
+        gr.update(visible=bool(name)),
+        gr.update(visible=bool(name)),
+        gr.update(visible=bool(name)),
+        gr.update(visible=bool(name) and task != "image" and _has_rows(table)),
+        gr.update(visible=bool(name) and task == "image" and bool(pictures)),
+    )
+
+
+def _resumed_outputs(values: dict, task: str) -> tuple:
+    """One yield of a resumed run, whose kind the page learns only from the run: its mistakes go to the table or to
+    the gallery, its new name to its own tab's model list."""
+    status, curve, metrics, confusion, mistakes, download, model_name, served_in = _outputs(values)
+    table, pictures = (gr.skip(), mistakes) if task == "image" else (mistakes, gr.skip())
+    lists = [served_in if tab == SERVED_IN[task] else gr.skip() for tab in SERVED_IN.values()]
+    return status, curve, metrics, confusion, table, pictures, download, model_name, *lists
 
 
 def _outputs(values: dict) -> tuple:

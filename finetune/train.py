@@ -81,6 +81,14 @@ class Cancelled(Exception):
     """The run was asked to stop."""
 
 
+class Pruned(Exception):
+    """A search stopped the run after an epoch: its trial is doing worse than the others did by then."""
+
+
+# Why training ended: the `reason` of the log's last event, "stop".
+FINISHED, EARLY_STOPPING, CANCELLED, PRUNED = "finished", "early stopping", "cancelled", "pruned"
+
+
 def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
     """Batches of similar-length examples, in random order: little padding, still shuffled.
 
@@ -99,14 +107,28 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int) -> li
     return batches
 
 
-def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Callable[[], bool] = lambda: False) -> dict:
+def train(
+    cfg: TrainConfig,
+    kind: Any,
+    report: Report = print,
+    should_stop: Callable[[], bool] = lambda: False,
+    resume: bool = False,
+    after_epoch: Callable[[int, float], bool] | None = None,
+    checkpoints: bool = True,
+) -> dict:
     """Train `kind` (a module of finetune/kinds.py), evaluate, and save the best model with its metrics and model
-    card into cfg.output."""
+    card into cfg.output.
+
+    resume: go on from the checkpoint of a run of cfg.output that stopped (finetune/checkpoint.py).
+    after_epoch(epoch, score): False stops the run there (Pruned): a search's pruning.
+    checkpoints: False saves no state after each epoch (a search's trials are not resumed).
+    """
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
 
+    from finetune import checkpoint
     from finetune.report import save_run
 
     started = time.perf_counter()
@@ -124,6 +146,8 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
     output = Path(cfg.output)
     if main and output.exists() and any(output.iterdir()):
         raise UserError("{output} already exists and is not empty; choose another output folder.", output=str(output))
+    if main and not resume:
+        checkpoint.remove(output)  # a stopped run's state under the same name is not this run's
 
     # Data and model: read and check the user's file, split it, and put a new head on the pretrained model.
     data = kind.load_data(cfg)
@@ -154,6 +178,19 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
     )
     model, optimizer, scheduler, val_loader = accelerator.prepare(model, optimizer, scheduler, val_loader)
 
+    # Training state: the step, the best score and its weights, and the epochs since it last improved.
+    keep_best_by = getattr(kind, "KEEP_BEST_BY", "val_loss")
+    step, best, best_state, bad_epochs, kept_epoch, done_epochs, trained_before = 0, -math.inf, None, 0, 0, 0, 0.0
+    if resume:
+        state = checkpoint.load(output)
+        accelerator.unwrap_model(model).load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, best, bad_epochs, kept_epoch = state["step"], state["best"], state["bad_epochs"], state["kept_epoch"]
+        done_epochs, trained_before = state["epoch"], state["seconds"]
+        best_state = state["best_state"] or _cpu_copy(accelerator.unwrap_model(model))
+        if main:  # the log goes on from where it stopped
+            events += [event for event in checkpoint.logged_events(output) if event["event"] != "stop"]
     emit(
         {
             "event": "start",
@@ -165,58 +202,101 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
             "learning_rate": lr,
             "epochs": cfg.epochs,
             "total_steps": total_steps,
+            **({"resumed_after_epoch": done_epochs} if resume else {}),
         }
     )
 
-    # Training: each epoch a new order; evaluate after each; keep the best weights, by the kind's own measure.
-    keep_best_by = getattr(kind, "KEEP_BEST_BY", "val_loss")
-    step, best, best_state, bad_epochs, kept_epoch = 0, -math.inf, None, 0, 0
-    training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
-    for epoch in range(1, cfg.epochs + 1):
-        train_loader = accelerator.prepare(
-            DataLoader(
-                built.train_set,
-                batch_sampler=length_grouped_batches(built.train_lengths, cfg.batch_size, cfg.seed + epoch),
-                collate_fn=built.collate_train,
-            )
-        )
-        model.train()
-        for batch in train_loader:
-            if should_stop():
-                raise Cancelled()
-            logits, labels = kind.forward(model, batch)
-            loss = _loss(logits, labels, built.label_smoothing)
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            emit(
-                {
-                    "event": "step",
-                    "step": step,
-                    "epoch": round(step / steps_per_epoch, 3),
-                    "loss": round(loss.item(), 5),
-                    "learning_rate": scheduler.get_last_lr()[0],
-                    "elapsed": round(time.perf_counter() - started, 1),
-                    "eta": round((time.perf_counter() - training_started) / step * (total_steps - step), 1),
-                    "total_steps": total_steps,
-                }
-            )
+    def stopped(reason: str, epoch: int) -> dict:
+        return {
+            "event": "stop",
+            "reason": reason,
+            "epoch": epoch,
+            "epochs": cfg.epochs,
+            "kept_epoch": kept_epoch,
+            "kept_by": keep_best_by,
+        }
 
-        val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
-        name, score = kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))
-        emit({"event": "eval", "step": step, "epoch": epoch, "val_loss": round(val_loss, 5), name: score})
-        goodness = -val_loss if keep_best_by == "val_loss" else score
-        if goodness > best:
-            best, bad_epochs, kept_epoch = goodness, 0, epoch
-            best_state = {k: v.detach().cpu().clone() for k, v in accelerator.unwrap_model(model).state_dict().items()}
-        else:
-            bad_epochs += 1
+    # Training: each epoch a new order; evaluate after each; keep the best weights, by the kind's own measure.
+    training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
+    first_step, epoch, reason = step, done_epochs, FINISHED
+    try:
+        for epoch in range(done_epochs + 1, cfg.epochs + 1):
+            train_loader = accelerator.prepare(
+                DataLoader(
+                    built.train_set,
+                    batch_sampler=length_grouped_batches(built.train_lengths, cfg.batch_size, cfg.seed + epoch),
+                    collate_fn=built.collate_train,
+                )
+            )
+            model.train()
+            for batch in train_loader:
+                if should_stop():
+                    raise Cancelled()
+                logits, labels = kind.forward(model, batch)
+                loss = _loss(logits, labels, built.label_smoothing)
+                accelerator.backward(loss)
+                accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                seconds = time.perf_counter() - training_started
+                emit(
+                    {
+                        "event": "step",
+                        "step": step,
+                        "epoch": round(step / steps_per_epoch, 3),
+                        "loss": round(loss.item(), 5),
+                        "learning_rate": scheduler.get_last_lr()[0],
+                        "elapsed": round(time.perf_counter() - started + trained_before, 1),
+                        "eta": round(seconds / (step - first_step) * (total_steps - step), 1),
+                        "total_steps": total_steps,
+                    }
+                )
+
+            val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
+            name, score = kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))
+            emit({"event": "eval", "step": step, "epoch": epoch, "val_loss": round(val_loss, 5), name: score})
+            goodness = -val_loss if keep_best_by == "val_loss" else score
+            if goodness > best:
+                best, bad_epochs, kept_epoch = goodness, 0, epoch
+                best_state = _cpu_copy(accelerator.unwrap_model(model))
+            else:
+                bad_epochs += 1
+            if after_epoch is not None and not after_epoch(epoch, score):
+                raise Pruned()
             if bad_epochs >= cfg.patience:
-                emit({"event": "early_stop", "epoch": epoch, "kept_by": keep_best_by})
+                reason = EARLY_STOPPING
                 break
+            if checkpoints and main and epoch < cfg.epochs:
+                checkpoint.save(
+                    cfg,
+                    {
+                        "epoch": epoch,
+                        "step": step,
+                        "best": best,
+                        "bad_epochs": bad_epochs,
+                        "kept_epoch": kept_epoch,
+                        "seconds": trained_before + time.perf_counter() - training_started,
+                        "model": accelerator.unwrap_model(model).state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        # The best weights are the model's own when this epoch is the best.
+                        "best_state": None if kept_epoch == epoch else best_state,
+                    },
+                    events,
+                )
+    except Cancelled:
+        emit(stopped(CANCELLED, epoch - 1))
+        if main:
+            checkpoint.mark_stopped(output, events[-1])
+        raise
+    except Pruned:
+        emit(stopped(PRUNED, epoch))
+        if main:
+            checkpoint.remove(output)
+        raise
+    emit(stopped(reason, epoch))
 
     # Evaluation of the best weights, then an atomic save: the folder appears complete or not at all.
     unwrapped = accelerator.unwrap_model(model)
@@ -227,16 +307,20 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
     if main:
         metrics, mistakes = kind.evaluation(data, built, predictions, references)
         metrics["val_loss"] = round(val_loss, 5)
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started + trained_before
         result = {
             "task": cfg.task,
             "metrics": metrics,
             "mistakes": mistakes,
             "train_seconds": round(elapsed, 1),
-            "samples_per_second": round(step * cfg.batch_size * accelerator.num_processes / max(1e-9, elapsed), 2),
+            "samples_per_second": round(
+                (step - first_step) * cfg.batch_size * accelerator.num_processes / max(1e-9, elapsed - trained_before),
+                2,
+            ),
             "steps": step,
             "epochs_run": epoch,
             "kept_epoch": kept_epoch,
+            "stopped": reason,
             "finished": datetime.now().astimezone().isoformat(timespec="seconds"),
             "config": {**asdict(cfg), "learning_rate": lr},
             "data": data.summary,
@@ -250,10 +334,15 @@ def train(cfg: TrainConfig, kind: Any, report: Report = print, should_stop: Call
             "metrics": metrics,
             "train_seconds": result["train_seconds"],
         }
-        save_run(output, kind, unwrapped, built, result, [*events, done], validation_rows)
+        save_run(output, kind, unwrapped, built, result, events, validation_rows)
+        checkpoint.remove(output)
         emit(done)
     accelerator.wait_for_everyone()
     return result
+
+
+def _cpu_copy(model: Any) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def data_source(cfg: TrainConfig) -> dict:
@@ -362,14 +451,26 @@ def human_reporter(every: int = 10) -> Report:
         elif kind == "eval":
             name, score = headline_of(event)
             print(f"epoch {event['epoch']}: validation loss {event['val_loss']:.4f}, {name} {score:.3f}", flush=True)
-        elif kind == "early_stop":
-            measure = {"val_loss": "validation loss", "f1": "entity F1"}.get(event["kept_by"], event["kept_by"])
-            print(f"stopping early after epoch {event['epoch']}: the {measure} stopped improving", flush=True)
+        elif kind == "stop":
+            print(stop_sentence(event), flush=True)
         elif kind == "done":
             name, score = headline_of(event["metrics"])
             print(f"saved to {event['output']}: {name} {score:.3f}", flush=True)
 
     return report
+
+
+def stop_sentence(event: dict) -> str:
+    """Why a run's training ended and which epoch it kept, from its "stop" event, in English (the CLI's words)."""
+    measure = {"val_loss": "validation loss", "f1": "entity F1"}.get(event["kept_by"], event["kept_by"])
+    epoch, epochs, kept = event["epoch"], event["epochs"], event["kept_epoch"]
+    if event["reason"] == EARLY_STOPPING:
+        return f"stopped early after epoch {epoch} of {epochs}: the {measure} stopped improving; kept epoch {kept}"
+    if event["reason"] == CANCELLED:
+        return f"cancelled after epoch {epoch} of {epochs}; resume it to go on from there"
+    if event["reason"] == PRUNED:
+        return f"pruned after epoch {epoch} of {epochs}: the search found it behind the other trials"
+    return f"ran all {epochs} epochs; kept epoch {kept}, the best {measure}"
 
 
 def headline_of(values: dict) -> tuple[str, float]:

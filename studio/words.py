@@ -1476,6 +1476,32 @@ CHINESE: dict[str, str] = {
     "Step {step}/{total} · epoch {epoch:.2f} · loss {loss:.4f} · elapsed {elapsed} · about {left} left": (
         "第 {step}/{total} 步 · 第 {epoch:.2f} 轮 · 损失 {loss:.4f} · 已用 {elapsed} · 约剩 {left}"
     ),
+    "Resume": "继续训练",
+    "Resumed after epoch {epoch}.": "从第 {epoch} 轮之后继续。",
+    "Stopped runs": "中途停止的训练",
+    "Discard": "丢弃",
+    "Discarded the stopped run **{run}**. {usage}": "已丢弃中途停止的训练 **{run}**。{usage}",
+    "There is no stopped run named '{name}'; choose one of the stopped runs Your runs lists.": (
+        "没有名为“{name}”的中途停止的训练；请从“你的微调模型”列出的中途停止的训练中选择。"
+    ),
+    "discarding the stopped run": "丢弃中途停止的训练",
+    "resuming the run": "继续训练",
+    "stopped at epoch {done} of {epochs} — Resume": "停在第 {done} 轮（共 {epochs} 轮）— 可继续",
+    "{run} has no finished epoch to resume from; train it again instead.": (
+        "{run} 没有已完成的一轮可供继续；请重新训练。"
+    ),
+    "Stopped early after epoch {epoch} of {epochs}: the {measure} stopped improving. Kept epoch {kept}.": (
+        "第 {epoch} 轮后提前停止（共 {epochs} 轮）：{measure}不再改善。保留第 {kept} 轮。"
+    ),
+    "Cancelled after epoch {epoch} of {epochs}; resume it in Your runs.": (
+        "在第 {epoch} 轮后取消（共 {epochs} 轮）；可在“你的微调模型”中继续。"
+    ),
+    "Pruned after epoch {epoch} of {epochs}: behind the search's other trials.": (
+        "第 {epoch} 轮后被剪枝（共 {epochs} 轮）：落后于搜索中的其他试验。"
+    ),
+    "Ran all {epochs} epochs; kept epoch {kept}, the best {measure}.": (
+        "跑完全部 {epochs} 轮；保留第 {kept} 轮，{measure}最好。"
+    ),
     "Epoch {epoch}: validation loss {loss:.4f}, {name} {score:.1%}": (
         "第 {epoch} 轮：验证损失 {loss:.4f}，{name} {score:.1%}"
     ),
@@ -1484,7 +1510,8 @@ CHINESE: dict[str, str] = {
     "Done in {seconds:.0f} s from {model}. **{run}** is ready in the {tab} tab.": (
         "完成，用时 {seconds:.0f} 秒，基于 {model}。**{run}** 已可在“{tab}”标签页中使用。"
     ),
-    "Cancelled: the training process was stopped and no model was saved.": "已取消：训练进程已停止，没有保存模型。",
+    "Cancelled: the training process was stopped and no model was saved; a run that finished an epoch can be "
+    "resumed in Your runs.": ("已取消：训练进程已停止，没有保存模型；已完成至少一轮的训练可在“你的微调模型”中继续。"),
     "Nothing to cancel: no training of yours is running.": "没有可取消的：你没有正在进行的训练。",
     "offline: training from {title} (offline pack) because {base} is not cached here": (
         "离线：本机没有缓存 {base}，改用 {title}（离线包）训练"
@@ -1644,7 +1671,9 @@ CHINESE: dict[str, str] = {
     "{output} already exists and is not empty; choose another output folder.": (
         "{output} 已存在且不为空；请选择另一个输出文件夹。"
     ),
-    "Training was cancelled; no model was saved.": "训练已取消；没有保存模型。",
+    "Training was cancelled; no model was saved. A run that finished an epoch can be resumed in Your runs.": (
+        "训练已取消；没有保存模型。已完成至少一轮的训练可在“你的微调模型”中继续。"
+    ),
     "Training was stopped by the system, most likely out of memory; try a smaller batch size or max length.": (
         "训练被系统终止，很可能是内存不足；请尝试更小的批大小或最大长度。"
     ),

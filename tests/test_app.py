@@ -29,6 +29,7 @@ API_NAMES = [
     "/finetune",
     "/finetune_images",
     "/finetune_entities",
+    "/resume_run",
     "/check_labels",
     "/correct_labels",
     "/finetune_corrected",

@@ -80,7 +80,7 @@ def test_cli_writes_a_complete_run_folder(cli_run):
     assert "| macro |" in card and "billing" in card and "learning rate" in card
     assert "('billing' has 15, 'shipping' has 15 and 'technical' has 15) the validation metrics" in card
     events = [json.loads(line) for line in (cli_run / "training_log.jsonl").read_text().splitlines()]
-    assert events[0]["event"] == "start" and events[-1]["event"] == "done"
+    assert events[0]["event"] == "start" and events[-1]["event"] == "stop"
     assert any(e["event"] == "eval" for e in events)
 
 
