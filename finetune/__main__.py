@@ -6,6 +6,9 @@
 
 Multi-GPU or multi-node: the same command under `accelerate launch --num_processes N -m finetune ...`.
 
+`python -m finetune search --trials N --output DIR [--minutes M] ...` tries N settings (the training flags give the
+data and the starting point) and writes DIR/search.json; the best trial's run is kept as DIR/DIR-trial-NN.
+
 `python -m finetune resume runs/<name>` goes on with a run that was cancelled or killed, from its last finished epoch,
 with the data and settings it started with. Ctrl-C (or SIGTERM) stops a run after its current step, resumable.
 
@@ -28,13 +31,13 @@ from pathlib import Path
 
 from finetune.jobs import error_event
 from finetune.kinds import KINDS, kind_named
-from finetune.train import Cancelled, TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
+from finetune.train import Cancelled, Report, TrainConfig, human_reporter, jsonl_reporter, remove_partial, train
 from studio.errors import UserError
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
+def parse_args(argv: list[str] | None = None, p: argparse.ArgumentParser | None = None) -> tuple[TrainConfig, str]:
     defaults = TrainConfig(data="", output="")
-    p = argparse.ArgumentParser(
+    p = p or argparse.ArgumentParser(
         prog="python -m finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--task", choices=list(KINDS), default=defaults.task, help="the kind of model to train")
@@ -51,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
     p.add_argument("--max-length", type=int, default=defaults.max_length, help="text, entities: tokens per text")
     p.add_argument("--image-size", type=int, default=defaults.image_size, help="image: pixels a side (0: the model's)")
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing, help="image: 0 turns it off")
+    p.add_argument(
+        "--augmentation", type=float, default=defaults.augmentation, help="image: 0 (none) to 1 (crops, jitter)"
+    )
     p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     p.add_argument("--warmup-fraction", type=float, default=defaults.warmup_fraction)
     p.add_argument(
@@ -85,6 +91,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str]:
         max_length=args.max_length,
         image_size=args.image_size,
         label_smoothing=args.label_smoothing,
+        augmentation=args.augmentation,
         weight_decay=args.weight_decay,
         warmup_fraction=args.warmup_fraction,
         patience=args.patience,
@@ -155,6 +162,64 @@ def check_labels_main(argv: list[str]) -> int:
     return 0
 
 
+def search_main(argv: list[str]) -> int:
+    """`python -m finetune search ...`: trials of the training flags' settings, the best one kept."""
+    from finetune.search import search
+
+    p = argparse.ArgumentParser(
+        prog="python -m finetune search",
+        description="Find good training settings: Optuna's TPE sampler, trials behind the median pruned early.",
+    )
+    p.add_argument("--trials", type=int, default=12, help="how many settings to try (the first: the defaults)")
+    p.add_argument("--minutes", type=float, default=0.0, help="stop the search after this long (0: no limit)")
+    p.add_argument("--runs-dir", default=None, help="where the best trial's run is kept (default: --output)")
+    cfg, progress = parse_args(argv, p)
+    budget = p.parse_known_args(argv)[0]
+    report = jsonl_reporter() if progress == "jsonl" else search_reporter()
+    stopping = stop_on_signals()
+    try:
+        record = search(
+            cfg,
+            kind_named(cfg.task),
+            budget.trials,
+            cfg.output,
+            minutes=budget.minutes,
+            runs_dir=budget.runs_dir,
+            report=report,
+            should_stop=stopping.is_set,
+        )
+    except UserError as e:
+        return _failed(e, progress)
+    if progress == "human":
+        print(json.dumps({"best": record["best"], "seconds": record["seconds"]}), flush=True)
+    return 0
+
+
+def search_reporter() -> Report:
+    """A line per trial as it ends, for a terminal."""
+
+    def report(event: dict) -> None:
+        if event["event"] == "trial" and event["state"] != "running":
+            params = ", ".join(f"{key} {value:.3g}" for key, value in event["params"].items())
+            metric = "" if event["metric"] is None else f" {event['metric']:.4f}"
+            print(f"trial {event['trial']} {event['state']}{metric} ({event['seconds']:.0f} s): {params}", flush=True)
+
+    return report
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set at the first SIGTERM or Ctrl-C; a second one stops the process at once."""
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:
+        stopping.set()
+        signal.signal(signum, signal.SIG_DFL)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    return stopping
+
+
 def resume_main(argv: list[str]) -> int:
     """`python -m finetune resume RUN`: go on with a stopped run from its checkpoint."""
     from finetune import checkpoint
@@ -176,14 +241,7 @@ def resume_main(argv: list[str]) -> int:
 def run_training(cfg: TrainConfig, progress: str, resume: bool = False) -> int:
     """Train, stopping after the current step at the first SIGTERM or Ctrl-C (the run stays resumable)."""
     report = jsonl_reporter() if progress == "jsonl" else human_reporter()
-    stopping = threading.Event()
-
-    def stop(signum: int, frame: object) -> None:
-        stopping.set()
-        signal.signal(signum, signal.SIG_DFL)  # a second one stops at once
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
+    stopping = stop_on_signals()
     try:
         train(cfg, kind_named(cfg.task), report=report, should_stop=stopping.is_set, resume=resume)
     except Cancelled:
@@ -209,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         return optimise_main(argv[1:])
     if argv[:1] == ["check-labels"]:
         return check_labels_main(argv[1:])
+    if argv[:1] == ["search"]:
+        return search_main(argv[1:])
     if argv[:1] == ["resume"]:
         return resume_main(argv[1:])
     cfg, progress = parse_args(argv)

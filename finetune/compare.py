@@ -58,7 +58,7 @@ def run_record(run: Path) -> RunRecord:
     data = source.get("file") or Path(str(config.get("data", ""))).name
     if source.get("sha256"):
         data += f" ({source['sha256'][:8]})"
-    headline = headline_of(metrics) if "accuracy" in metrics or "f1" in metrics else None
+    headline = headline_of(metrics) if {"accuracy", "f1", "f1_micro"} & set(metrics) else None
     finished = result.get("finished") or datetime.fromtimestamp(run.stat().st_mtime).isoformat(timespec="minutes")
     return RunRecord(
         name=run_label(run),
@@ -111,6 +111,9 @@ def _metric_rows(results: list[dict], metrics: list[dict], entities: bool) -> li
         + [["recall", *(score(m, "recall") for m in metrics)]]
         + [["word accuracy", *(score(m, "token_accuracy") for m in metrics)]]
         if entities
+        else [["micro F1", *(score(m, "f1_micro") for m in metrics)]]
+        + [["subset accuracy", *(score(m, "subset_accuracy") for m in metrics)]]
+        if any(m.get("multi_label") for m in metrics)
         else [["accuracy", *(score(m, "accuracy") for m in metrics)]]
         + [["weighted F1", *(score(m, "weighted", "f1") for m in metrics)]]
     )

@@ -38,8 +38,58 @@ def prepare(df: pandas.DataFrame, text_column: str, label_column: str, training:
 
     A validation file (training=False) needs fewer examples of each label: it is not trained on.
     """
+    check_columns(df, text_column, label_column)
+    texts: list[str] = []
+    labels: list[str] = []
+    dropped_empty = dropped_unlabelled = 0
+    for raw_text, raw_label in zip(df[text_column].tolist(), df[label_column].tolist()):
+        # A JSON file can hold lone surrogates, which no tokenizer or UTF-8 file accepts.
+        text, label = encodable(text_value(raw_text)), encodable(label_value(raw_label))
+        if not text:
+            dropped_empty += 1
+        elif not label:
+            dropped_unlabelled += 1
+        else:
+            texts.append(text)
+            labels.append(label)
+    if len(texts) < MIN_ROWS:
+        raise too_few_rows(len(texts), dropped_empty, dropped_unlabelled)
+    counts = Counter(labels)
+    if len(counts) == 1:
+        raise DataError(
+            "Every row has the label '{label}'; a classifier needs at least two different labels.", label=labels[0]
+        )
+    if training:
+        check_class_sizes(counts, word("examples"), word("label"))
+    else:
+        check_class_sizes(counts, word("examples"), word("label"), MIN_PER_LABEL_TO_SCORE, word("in a validation file"))
+    return LabelledTexts(texts, labels, natural_order(counts), dropped_empty, dropped_unlabelled)
+
+
+def too_few_rows(count: int, dropped_empty: int, dropped_unlabelled: int) -> DataError:
+    """The error for a table with fewer than MIN_ROWS usable rows, saying why rows were left out."""
+    dropped = _dropped(dropped_empty, dropped_unlabelled)
+    if count == 1:
+        return DataError(
+            "Only {count} row has both a text and a label{dropped}; fine-tuning needs at least {minimum}, so "
+            "add more labelled rows.",
+            count=count,
+            dropped=dropped,
+            minimum=MIN_ROWS,
+        )
+    return DataError(
+        "Only {count} rows have both a text and a label{dropped}; fine-tuning needs at least {minimum}, so add "
+        "more labelled rows.",
+        count=count,
+        dropped=dropped,
+        minimum=MIN_ROWS,
+    )
+
+
+def check_columns(df: pandas.DataFrame, text_column: str, *label_columns: str) -> None:
+    """The text and label columns exist, once each, and are different columns."""
     columns = list(df.columns)
-    for name in (text_column, label_column):
+    for name in (text_column, *label_columns):
         if name not in columns:
             available = _quoted(columns, MAX_COLUMNS_NAMED) if columns else word("none")
             raise DataError(
@@ -53,51 +103,11 @@ def prepare(df: pandas.DataFrame, text_column: str, label_column: str, training:
                 count=columns.count(name),
                 name=name,
             )
-    if text_column == label_column:
+    if text_column in label_columns:
         raise DataError(
             "The text column and the label column are both '{name}'; pick a different column for each.",
             name=text_column,
         )
-    texts: list[str] = []
-    labels: list[str] = []
-    dropped_empty = dropped_unlabelled = 0
-    for raw_text, raw_label in zip(df[text_column].tolist(), df[label_column].tolist()):
-        # A JSON file can hold lone surrogates, which no tokenizer or UTF-8 file accepts.
-        text, label = encodable(_text_value(raw_text)), encodable(label_value(raw_label))
-        if not text:
-            dropped_empty += 1
-        elif not label:
-            dropped_unlabelled += 1
-        else:
-            texts.append(text)
-            labels.append(label)
-    if len(texts) < MIN_ROWS:
-        dropped = _dropped(dropped_empty, dropped_unlabelled)
-        if len(texts) == 1:
-            raise DataError(
-                "Only {count} row has both a text and a label{dropped}; fine-tuning needs at least {minimum}, so "
-                "add more labelled rows.",
-                count=len(texts),
-                dropped=dropped,
-                minimum=MIN_ROWS,
-            )
-        raise DataError(
-            "Only {count} rows have both a text and a label{dropped}; fine-tuning needs at least {minimum}, so add "
-            "more labelled rows.",
-            count=len(texts),
-            dropped=dropped,
-            minimum=MIN_ROWS,
-        )
-    counts = Counter(labels)
-    if len(counts) == 1:
-        raise DataError(
-            "Every row has the label '{label}'; a classifier needs at least two different labels.", label=labels[0]
-        )
-    if training:
-        check_class_sizes(counts, word("examples"), word("label"))
-    else:
-        check_class_sizes(counts, word("examples"), word("label"), MIN_PER_LABEL_TO_SCORE, word("in a validation file"))
-    return LabelledTexts(texts, labels, natural_order(counts), dropped_empty, dropped_unlabelled)
 
 
 def split(data: LabelledTexts, val_fraction: float = 0.2, seed: int = 0) -> tuple[LabelledTexts, LabelledTexts]:
@@ -125,7 +135,7 @@ def split(data: LabelledTexts, val_fraction: float = 0.2, seed: int = 0) -> tupl
             _move_first(label, data.labels, train, val)
         elif not any(data.labels[i] == label for i in train):
             _move_first(label, data.labels, val, train)
-    return _subset(data, train, data.dropped_empty, data.dropped_unlabelled), _subset(data, val)
+    return subset(data, train, data.dropped_empty, data.dropped_unlabelled), subset(data, val)
 
 
 def summary(data: LabelledTexts) -> dict[str, Any]:
@@ -161,7 +171,7 @@ def _dropped(empty: int, unlabelled: int) -> Any:
     return ""
 
 
-def _text_value(value: Any) -> str:
+def text_value(value: Any) -> str:
     if isinstance(value, str):
         return value if value.strip() else ""
     return "" if is_missing(value) else str(value)
@@ -173,7 +183,7 @@ def _move_first(label: str, labels: list[str], source: list[int], target: list[i
     target.append(index)
 
 
-def _subset(
+def subset(
     data: LabelledTexts, indices: list[int], dropped_empty: int = 0, dropped_unlabelled: int = 0
 ) -> LabelledTexts:
     return LabelledTexts(

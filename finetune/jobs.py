@@ -39,8 +39,18 @@ class TrainingJob(ChildJob):
 
     name = "Training"
 
-    def __init__(self, cfg: TrainConfig, owner: str = "", command: list[str] | None = None, resume: bool = False):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        owner: str = "",
+        command: list[str] | None = None,
+        resume: bool = False,
+        search: list[str] | None = None,
+    ):
+        """resume: go on with the stopped run of cfg.output; search: run a search instead of one training, these the
+        search's own arguments (--trials, --minutes, --runs-dir)."""
         super().__init__(owner)
+        self.search = search is not None
         self.failure: UserError | None = None  # why the process failed without saying, once it has
         self.cfg = replace(
             cfg,
@@ -50,6 +60,8 @@ class TrainingJob(ChildJob):
         )
         # A resumed run reads its checkpoint's settings and its own copy of the data (finetune/checkpoint.py).
         arguments = ["resume", cfg.output] if resume else _cli_args(self.cfg)
+        if search is not None:
+            arguments = ["search", *arguments, *search]
         self.start(command or jobs.python_module("finetune", [*arguments, "--progress", "jsonl"]))
 
     def clean_up(self) -> None:
@@ -85,9 +97,11 @@ class TrainingJob(ChildJob):
 class JobSlot(jobs.JobSlot):
     """One training at a time per app."""
 
-    def start(self, cfg: TrainConfig, owner: str, resume: bool = False) -> TrainingJob | None:
+    def start(
+        self, cfg: TrainConfig, owner: str, resume: bool = False, search: list[str] | None = None
+    ) -> TrainingJob | None:
         """A started job, or None when another one is running."""
-        return self.start_job(lambda: TrainingJob(cfg, owner, resume=resume))
+        return self.start_job(lambda: TrainingJob(cfg, owner, resume=resume, search=search))
 
 
 def _cli_args(cfg: TrainConfig) -> list[str]:

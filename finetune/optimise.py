@@ -59,6 +59,10 @@ def optimise(run: str | Path, variant: str = DEFAULT_VARIANT, report: Callable[[
             made = json.loads((output / COMPLETE_MARKER).read_text(encoding="utf-8"))
             return {**made["measurement"], "existing": True}
         task = result.get("task", "text")
+        if result.get("metrics", {}).get("multi_label"):
+            raise UserError(
+                "A faster copy is made for runs that give one label per text; {run} gives several.", run=run.name
+            )
         inputs, answers = validation_split(run, result)
         partial = output.parent / f".{output.name}.partial-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)

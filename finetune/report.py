@@ -17,7 +17,10 @@ from studio.runs import COMPLETE_MARKER
 
 # The run's files that name files on the server (the data, the output folder, a local base model): the zip to
 # download holds them with each such path cut to its last part.
-NAMES_PATHS = ("metrics.json", "training_log.jsonl", "config.json", "tokenizer_config.json")
+CONFIG_FILE = (
+    "training_config.json"  # every setting of the run: to load in the tab or train again (finetune/configs.py)
+)
+NAMES_PATHS = ("metrics.json", "training_log.jsonl", "config.json", "tokenizer_config.json", CONFIG_FILE)
 
 
 PREDICTIONS_FILE = "predictions.jsonl"  # every validation row: the item, its true label and the prediction
@@ -39,6 +42,7 @@ def save_run(
     with open(partial / PREDICTIONS_FILE, "w", encoding="utf-8") as f:
         for row in validation_rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (partial / CONFIG_FILE).write_text(json.dumps(result["config"], indent=2, ensure_ascii=False), encoding="utf-8")
     draw_confusion(result["metrics"], result["task"], partial / "confusion_matrix.png")
     if hasattr(kind, "save_extras"):
         kind.save_extras(partial, built, result)
@@ -50,6 +54,7 @@ def save_run(
     return output
 
 
+MULTI_LABEL_TITLE = "Texts of each label, and the labels given them (validation)"
 CONFUSION_TITLES = {
     "text": "Confusion matrix (validation)",
     "image": "Confusion matrix (validation)",
@@ -64,15 +69,20 @@ def draw_confusion(metrics: dict, task: str, path: Path, title: str | None = Non
         metrics["confusion_matrix"],
         metrics["confusion_labels"] if "confusion_labels" in metrics else metrics["labels"],
         str(path),
-        title=title or CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"]),
+        title=title or confusion_title(metrics, task),
     )
+
+
+def confusion_title(metrics: dict, task: str) -> str:
+    """The English title of a run's confusion matrix."""
+    return MULTI_LABEL_TITLE if metrics.get("multi_label") else CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"])
 
 
 def confusion_in_language(run: Path, metrics: dict, task: str, picture: Path) -> str:
     """The run's confusion matrix at `picture`: its own, or drawn again with the title in the request's language."""
     if language() == ENGLISH:
         return str(shutil.copy(run / "confusion_matrix.png", picture))
-    return draw_confusion(metrics, task, picture, title=say(CONFUSION_TITLES.get(task, CONFUSION_TITLES["text"])))
+    return draw_confusion(metrics, task, picture, title=say(confusion_title(metrics, task)))
 
 
 WHAT = {"text": "A text classifier", "image": "An image classifier", "entities": "A named-entity recogniser"}
@@ -148,7 +158,7 @@ Labels: {labels}.
 
 ## Evaluation (validation split)
 
-{_few_examples_line(task, data)}{_entity_scores(metrics) if task == "entities" else _class_scores(metrics)}
+{_few_examples_line(task, data)}{_scores(metrics, task)}
 
 ![Confusion matrix](confusion_matrix.png)
 {_mistake_pictures(result) if task == "image" else ""}"""
@@ -157,6 +167,34 @@ Labels: {labels}.
 def _few_examples_line(task: str, data: dict) -> str:
     note = few_examples(task, data["train"], data["validation"])
     return f"**Note:** {note}\n\n" if note else ""
+
+
+def _scores(metrics: dict, task: str) -> str:
+    if task == "entities":
+        return _entity_scores(metrics)
+    return _multi_label_scores(metrics) if metrics.get("multi_label") else _class_scores(metrics)
+
+
+def _multi_label_scores(metrics: dict) -> str:
+    rows = "\n".join(
+        f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} | "
+        f"{metrics['thresholds'][label]:.2f} |"
+        for label, s in metrics["per_class"].items()
+    )
+    return f"""Several labels per text: each label is scored on its own, and given above its threshold (tuned for the best
+F1 on the validation split, and folded into the classifier's bias, so the saved model gives a label above 0.5).
+
+| metric | precision | recall | F1 |
+|---|---|---|---|
+| micro | {metrics["micro"]["precision"]:.3f} | {metrics["micro"]["recall"]:.3f} | {metrics["micro"]["f1"]:.3f} |
+| macro | {metrics["macro"]["precision"]:.3f} | {metrics["macro"]["recall"]:.3f} | {metrics["macro"]["f1"]:.3f} |
+
+Subset accuracy (every label of a text right): **{metrics["subset_accuracy"]:.3f}**; validation loss
+{metrics["val_loss"]:.4f}.
+
+| label | precision | recall | F1 | texts | threshold |
+|---|---|---|---|---|---|
+{rows}"""
 
 
 def _class_scores(metrics: dict) -> str:

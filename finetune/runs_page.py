@@ -17,6 +17,7 @@ import gradio as gr
 from finetune import checkpoint
 from finetune.checkpoint import Unfinished, unfinished_runs
 from finetune.compare import RunRecord, compare, run_record
+from finetune.configs import command_line
 from finetune.report import confusion_in_language, shown_model
 from studio.errors import UserError
 from studio.i18n import say, ui, word
@@ -315,6 +316,15 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
         lists[tabs.index(served_in)]["value"] = studio.public_name(served_in, studio.default(served_in))
         return message, gr.update(choices=run_choices(studio), value=None), *lists
 
+    @user_errors("showing the command")
+    def show_command(run_name: str | None) -> Any:
+        """The command line that trains the run again, from its configuration."""
+        run = named_run(studio, run_name)
+        config = run_metadata(run).get("config")
+        if copy_of(run) is not None or not config:
+            raise UserError("'{run}' is a faster copy, not a trained run; show the command of its run.", run=run.name)
+        return gr.update(value=command_line(config, output=f"runs/{run.name}"), visible=True)
+
     @user_errors("discarding the stopped run")
     def discard_stopped(name: str | None) -> str:
         run = stopped_run(studio, name)
@@ -334,6 +344,7 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
                 scale=4,
             )
             default_button = gr.Button(ui("Make default"), scale=1, min_width=80)
+            command_button = gr.Button(ui("Show the command"), scale=1, min_width=80)
             delete_button = gr.Button(ui("Delete"), variant="stop", scale=1, min_width=80)
         with gr.Row(equal_height=True):
             stopped = gr.Dropdown(
@@ -346,6 +357,7 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
             resume_button = gr.Button(ui("Resume"), scale=1, min_width=80)
             discard_button = gr.Button(ui("Discard"), variant="stop", scale=1, min_width=80)
         usage = gr.Markdown(elem_classes="status-line")  # filled when the page loads
+        command = gr.Code(label=ui("The command that trains it again"), language="shell", visible=False)
         with gr.Row(equal_height=True):
             to_compare = gr.Dropdown(
                 choices=run_choices(studio),
@@ -379,6 +391,7 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
         default_button.click(make_default, picked, [usage, *lists], api_name="make_default").success(
             listing, None, [table, picked, to_compare, stopped], api_visibility="private"
         )
+        command_button.click(show_command, picked, command, api_visibility="private")
         discard_button.click(discard_stopped, stopped, usage, api_visibility="private").success(
             listing, None, [table, picked, to_compare, stopped], api_visibility="private"
         )

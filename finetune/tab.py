@@ -24,18 +24,27 @@ from finetune import checkpoint
 from finetune import entities as entity_kind
 from finetune import images as image_kind
 from finetune import text as text_kind
+from finetune.configs import read_config
 from finetune.data import prepare, summary
 from finetune.jobs import JobSlot, error_of
 from finetune.kinds import kind_named
 from finetune.report import confusion_in_language, few_examples, shown_model, sweep_partial, zip_run
-from finetune.runs_page import RUNS_NOTE, build_runs_section, stopped_run
+from finetune.runs_page import RUNS_NOTE, TAB_NAMES, build_runs_section, stopped_run
 from finetune.train import CANCELLED, EARLY_STOPPING, PRUNED, TrainConfig, headline_of
 from studio import compute, jobs, pack
 from studio.errors import UserError
 from studio.files.tables import SUPPORTED_SUFFIXES, guess_columns, preview, read_table
 from studio.hf import at_hand
 from studio.i18n import SIMPLIFIED_CHINESE, inform, language, say, ui, word
-from studio.runs import SERVED_IN, check_room_for_a_copy, check_room_for_a_run, list_runs, run_label, run_task
+from studio.runs import (
+    SERVED_IN,
+    check_room_for_a_copy,
+    check_room_for_a_run,
+    list_runs,
+    run_label,
+    run_metadata,
+    run_task,
+)
 from studio.runtime import Studio, public_choices
 from studio.ui import user_errors
 
@@ -79,6 +88,11 @@ LABEL_NEXT_NOTE = (
 OPTIMISED_IN = ("text_classification", "ner")
 # Redraw the progress at most this often: each update is a message to every watching browser.
 UPDATE_EVERY_S = 0.5
+SEARCH_NOTE = (
+    "Trains with the settings above, then with others around them (learning rate, epochs, batch size, warm-up, weight "
+    "decay; for pictures their size and augmentation), stopping early each trial that falls behind; the best run is "
+    "kept. Cancel keeps the best trial finished so far."
+)
 
 # What each yield of a training event fills, in the order of its outputs.
 OUTPUTS = ("status", "curve", "metrics", "confusion", "mistakes", "download", "model_name", "served_in")
@@ -229,9 +243,90 @@ def stop_line(event: dict) -> str:
     return say("Ran all {epochs} epochs; kept epoch {kept}, the best {measure}.", measure=measure, **values)
 
 
+MOST_TRIALS = 100
+SEARCHES_FOLDER = ".searches"  # in runs_dir, hidden from the runs listing: each search's search.json
+# The settings each kind's form shows, in the order of its components: what loading a run's configuration fills.
+SETTING_FIELDS = {
+    "text": ("epochs", "learning_rate", "batch_size", "max_length", "val_split", "seed"),
+    "image": ("epochs", "learning_rate", "batch_size", "image_size", "val_split", "seed"),
+    "entities": ("epochs", "learning_rate", "batch_size", "max_length", "val_split", "seed"),
+}
+# A trial's state, as the table of trials says it.
+TRIAL_STATES = {"complete": "complete", "pruned": "pruned", "cancelled": "cancelled", "failed": "failed"}
+# The settings a search tries, as the table of trials heads them.
+TRIAL_SETTINGS = {
+    "learning_rate": "Learning rate",
+    "epochs": "Epochs",
+    "batch_size": "Batch size",
+    "warmup_fraction": "Warm-up",
+    "weight_decay": "Weight decay",
+    "image_size": "Image size",
+    "augmentation": "Augmentation",
+}
+
+
+def trials_table(rows: list[dict]) -> Any:
+    """The trials of a search so far: each one's state, score, how long it trained and the settings it tried."""
+    import pandas as pd
+
+    settings = [key for key in TRIAL_SETTINGS if any(key in row["params"] for row in rows)]
+    table = []
+    for row in rows:
+        score = "" if row["metric"] is None else f"{row['metric']:.4f}"
+        epochs = "" if row.get("epochs_run") is None else f"{row['epochs_run']:.3g}"
+        values = [f"{row['params'][key]:.3g}" if key in row["params"] else "" for key in settings]
+        table.append(
+            [row["trial"] + 1, say(TRIAL_STATES[row["state"]]), score, epochs, f"{row['seconds']:.0f}", *values]
+        )
+    headers = [say("Trial"), say("State"), say("Score"), say("Epochs trained"), say("Seconds")]
+    return pd.DataFrame(table, columns=[*headers, *(say(TRIAL_SETTINGS[key]) for key in settings)])
+
+
+def trials_plot(rows: list[dict]) -> Any:
+    """Each scored trial's score, coloured by whether it finished or was pruned."""
+    import pandas as pd
+
+    scored = [row for row in rows if row["metric"] is not None]
+    return pd.DataFrame(
+        {
+            "trial": [row["trial"] + 1 for row in scored],
+            "score": [row["metric"] for row in scored],
+            "state": [say(TRIAL_STATES[row["state"]]) for row in scored],
+        }
+    )
+
+
+def multi_label_table(metrics: dict) -> str:
+    """A multi-label run's evaluation: micro and macro F1, subset accuracy, each label's scores and threshold."""
+    head = say(
+        "**Micro F1 {f1:.1%}** (macro F1 {macro:.1%}; every label of a text right: {subset:.1%}) on {rows} validation "
+        "texts",
+        f1=metrics["f1_micro"],
+        macro=metrics["f1_macro"],
+        subset=metrics["subset_accuracy"],
+        rows=metrics["validation_rows"],
+    )
+    lines = [
+        head + "\n",
+        f"| | {say('precision')} | {say('recall')} | F1 | {say('threshold')} |",
+        "|---|---|---|---|---|",
+    ]
+    for average in ("micro", "macro"):
+        m = metrics[average]
+        lines.append(f"| {say(average)} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | |")
+    for label, m in metrics["per_class"].items():
+        threshold = metrics["thresholds"][label]
+        lines.append(
+            f"| {label} ({m['support']}) | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {threshold:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def metrics_table(metrics: dict) -> str:
     """The evaluation as the tab shows it: the headline score, then precision/recall/F1 per average and label."""
     rows = metrics["validation_rows"]
+    if metrics.get("multi_label"):
+        return multi_label_table(metrics)
     if "accuracy" in metrics and metrics.get("task") == "image":
         head = say("**Accuracy {accuracy:.1%}** on {rows} validation images", accuracy=metrics["accuracy"], rows=rows)
     elif "accuracy" in metrics:
@@ -265,6 +360,20 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     # Gradio serves files only from the working and temp folders, and runs_dir may be anywhere.
     downloads = jobs.output_folder("model-studio-downloads-")
 
+    def deployed(run: Path, task: str, warning: str = "") -> dict:
+        """A finished run, served in its tab: the outputs that show it."""
+        served_in = SERVED_IN[task]
+        metrics = run_metadata(run)["metrics"]
+        studio.add_choice(served_in, run.name, str(run))
+        return {
+            "metrics": metrics_table({**metrics, "task": task}) + warning,
+            "confusion": confusion_in_language(run, metrics, task, downloads / f"{run.name}.png"),
+            "mistakes": _mistakes(run, task, downloads),
+            "download": str(zip_run(run, downloads)),
+            "model_name": run.name,
+            "served_in": gr.update(choices=studio.dropdown_choices(served_in), value=run.name),
+        }
+
     def run_kind(name: str | None) -> str:
         """The kind of a run by its name ("text" before there is one)."""
         return run_task(Path(studio.config.runs_dir) / name) if name else "text"
@@ -281,7 +390,6 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "", resume=resume)
         if job is None:
             raise UserError("Another fine-tune is running on this app; wait for it to finish, then try again.")
-        served_in = SERVED_IN[cfg.task]
         curve: list[dict] = []
         last_update = 0.0
         warning, stopped = "", ""
@@ -321,29 +429,14 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     raise error_of(event, cut=f"{studio.config.runs_dir}{os.sep}")
                 elif kind == "done":
                     run = Path(event["output"])
-                    studio.add_choice(served_in, run.name, str(run))
-                    tab_name = {"text": "Text classification", "image": "Image classification"}.get(
-                        cfg.task, "Named entities"
-                    )
                     done_line = say(
                         "Done in {seconds:.0f} s from {model}. **{run}** is ready in the {tab} tab.",
                         seconds=event["train_seconds"],
                         model=shown_model(cfg.model),
                         run=run.name,
-                        tab=word(tab_name),
+                        tab=word(TAB_NAMES[cfg.task]),
                     )
-                    yield {
-                        "status": f"{done_line} {stopped}",
-                        "curve": curve,
-                        "metrics": metrics_table({**event["metrics"], "task": cfg.task}) + warning,
-                        "confusion": confusion_in_language(
-                            run, event["metrics"], cfg.task, downloads / f"{run.name}.png"
-                        ),
-                        "mistakes": _mistakes(run, cfg.task, downloads),
-                        "download": str(zip_run(run, downloads)),
-                        "model_name": run.name,
-                        "served_in": gr.update(choices=studio.dropdown_choices(served_in), value=run.name),
-                    }
+                    yield {"status": f"{done_line} {stopped}", "curve": curve, **deployed(run, cfg.task, warning)}
                     # The model is saved; let the process exit by itself. Yielding anything more would
                     # replace this result for API clients, who see only the last update. Gradio has copied
                     # the files into its own cache before this generator resumes, so ours can go.
@@ -353,6 +446,71 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     return
         finally:
             if job.process.poll() is None:  # the client went away or pressed Cancel
+                job.cancel()
+
+    def search_and_report(
+        cfg: TrainConfig, trials: float, minutes: float, request: gr.Request | None
+    ) -> Iterator[dict]:
+        """Start a search (finetune/search.py) in the training process and turn its events into updates of the tab's
+        outputs: the trial running, the table and plot of trials, and at the end the best trial's run."""
+        count = _positive_int(trials, word("trials"))
+        if count > MOST_TRIALS:
+            raise UserError("A search can try at most {most} settings; choose fewer trials.", most=MOST_TRIALS)
+        minutes = max(0.0, float(minutes or 0))
+        runs_dir = Path(studio.config.runs_dir)
+        name = Path(cfg.output).name
+        cfg = replace(cfg, output=str(runs_dir / SEARCHES_FOLDER / name))  # search.json; the best run: runs_dir
+        budget = ["--trials", str(count), "--minutes", str(minutes), "--runs-dir", str(runs_dir)]
+        job = slot.start(cfg, owner=getattr(request, "session_hash", "") or "", search=budget)
+        if job is None:
+            raise UserError("Another fine-tune is running on this app; wait for it to finish, then try again.")
+        rows: list[dict] = []
+        curve: list[dict] = []
+        last_update = 0.0
+        try:
+            yield {"status": say("Starting: reading the data and loading **{model}**…", model=shown_model(cfg.model))}
+            for event in job.events():
+                if event is None:
+                    yield {}
+                    continue
+                kind, trial = event["event"], event.get("trial", 0) + 1
+                if kind == "trial" and event["state"] == "running":
+                    curve = []
+                    yield {"status": say("Trial {trial} of {trials}: training…", trial=trial, trials=count)}
+                elif kind == "trial":
+                    rows.append(event)
+                    yield {"trials": trials_table(rows), "trials_plot": trials_plot(rows)}
+                elif kind == "step":
+                    curve.append({"step": event["step"], "loss": event["loss"], "split": "train"})
+                    if time.monotonic() - last_update > UPDATE_EVERY_S:
+                        last_update = time.monotonic()
+                        line = (
+                            say("Trial {trial} of {trials}", trial=trial, trials=count) + " · " + progress_line(event)
+                        )
+                        yield {"status": line, "curve": curve}
+                elif kind == "error":
+                    raise error_of(event, cut=f"{runs_dir}{os.sep}")
+                elif kind == "search_done":
+                    best = event["best"]
+                    run = Path(best["run"])
+                    done_line = say(
+                        "Tried {tried} settings in {seconds:.0f} s ({pruned} pruned). The best, trial {trial}, scored "
+                        "{score:.1%}: **{run}** is ready in the {tab} tab.",
+                        tried=len(rows),
+                        seconds=event["seconds"],
+                        pruned=sum(row["state"] == "pruned" for row in rows),
+                        trial=best["trial"] + 1,
+                        score=best["metric"],
+                        run=run.name,
+                        tab=word(TAB_NAMES[cfg.task]),
+                    )
+                    # API clients see only the last update: it carries the trials too.
+                    trials_now = {"trials": trials_table(rows), "trials_plot": trials_plot(rows)}
+                    yield {"status": done_line, "curve": curve, **trials_now, **deployed(run, cfg.task)}
+                    _wait_quietly(job.process, timeout_s=60)
+                    return
+        finally:
+            if job.process.poll() is None:
                 job.cancel()
 
     def settings(task: str, data_file: str, base_model: str | None, **values: Any) -> TrainConfig:
@@ -425,7 +583,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             val_split, seed, validation_file, request=request,
         )  # fmt: skip
 
-    def text_training(
+    def text_settings(
         data_file: str | None,
         text_column: str | None,
         label_column: str | None,
@@ -438,9 +596,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         seed: float,
         validation_file: str | None,
         corrections: str | None = None,
-        request: gr.Request | None = None,
-    ) -> Iterator[tuple]:
-        """Train a text classifier on `data_file` (made by `corrections`, when given), its updates as outputs."""
+    ) -> TrainConfig:
+        """The settings of a text classifier's training on `data_file` (made by `corrections`, when given), checked
+        against the file before a process starts."""
         if not data_file:
             raise UserError("No data file was given; upload a CSV, TSV, JSON, JSONL or Parquet file first.")
         check_room_for_a_run(limits, studio.config.runs_dir)
@@ -450,7 +608,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         if not text_column or not label_column:
             raise UserError("Could not tell which columns hold the text and the label; choose them in the lists.")
         prepare(df, text_column, label_column)  # every data mistake is reported here, before a process starts
-        cfg = settings(
+        return settings(
             "text",
             data_file,
             base_model,
@@ -465,7 +623,10 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             seed=seed,
             corrections=corrections,
         )
-        for update in train_and_report(cfg, request):
+
+    def text_training(*inputs: Any, request: gr.Request | None = None) -> Iterator[tuple]:
+        """Train a text classifier (text_settings' inputs), its updates as outputs."""
+        for update in train_and_report(text_settings(*inputs), request):
             yield _outputs(update)
 
     @user_errors("retraining with the corrections")
@@ -499,7 +660,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         corrected_file, corrections, _ = apply_corrections(data_file, label_column, table)
         yield from text_training(
             corrected_file, text_column, label_column, base_model, epochs, learning_rate, batch_size, max_length,
-            val_split, seed, validation_file, corrections, request,
+            val_split, seed, validation_file, corrections, request=request,
         )  # fmt: skip
 
     @user_errors("fine-tuning")
@@ -535,7 +696,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             request=request,
         )  # fmt: skip
 
-    def image_training(
+    def image_settings(
         images_zip: str | None,
         base_model: str | None,
         epochs: float,
@@ -546,9 +707,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         seed: float,
         validation_zip: str | None,
         corrections: str | None = None,
-        request: gr.Request | None = None,
-    ) -> Iterator[tuple]:
-        """Train an image classifier on `images_zip` (made by `corrections`, when given), its updates as outputs."""
+    ) -> TrainConfig:
+        """The settings of an image classifier's training on `images_zip` (made by `corrections`, when given),
+        checked against the zip before a process starts."""
         if not images_zip:
             raise UserError("No zip of images was given; upload a zip with one folder of pictures per class first.")
         check_room_for_a_run(limits, studio.config.runs_dir)
@@ -566,7 +727,11 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             corrections=corrections,
         )
         _check_data(cfg)
-        for update in train_and_report(cfg, request):
+        return cfg
+
+    def image_training(*inputs: Any, request: gr.Request | None = None) -> Iterator[tuple]:
+        """Train an image classifier (image_settings' inputs), its updates as outputs."""
+        for update in train_and_report(image_settings(*inputs), request):
             yield _outputs(update)
 
     @user_errors("retraining with the corrections")
@@ -587,7 +752,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         corrected_zip, corrections, _ = apply_corrections(images_zip, "", table)
         yield from image_training(
             corrected_zip, base_model, epochs, learning_rate, batch_size, image_size, val_split, seed, validation_zip,
-            corrections, request,
+            corrections, request=request,
         )  # fmt: skip
 
     @user_errors("fine-tuning")
@@ -620,6 +785,27 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             status, loss curve, metrics, confusion matrix, sentences with missed or spurious entities, the model as a
             zip, its name.
         """
+        for update in train_and_report(
+            entity_settings(
+                data_file, base_model, epochs, learning_rate, batch_size, max_length, val_split, seed, validation_file
+            ),
+            request,
+        ):
+            yield _outputs(update)
+
+    def entity_settings(
+        data_file: str | None,
+        base_model: str | None,
+        epochs: float,
+        learning_rate: float,
+        batch_size: float,
+        max_length: float,
+        val_split: float,
+        seed: float,
+        validation_file: str | None,
+    ) -> TrainConfig:
+        """The settings of an entity recogniser's training on `data_file`, checked against it before a process
+        starts."""
         if not data_file:
             raise UserError("No data file was given; upload a CoNLL or JSONL file of tagged sentences first.")
         check_room_for_a_run(limits, studio.config.runs_dir)
@@ -636,8 +822,69 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             seed=seed,
         )
         _check_data(cfg)
-        for update in train_and_report(cfg, request):
-            yield _outputs(update)
+        return cfg
+
+    @user_errors("loading the settings")
+    def load_settings(task: str, path: str | None) -> tuple:
+        """A run's training_config.json, into one kind's settings: the base model (when the list has it) and every
+        setting the kind's form shows."""
+        if not path:
+            return (gr.skip(),) * (len(SETTING_FIELDS[task]) + 2)
+        values = read_config(path, task)
+        bases = studio.config.finetune_bases(task)
+        base = next((value for ref, (_, value) in zip(bases.choices.values(), public_choices(bases.choices))
+                     if ref == values.get("model")), None)  # fmt: skip
+        updates = [gr.update(value=values[key] or 0) if key in values else gr.skip() for key in SETTING_FIELDS[task]]
+        said = say("Loaded the settings of {file}.", file=Path(path).name)
+        return gr.update(value=base) if base else gr.skip(), *updates, said
+
+    @user_errors("searching for good settings")
+    def search_settings(
+        data_file: str | None,
+        text_column: str | None = None,
+        label_column: str | None = None,
+        base_model: str | None = None,
+        epochs: float = text_kind.EPOCHS,
+        learning_rate: float = 0,
+        batch_size: float = 16,
+        max_length: float = 128,
+        val_split: float = 0.2,
+        seed: float = 0,
+        validation_file: str | None = None,
+        trials: float = 12,
+        minutes: float = 0,
+        request: gr.Request = None,
+    ):
+        """Find good training settings for a text classifier: train with the given settings, then with others around
+        them (Optuna's TPE sampler; trials behind the median stopped early), and keep the best run.
+
+        Args:
+            data_file, text_column, label_column, base_model, epochs, learning_rate, batch_size, max_length,
+                val_split, seed, validation_file: as /finetune takes them; the first trial uses exactly these.
+            trials: how many settings to try, at most 100.
+            minutes: stop the search after this long; 0: no limit.
+        Returns:
+            what /finetune returns, for the best trial's run, then the table of trials (state, score, epochs
+            trained, seconds, settings) and each trial's score for a plot.
+        """
+        cfg = text_settings(
+            data_file, text_column, label_column, base_model, epochs, learning_rate, batch_size, max_length,
+            val_split, seed, validation_file,
+        )  # fmt: skip
+        for update in search_and_report(cfg, trials, minutes, request):
+            yield _search_outputs(update)
+
+    def searching(task: str) -> Any:
+        """The search of an image or entity run, from its kind's training inputs and the budget."""
+        settings_of = {"image": image_settings, "entities": entity_settings}[task]
+
+        @user_errors("searching for good settings")
+        def search_kind(*inputs: Any, request: gr.Request = None) -> Iterator[tuple]:
+            *training, trials, minutes = inputs
+            for update in search_and_report(settings_of(*training), trials, minutes, request):
+                yield _search_outputs(update)
+
+        return search_kind
 
     @user_errors("making the faster CPU copy")
     def optimise_run(run_name: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, Any]:
@@ -863,7 +1110,10 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             yield _resumed_outputs(update, cfg.task)
 
     def cancel(request: gr.Request) -> str:
+        searching = slot.job is not None and getattr(slot.job, "search", False)
         if slot.cancel(owner=request.session_hash):
+            if searching:
+                return say("Cancelled the search; the best trial that finished is kept in Your runs.")
             return say(
                 "Cancelled: the training process was stopped and no model was saved; a run that finished an epoch can "
                 "be resumed in Your runs."
@@ -882,6 +1132,8 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     events: list[tuple[str, Any]] = []  # (kind, training event): each ends the same way
     bases = {}
     checks: dict[str, CheckSection] = {}
+    searches: dict[str, SearchSection] = {}
+    settings_files: dict[str, gr.File] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             with gr.Tabs():
@@ -896,6 +1148,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     data_info = gr.Markdown()
                     bases["text"] = _base_dropdown(studio, "text")
                     with gr.Accordion(ui("Training settings"), open=False):
+                        settings_files["text"] = _settings_file()
                         epochs = _epochs(text_kind.EPOCHS)
                         learning_rate = gr.Number(value=0, label=ui("Learning rate (0: chosen for the model's size)"))
                         batch_size = gr.Slider(4, 64, value=16, step=4, label=ui("Batch size"))
@@ -906,6 +1159,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                             label=ui("Validation file (optional)"), file_types=list(SUPPORTED_SUFFIXES), type="filepath"
                         )
                     train_text = gr.Button(ui("Train"), variant="primary")
+                    searches["text"] = _search_section()
                     checks["text"] = _check_section("text")  # under Train, which stays on a laptop's screen
                     next_rows = _label_next_section(studio)
                 with gr.Tab(ui("Image classifier"), id="finetune-image"):
@@ -916,6 +1170,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     images_info = gr.Markdown()
                     bases["image"] = _base_dropdown(studio, "image")
                     with gr.Accordion(ui("Training settings"), open=False):
+                        settings_files["image"] = _settings_file()
                         image_epochs = _epochs(image_kind.EPOCHS)
                         image_lr = gr.Number(value=0, label=ui("Learning rate (0: chosen for the model's family)"))
                         image_batch = gr.Slider(4, 64, value=16, step=4, label=ui("Batch size"))
@@ -926,6 +1181,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                             label=ui("Validation zip (optional)"), file_types=[".zip"], type="filepath"
                         )
                     train_images = gr.Button(ui("Train"), variant="primary")
+                    searches["image"] = _search_section()
                     checks["image"] = _check_section("image")
                 with gr.Tab(ui("Entity recogniser"), id="finetune-entities"):
                     entities_file = gr.File(
@@ -939,6 +1195,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     bases["entities"] = _base_dropdown(studio, "entities")
                     gr.Markdown(ui(ENTITIES_NOTE), elem_classes="status-line")
                     with gr.Accordion(ui("Training settings"), open=False):
+                        settings_files["entities"] = _settings_file()
                         entity_epochs = _epochs(entity_kind.EPOCHS)
                         entity_lr = gr.Number(value=0, label=ui("Learning rate (0: chosen for the model's size)"))
                         entity_batch = gr.Slider(4, 64, value=16, step=4, label=ui("Batch size"))
@@ -951,11 +1208,17 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                             label=ui("Validation file (optional)"), file_types=list(ENTITY_SUFFIXES), type="filepath"
                         )
                     train_entities = gr.Button(ui("Train"), variant="primary")
+                    searches["entities"] = _search_section()
             cancel_button = gr.Button(ui("Cancel"), variant="stop")
             runs = build_runs_section(studio, model_dropdowns, downloads)
         with gr.Column(scale=1):
             status = gr.Markdown(ui("Upload a file to begin."), elem_classes="status-line", elem_id="finetune-status")
             curve = gr.LinePlot(x="step", y="loss", color="split", label=ui("Loss"), height=260)
+            # A search's trials, shown once one starts.
+            trials_shown = gr.Dataframe(label=ui("Trials"), interactive=False, wrap=True, visible=False)
+            trials_chart = gr.ScatterPlot(
+                x="trial", y="score", color="state", label=ui("Score of each trial"), height=220, visible=False
+            )
             metrics = gr.Markdown()
             # What only a finished run has, shown once there is one: empty, these boxes filled the page.
             with gr.Column(visible=False) as results:
@@ -1012,6 +1275,28 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         events.append(
             (task, button.click(train, training_inputs[task], training_outputs[task], api_name=api_name, **common))
         )
+    infos = {"text": data_info, "image": images_info, "entities": entities_info}
+    for task, settings_file in settings_files.items():
+        # The form's settings are the training inputs after the data file, the columns and the base model.
+        form = training_inputs[task][-len(SETTING_FIELDS[task]) - 1 : -1]
+        settings_file.upload(
+            lambda path, task=task: load_settings(task, path),
+            settings_file,
+            [bases[task], *form, infos[task]],
+            api_visibility="private",
+        )
+    for task, search in searches.items():
+        searched = search.button.click(
+            lambda: [gr.update(visible=True)] * 2, None, [trials_shown, trials_chart], api_visibility="private"
+        ).then(
+            search_settings if task == "text" else searching(task),
+            [*training_inputs[task], search.trials, search.minutes],
+            [*training_outputs[task], trials_shown, trials_chart],
+            api_name="search_settings" if task == "text" else None,
+            api_visibility="public" if task == "text" else "private",
+            **common,
+        )
+        events.append((task, searched))
     resumed = [*shown, mistakes, gallery, *after, *(model_dropdowns[tab] for tab in SERVED_IN.values())]
     events.append(("", runs.resume.click(resume_run, runs.stopped, resumed, api_name="resume_run", **common)))
     for kind, section in checks.items():
@@ -1103,6 +1388,25 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         + [*runs.outputs(), runs.note],
         api_visibility="private",
     )
+
+
+@dataclass
+class SearchSection:
+    """Find good settings, under one kind's Train button: the budget and the button."""
+
+    trials: gr.Slider
+    minutes: gr.Number
+    button: gr.Button
+
+
+def _search_section() -> SearchSection:
+    with gr.Accordion(ui("Find good settings"), open=False):
+        gr.Markdown(ui(SEARCH_NOTE), elem_classes="status-line")
+        with gr.Row():
+            trials = gr.Slider(2, 40, value=12, step=1, label=ui("Trials"))
+            minutes = gr.Number(value=0, minimum=0, label=ui("Minutes (0: no limit)"))
+        button = gr.Button(ui("Find good settings"))
+    return SearchSection(trials, minutes, button)
 
 
 @dataclass
@@ -1213,6 +1517,15 @@ def _base_dropdown(studio: Studio, task: str) -> gr.Dropdown:
     return gr.Dropdown(choices=choices, value=default, label=ui("Base model"), allow_custom_value=True)
 
 
+def _settings_file() -> gr.File:
+    return gr.File(
+        label=ui("Load the settings of a run (its training_config.json)"),
+        file_types=[".json"],
+        type="filepath",
+        height=60,
+    )
+
+
 def _epochs(default: int) -> gr.Slider:
     return gr.Slider(1, 20, value=default, step=1, label=ui("Epochs (at most; stops early when it stops improving)"))
 
@@ -1255,6 +1568,11 @@ def _resumed_outputs(values: dict, task: str) -> tuple:
     table, pictures = (gr.skip(), mistakes) if task == "image" else (mistakes, gr.skip())
     lists = [served_in if tab == SERVED_IN[task] else gr.skip() for tab in SERVED_IN.values()]
     return status, curve, metrics, confusion, table, pictures, download, model_name, *lists
+
+
+def _search_outputs(values: dict) -> tuple:
+    """One yield of a search: the training's outputs, then the table and the plot of trials."""
+    return *_outputs(values), values.get("trials", gr.skip()), values.get("trials_plot", gr.skip())
 
 
 def _outputs(values: dict) -> tuple:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from finetune import multilabel
 from finetune.data import LabelledTexts, prepare, split, summary
 from finetune.train import Built, Prepared, TrainConfig
+from studio.errors import UserError
 from studio.files.tables import read_table
 from studio.runs import ENCODER_HEAD_FILE
 
@@ -41,19 +43,35 @@ def load_data(cfg: TrainConfig) -> Prepared:
     from studio.errors import DataError
 
     table = read_table(cfg.data, max_rows=cfg.max_rows)
-    train = prepare(table, cfg.text_column, cfg.label_column)
+    labels = table[cfg.label_column].tolist() if cfg.label_column in table.columns else []
+    multi = multilabel.is_multi_label(labels, cfg.label_column)
+    read, split_off = (multilabel.prepare_multi, multilabel.split_multi) if multi else (prepare, split)
+    train = read(table, cfg.text_column, cfg.label_column)
     if cfg.validation:
         validation = read_table(cfg.validation, max_rows=cfg.max_rows)
-        val = prepare(validation, cfg.text_column, cfg.label_column, training=False)
+        val = read(validation, cfg.text_column, cfg.label_column, training=False)
     else:
-        train, val = split(train, cfg.val_split, cfg.seed)
-    unknown = sorted(set(val.labels) - set(train.label_names))
+        train, val = split_off(train, cfg.val_split, cfg.seed)
+    unknown = sorted(set(_labels_of(val, multi)) - set(train.label_names))
     if unknown:
         raise DataError(
             "The validation file has labels the training file lacks ({labels}).", labels=", ".join(unknown[:5])
         )
     read_as = {"encoding": table.attrs.get("encoding")} if table.attrs.get("encoding") else {}
-    return Prepared(train, val, train.label_names, {"train": {**summary(train), **read_as}, "validation": summary(val)})
+    described = {"train": {**_summary(train, multi), **read_as}, "validation": _summary(val, multi)}
+    return Prepared(train, val, train.label_names, described, multi_label=multi)
+
+
+def _labels_of(data: LabelledTexts, multi: bool) -> list[str]:
+    return list(multilabel.label_counts(data.labels)) if multi else data.labels
+
+
+def _summary(data: LabelledTexts, multi: bool) -> dict:
+    """The split's summary; with several labels per text, "labels" counts the texts that have each."""
+    if not multi:
+        return summary(data)
+    counts = multilabel.label_counts(data.labels)
+    return {**summary(data), "labels": {name: counts[name] for name in data.label_names}, "multi_label": True}
 
 
 def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
@@ -61,6 +79,10 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
     from studio import pack
 
     if pack.is_pack_ref(cfg.model) and pack.PACK_MODELS[pack.pack_name(cfg.model)].multilingual:
+        if data.multi_label:
+            raise UserError(
+                "Texts with several labels need a base model that is fine-tuned whole; choose another base model."
+            )
         return _build_encoder_head(cfg, data)
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding
 
@@ -77,9 +99,10 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
         id2label=dict(enumerate(label_names)),
         label2id=label2id,
         ignore_mismatched_sizes=True,
+        **({"problem_type": "multi_label_classification"} if data.multi_label else {}),
     )
-    train_set = _tokenize(tokenizer, data.train, label2id, max_length)
-    val_set = _tokenize(tokenizer, data.validation, label2id, max_length)
+    train_set = _tokenize(tokenizer, data.train, label2id, max_length, data.multi_label)
+    val_set = _tokenize(tokenizer, data.validation, label2id, max_length, data.multi_label)
     collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device.type == "cuda" else None)
     return Built(
         model=model,
@@ -90,7 +113,7 @@ def build(cfg: TrainConfig, data: Prepared, device: Any) -> Built:
         val_lengths=[len(example["input_ids"]) for example in val_set],
         collate_train=collate,
         collate_eval=collate,
-        extra={"validation": data.validation},
+        extra={"validation": data.validation, "multi_label": data.multi_label, "labels_in_order": label_names},
     )
 
 
@@ -144,21 +167,42 @@ def forward(model: Any, batch: Any) -> tuple[Any, Any]:
     return model(**inputs).logits, batch["labels"]
 
 
-def headline(built: Built, predictions: list[int], references: list[int]) -> tuple[str, float]:
+def headline(built: Built, predictions: list, references: list) -> tuple[str, float]:
+    """Accuracy; with several labels per text, micro F1 with every label's threshold at 0.5."""
+    if built.extra.get("multi_label"):
+        return "f1_micro", multilabel.micro_f1(
+            multilabel.decide(predictions, [0.5] * len(built.extra["labels_in_order"])), references
+        )
     return "accuracy", sum(p == r for p, r in zip(predictions, references)) / max(1, len(references))
 
 
-def evaluation(data: Prepared, built: Built, predictions: list[int], references: list[int]) -> tuple[dict, list]:
-    """All the classification metrics, and some validation texts the model got wrong."""
+def evaluation(data: Prepared, built: Built, predictions: list, references: list) -> tuple[dict, list]:
+    """All the classification metrics, and some validation texts the model got wrong. With several labels per text,
+    each label's threshold is tuned here on the validation split (and folded into the model when it is saved)."""
     from studio.metrics import classification_metrics, misclassified
 
+    if data.multi_label:
+        thresholds = multilabel.tune_thresholds(predictions, references)
+        built.extra["thresholds"] = thresholds
+        decided = multilabel.decide(predictions, thresholds)
+        metrics = multilabel.multi_label_metrics(decided, references, data.label_names, thresholds)
+        rows = validation_rows(data, built, predictions, references)
+        wrong = [{"text": row["item"], "true": row["true"], "predicted": row["predicted"]} for row in rows]
+        return metrics, [row for row in wrong if row["true"] != row["predicted"]][:10]
     metrics = classification_metrics(references, predictions, data.label_names)
     return metrics, misclassified(data.validation.texts, references, predictions, data.label_names)
 
 
-def validation_rows(data: Prepared, built: Built, predictions: list[int], references: list[int]) -> list[dict]:
-    """Every validation text with its true and predicted label, for comparing runs (finetune/compare.py)."""
+def validation_rows(data: Prepared, built: Built, predictions: list, references: list) -> list[dict]:
+    """Every validation text with its true and predicted label (several: joined by ";"), for comparing runs
+    (finetune/compare.py)."""
     names = data.label_names
+    if data.multi_label:
+        decided = multilabel.decide(predictions, built.extra.get("thresholds") or [0.5] * len(names))
+        return [
+            {"item": text, "true": cell, "predicted": multilabel.joined([n for n, yes in zip(names, row) if yes])}
+            for text, cell, row in zip(data.validation.texts, data.validation.labels, decided)
+        ]
     return [
         {"item": text, "true": names[ref], "predicted": names[pred]}
         for text, ref, pred in zip(data.validation.texts, references, predictions)
@@ -179,6 +223,9 @@ def save_model(model: Any, built: Built, folder: Any) -> None:
         config = {"model_type": "encoder_head", "encoder": encoder, "id2label": dict(enumerate(labels))}
         (folder / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
         return
+    if thresholds := built.extra.get("thresholds"):
+        multilabel.fold_thresholds(model, thresholds)  # served as is: a label is given above 0.5
+        model.config.label_thresholds = dict(zip(built.extra["labels_in_order"], thresholds))
     model.save_pretrained(folder, safe_serialization=True)
     built.processor.save_pretrained(folder)
 
@@ -214,9 +261,13 @@ classify("Your text here")
 ```"""
 
 
-def _tokenize(tokenizer: Any, data: LabelledTexts, label2id: dict[str, int], max_length: int) -> list[dict]:
+def _tokenize(
+    tokenizer: Any, data: LabelledTexts, label2id: dict[str, int], max_length: int, multi_label: bool = False
+) -> list[dict]:
+    """Token ids and the label: its index, or with several labels a 0/1 float per label."""
     encoded = tokenizer(data.texts, truncation=True, max_length=max_length)
+    target = (lambda cell: multilabel.multi_hot(cell, label2id)) if multi_label else label2id.__getitem__
     return [
-        {"input_ids": ids, "attention_mask": mask, "labels": label2id[label]}
+        {"input_ids": ids, "attention_mask": mask, "labels": target(label)}
         for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], data.labels)
     ]

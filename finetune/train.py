@@ -42,6 +42,7 @@ class TrainConfig:
     max_length: int = 128  # text and entities: tokens read of each text (entities: per window)
     image_size: int = 0  # image: pixels a side; 0 keeps the model's own
     label_smoothing: float = 0.1  # image: timm's usual recipe
+    augmentation: float = 0.5  # image: 0 none; crops of (1 - this) to all of the picture, colour jitter above 0.5
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     patience: int = 2  # epochs without a better validation score (the kind's KEEP_BEST_BY) before stopping
@@ -59,6 +60,7 @@ class Prepared:
     validation: Any
     label_names: list[str]
     summary: dict  # {"train": {...}, "validation": {...}}: rows, examples per label, what was dropped
+    multi_label: bool = False  # texts with several labels each (finetune/multilabel.py)
 
 
 @dataclass
@@ -113,14 +115,16 @@ def train(
     report: Report = print,
     should_stop: Callable[[], bool] = lambda: False,
     resume: bool = False,
-    after_epoch: Callable[[int, float], bool] | None = None,
+    after_epoch: Callable[[float, float], bool] | None = None,
+    first_check: float = 0.0,
     checkpoints: bool = True,
 ) -> dict:
     """Train `kind` (a module of finetune/kinds.py), evaluate, and save the best model with its metrics and model
     card into cfg.output.
 
     resume: go on from the checkpoint of a run of cfg.output that stopped (finetune/checkpoint.py).
-    after_epoch(epoch, score): False stops the run there (Pruned): a search's pruning.
+    after_epoch(epochs, score): False stops the run there (Pruned): a search's pruning. Called after each epoch, and
+        also once `first_check` of the first epoch is done (a share, 0 for none), so a bad trial can stop sooner.
     checkpoints: False saves no state after each epoch (a search's trials are not resumed).
     """
     import torch
@@ -219,6 +223,12 @@ def train(
     # Training: each epoch a new order; evaluate after each; keep the best weights, by the kind's own measure.
     training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
     first_step, epoch, reason = step, done_epochs, FINISHED
+    first_check_step = round(first_check * steps_per_epoch) if after_epoch and not resume else 0
+
+    def score_now() -> float:
+        _, predictions, references = _evaluate(kind, model, val_loader, accelerator)
+        return kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))[1]
+
     try:
         for epoch in range(done_epochs + 1, cfg.epochs + 1):
             train_loader = accelerator.prepare(
@@ -253,6 +263,8 @@ def train(
                         "total_steps": total_steps,
                     }
                 )
+                if step == first_check_step and after_epoch and not after_epoch(step / steps_per_epoch, score_now()):
+                    raise Pruned()
 
             val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
             name, score = kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))
@@ -292,7 +304,7 @@ def train(
             checkpoint.mark_stopped(output, events[-1])
         raise
     except Pruned:
-        emit(stopped(PRUNED, epoch))
+        emit(stopped(PRUNED, round(step / steps_per_epoch, 2)))
         if main:
             checkpoint.remove(output)
         raise
@@ -362,12 +374,19 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _loss(logits: Any, labels: Any, label_smoothing: float) -> Any:
-    """Cross-entropy over every labelled position (-100 marks the sub-tokens and padding that have no label)."""
+def _loss(logits: Any, labels: Any, label_smoothing: float, reduction: str = "mean") -> Any:
+    """Cross-entropy over every labelled position (-100 marks the sub-tokens and padding that have no label); with
+    several labels per example (0/1 floats, one per label), each label's own binary cross-entropy."""
     import torch
 
+    if labels.is_floating_point():
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), labels, reduction=reduction)
     return torch.nn.functional.cross_entropy(
-        logits.flatten(0, -2).float(), labels.flatten(), ignore_index=-100, label_smoothing=label_smoothing
+        logits.flatten(0, -2).float(),
+        labels.flatten(),
+        ignore_index=-100,
+        label_smoothing=label_smoothing,
+        reduction=reduction,
     )
 
 
@@ -384,12 +403,10 @@ def _evaluate(kind: Any, model: Any, loader: Any, accelerator: Any) -> tuple[flo
                 logits = accelerator.pad_across_processes(logits, dim=1)
                 labels = accelerator.pad_across_processes(labels, dim=1, pad_index=-100)
             logits, labels = accelerator.gather_for_metrics((logits, labels))
-            loss = torch.nn.functional.cross_entropy(
-                logits.flatten(0, -2).float(), labels.flatten(), ignore_index=-100, reduction="sum"
-            )
-            total_loss += loss.item()
-            count += int((labels != -100).sum().item())
-            predictions += logits.argmax(-1).tolist()
+            total_loss += _loss(logits, labels, 0.0, reduction="sum").item()
+            count += labels.numel() if labels.is_floating_point() else int((labels != -100).sum().item())
+            # Several labels each: every label's probability, for the kind to choose its threshold.
+            predictions += (logits.float().sigmoid() if labels.is_floating_point() else logits.argmax(-1)).tolist()
             references += labels.tolist()
     model.train()
     return total_loss / max(1, count), predictions, references
@@ -474,9 +491,12 @@ def stop_sentence(event: dict) -> str:
 
 
 def headline_of(values: dict) -> tuple[str, float]:
-    """The score that sums a run up, from an eval event or the metrics: entity F1, else accuracy."""
+    """The score that sums a run up, from an eval event or the metrics: accuracy, micro F1 (several labels per
+    text), else entity F1."""
     if "accuracy" in values:
         return "accuracy", values["accuracy"]
+    if "f1_micro" in values:
+        return "micro F1", values["f1_micro"]
     return "entity F1", values["f1"]
 
 

@@ -1476,6 +1476,86 @@ CHINESE: dict[str, str] = {
     "Step {step}/{total} · epoch {epoch:.2f} · loss {loss:.4f} · elapsed {elapsed} · about {left} left": (
         "第 {step}/{total} 步 · 第 {epoch:.2f} 轮 · 损失 {loss:.4f} · 已用 {elapsed} · 约剩 {left}"
     ),
+    # Find good settings (finetune/search.py)
+    "Find good settings": "寻找好的设置",
+    (
+        "Trains with the settings above, then with others around them (learning rate, epochs, batch size, warm-up, "
+        "weight decay; for pictures their size and augmentation), stopping early each trial that falls behind; the "
+        "best run is kept. Cancel keeps the best trial finished so far."
+    ): (
+        "先用上面的设置训练，再尝试其附近的其他设置（学习率、轮数、批大小、预热、权重衰减；图片还有尺寸和增强强度），"
+        "落后的试验会提前停止；保留最好的一次训练。取消时保留已完成的最好试验。"
+    ),
+    "Minutes (0: no limit)": "分钟数（0：不限）",
+    "Trials": "试验",
+    "trials": "试验次数",
+    "Trial": "试验",
+    "State": "状态",
+    "Seconds": "秒",
+    "Epochs trained": "已训练轮数",
+    "Score of each trial": "每次试验的得分",
+    "complete": "完成",
+    "pruned": "已剪枝",
+    "cancelled": "已取消",
+    "failed": "失败",
+    "Learning rate": "学习率",
+    "Warm-up": "预热",
+    "Weight decay": "权重衰减",
+    "Image size": "图片尺寸",
+    "Augmentation": "数据增强",
+    "Trial {trial} of {trials}": "第 {trial} 次试验（共 {trials} 次）",
+    "Trial {trial} of {trials}: training…": "第 {trial} 次试验（共 {trials} 次）：训练中…",
+    (
+        "Tried {tried} settings in {seconds:.0f} s ({pruned} pruned). The best, trial {trial}, scored {score:.1%}: "
+        "**{run}** is ready in the {tab} tab."
+    ): (
+        "用 {seconds:.0f} 秒尝试了 {tried} 组设置（{pruned} 组被剪枝）。最好的是第 {trial} 次试验，得分 {score:.1%}："
+        "**{run}** 已可在{tab}标签页使用。"
+    ),
+    "Cancelled the search; the best trial that finished is kept in Your runs.": (
+        "已取消搜索；已完成的最好试验保留在“你的微调模型”中。"
+    ),
+    "A search can try at most {most} settings; choose fewer trials.": "一次搜索最多尝试 {most} 组设置；请减少试验次数。",
+    "A search needs at least 1 trial.": "一次搜索至少需要 1 次试验。",
+    "The search finished no trial, so no model was kept; give it more time or trials.": (
+        "搜索没有完成任何试验，因此没有保留模型；请给它更多时间或试验次数。"
+    ),
+    "searching for good settings": "寻找好的设置",
+    "The augmentation strength must be between 0 and 1.": "数据增强强度必须在 0 到 1 之间。",
+    "The settings file is not JSON; upload a run's training_config.json.": (
+        "设置文件不是 JSON；请上传某次训练的 training_config.json。"
+    ),
+    "The settings file holds no training settings; upload a run's training_config.json.": (
+        "设置文件里没有训练设置；请上传某次训练的 training_config.json。"
+    ),
+    "These settings are for a {found} run, not a {task} run; load them in that kind's tab.": (
+        "这些设置属于 {found} 类训练，而不是 {task} 类；请在对应的标签页中加载。"
+    ),
+    "Loaded the settings of {file}.": "已载入 {file} 中的设置。",
+    "loading the settings": "载入设置",
+    "Load the settings of a run (its training_config.json)": "载入某次训练的设置（它的 training_config.json）",
+    "Show the command": "显示命令",
+    "The command that trains it again": "重新训练它的命令",
+    "showing the command": "显示命令",
+    "'{run}' is a faster copy, not a trained run; show the command of its run.": (
+        "“{run}”是加速副本，不是训练出的模型；请显示它所来自的那次训练的命令。"
+    ),
+    "Labels given (scored 0.5 or more): {labels}": "给出的标签（得分 0.5 及以上）：{labels}",
+    "Texts with several labels need a base model that is fine-tuned whole; choose another base model.": (
+        "多标签文本需要可整体微调的基础模型；请选择其他基础模型。"
+    ),
+    "Texts of each label, and the labels given them (validation)": "每个标签的文本及其被给出的标签（验证集）",
+    "micro F1": "微平均 F1",
+    (
+        "**Micro F1 {f1:.1%}** (macro F1 {macro:.1%}; every label of a text right: {subset:.1%}) on {rows} "
+        "validation texts"
+    ): "**微平均 F1 {f1:.1%}**（宏平均 F1 {macro:.1%}；一条文本的标签全对：{subset:.1%}），验证文本 {rows} 条",
+    "threshold": "阈值",
+    "micro": "微平均",
+    "subset accuracy": "全对率",
+    "A faster copy is made for runs that give one label per text; {run} gives several.": (
+        "加速副本只为每条文本给出一个标签的模型制作；{run} 会给出多个标签。"
+    ),
     "Resume": "继续训练",
     "Resumed after epoch {epoch}.": "从第 {epoch} 轮之后继续。",
     "Stopped runs": "中途停止的训练",

@@ -23,7 +23,7 @@ from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained, token_limit
-from studio.i18n import inform, ui, warn
+from studio.i18n import inform, say, ui, warn
 from studio.languages import is_chinese
 from studio.runs import ENCODER_HEAD_FILE
 from studio.runtime import Studio
@@ -59,6 +59,11 @@ SENTIMENT_TEMPERATURE = 0.02
 # A logistic regression on multilingual-e5-small's embeddings of Chinese reviews: what the pack's multilingual
 # encoder answers as a sentiment model (bench/chinese.py made it and measures it).
 CHINESE_HEAD = Path(__file__).resolve().parent.parent / "assets" / "zh_sentiment_head.json"
+
+
+# A multi-label model's own threshold: fine-tuning folds each label's tuned threshold into the model so it is 0.5
+# (finetune/multilabel.py).
+MULTI_LABEL_THRESHOLD = 0.5
 
 
 @dataclass
@@ -295,6 +300,20 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         except UserError:  # the request itself was refused, with its message
             return show_status(studio, TASK, model_ref)
 
+    def labels_given(
+        answer: dict[str, float] | None, text: str | None, model_ref: str | None, labels: str | None, several: bool
+    ) -> Any:
+        """Every label given the text, where each label is judged on its own (a multi-label model, or your labels
+        with Multi-label): those scored 0.5 or more."""
+        if not (labels or "").strip():
+            loaded, _ = studio.loaded(TASK, studio.route(TASK, model_ref, is_chinese(text or "")))
+            several = loaded is not None and getattr(loaded.model, "multi_label", False)
+        if not several or not isinstance(answer, dict):
+            return gr.update(value="", visible=False)
+        chosen = [label for label, score in answer.items() if score >= MULTI_LABEL_THRESHOLD]
+        shown = " · ".join(f"**{label}**" for label in chosen) or say("none")
+        return gr.update(value=say("Labels given (scored 0.5 or more): {labels}", labels=shown), visible=True)
+
     gr.Markdown(ui(DESCRIPTION))
     with gr.Row(equal_height=False):
         with gr.Column():
@@ -323,6 +342,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 gr.Markdown(ui(ZERO_SHOT_NOTE))
         with gr.Column():
             scores = gr.Label(label=ui("Labels"), num_top_classes=10)
+            given = gr.Markdown(visible=False, elem_id="labels-given")
     gr.Examples(examples=[[e] for e in EXAMPLES], inputs=[text])
     gr.Examples(examples=ZERO_SHOT_EXAMPLES, inputs=[text, your_labels], label=ui("Examples with your labels"))
 
@@ -338,7 +358,9 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         api_visibility="private",
         **batched,
     )
-    run.then(served_by, [text, model, your_labels, zero_shot_model], status, api_visibility="private")
+    run.then(served_by, [text, model, your_labels, zero_shot_model], status, api_visibility="private").then(
+        labels_given, [scores, text, model, your_labels, multi_label], given, api_visibility="private"
+    )
     zero_shot_model.change(
         lambda ref: show_status(studio, zero_shot.TASK, ref), zero_shot_model, status, api_visibility="private"
     )

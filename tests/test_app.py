@@ -29,6 +29,7 @@ API_NAMES = [
     "/finetune",
     "/finetune_images",
     "/finetune_entities",
+    "/search_settings",
     "/resume_run",
     "/check_labels",
     "/correct_labels",

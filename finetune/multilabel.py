@@ -1,0 +1,209 @@
+"""Texts with several labels each: reading them, splitting them, and choosing each label's threshold.
+
+A label cell holds labels separated by ";" ("sport;politics") or a JSON list (["sport", "politics"]); a table may
+instead have one 0/1 column per label, named together as the label column ("sport,politics,tech"). The model scores
+each label on its own (a sigmoid); each label's threshold is the one that gives it the best F1 on the validation
+split, and is folded into the classifier's bias, so that the saved model says "yes" to a label above 0.5, wherever it
+is served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from finetune.data import MIN_ROWS, LabelledTexts, check_columns, subset, text_value, too_few_rows
+from studio.errors import DataError, encodable
+from studio.files.classes import check_class_sizes
+from studio.files.tables import is_missing, label_value, natural_order
+from studio.i18n import word
+
+if TYPE_CHECKING:
+    import pandas
+
+SEPARATOR = ";"
+THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 20)]  # the thresholds tried for each label
+
+
+def label_set(value: Any) -> list[str]:
+    """The labels of one cell, in their order, each once: a list, a JSON list, or labels separated by ";"."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        items = [label_value(item) for item in value]
+    else:
+        items = [part.strip() for part in label_value(value).split(SEPARATOR)]
+    return list(dict.fromkeys(encodable(item) for item in items if item))
+
+
+def is_multi_label(values: list[Any], label_column: str = "") -> bool:
+    """Whether a label column (or several 0/1 columns, named with commas) gives texts several labels."""
+    if "," in label_column:
+        return True
+    for value in values:
+        if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+            return True
+        if isinstance(value, str) and (SEPARATOR in value or value.strip().startswith("[")) and label_set(value):
+            return True
+    return False
+
+
+def joined(labels: list[str]) -> str:
+    return SEPARATOR.join(labels)
+
+
+def prepare_multi(df: pandas.DataFrame, text_column: str, label_column: str, training: bool = True) -> LabelledTexts:
+    """The texts and their label sets (each kept as its labels joined by ";"), checked like single labels are."""
+    columns = [name.strip() for name in label_column.split(",")] if "," in label_column else [label_column]
+    check_columns(df, text_column, *columns)
+    if len(columns) > 1:  # one 0/1 column per label
+        cells = [joined([name for name in columns if _is_yes(row[name])]) for _, row in df[columns].iterrows()]
+        df = df.assign(__labels__=cells)
+        label_column = "__labels__"
+    texts: list[str] = []
+    labels: list[str] = []
+    dropped_empty = dropped_unlabelled = 0
+    for raw_text, raw_labels in zip(df[text_column].tolist(), df[label_column].tolist()):
+        text, cell = encodable(text_value(raw_text)), label_set(raw_labels)
+        if not text:
+            dropped_empty += 1
+        elif not cell:
+            dropped_unlabelled += 1
+        else:
+            texts.append(text)
+            labels.append(joined(cell))
+    if len(texts) < MIN_ROWS:
+        raise too_few_rows(len(texts), dropped_empty, dropped_unlabelled)
+    counts = label_counts(labels)
+    if len(counts) == 1:
+        raise DataError(
+            "Every row has the label '{label}'; a classifier needs at least two different labels.",
+            label=next(iter(counts)),
+        )
+    if training:
+        check_class_sizes(counts, word("examples"), word("label"))
+    return LabelledTexts(texts, labels, natural_order(counts), dropped_empty, dropped_unlabelled)
+
+
+def label_counts(labels: list[str]) -> Counter[str]:
+    """How many texts have each label."""
+    return Counter(label for cell in labels for label in cell.split(SEPARATOR))
+
+
+def split_multi(data: LabelledTexts, val_fraction: float, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
+    """A random split in which every label is on both sides (a text of it moved over where one side lacks it)."""
+    if not 0 < val_fraction <= 0.5:
+        raise DataError("The validation fraction is {fraction}; set it above 0 and at most 0.5.", fraction=val_fraction)
+    order = list(range(len(data.texts)))
+    random.Random(seed).shuffle(order)
+    size = max(1, math.ceil(len(order) * val_fraction))
+    val, train = order[:size], order[size:]
+    for label in data.label_names:
+        has = lambda i, label=label: label in data.labels[i].split(SEPARATOR)  # noqa: E731
+        for source, target in ((train, val), (val, train)):
+            if not any(has(i) for i in target) and sum(has(i) for i in source) > 1:
+                moved = next(i for i in source if has(i))
+                source.remove(moved)
+                target.append(moved)
+    return subset(data, train, data.dropped_empty, data.dropped_unlabelled), subset(data, val)
+
+
+def multi_hot(cell: str, index: dict[str, int]) -> list[float]:
+    row = [0.0] * len(index)
+    for label in cell.split(SEPARATOR):
+        if label in index:
+            row[index[label]] = 1.0
+    return row
+
+
+def tune_thresholds(probabilities: list[list[float]], targets: list[list[float]]) -> list[float]:
+    """For each label, the threshold with the best F1 on these rows (nearest 0.5 among equals)."""
+    thresholds = []
+    for j in range(len(targets[0]) if targets else 0):
+        column = [(row[j], target[j] > 0.5) for row, target in zip(probabilities, targets)]
+        best = max(THRESHOLDS, key=lambda t: (_f1(column, t), -abs(t - 0.5)))
+        thresholds.append(best)
+    return thresholds
+
+
+def decide(probabilities: list[list[float]], thresholds: list[float]) -> list[list[bool]]:
+    return [[p >= t for p, t in zip(row, thresholds)] for row in probabilities]
+
+
+def micro_f1(predicted: list[list[bool]], targets: list[list[float]]) -> float:
+    pairs = [(p, t > 0.5) for row, target in zip(predicted, targets) for p, t in zip(row, target)]
+    tp = sum(p and t for p, t in pairs)
+    return _scores(tp, sum(p and not t for p, t in pairs), sum(t and not p for p, t in pairs))["f1"]
+
+
+def multi_label_metrics(
+    predicted: list[list[bool]], targets: list[list[float]], label_names: list[str], thresholds: list[float]
+) -> dict:
+    """Micro and macro F1, per-label precision, recall and F1, subset accuracy, and a label-by-label matrix (rows:
+    a true label, columns: the labels predicted for those texts) drawn as the run's confusion matrix."""
+    truth = [[t > 0.5 for t in row] for row in targets]
+    per_class, totals = {}, [0, 0, 0]
+    for j, name in enumerate(label_names):
+        tp = sum(p[j] and t[j] for p, t in zip(predicted, truth))
+        fp = sum(p[j] and not t[j] for p, t in zip(predicted, truth))
+        fn = sum(t[j] and not p[j] for p, t in zip(predicted, truth))
+        per_class[name] = {**_scores(tp, fp, fn), "support": sum(t[j] for t in truth)}
+        totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
+    micro = _scores(*totals)
+    macro = {key: _mean([m[key] for m in per_class.values()]) for key in ("precision", "recall", "f1")}
+    matrix = [
+        [sum(t[i] and p[j] for p, t in zip(predicted, truth)) for j in range(len(label_names))]
+        for i in range(len(label_names))
+    ]
+    return {
+        "multi_label": True,
+        "f1_micro": micro["f1"],
+        "f1_macro": macro["f1"],
+        "subset_accuracy": round(sum(p == t for p, t in zip(predicted, truth)) / max(1, len(truth)), 5),
+        "micro": micro,
+        "macro": macro,
+        "per_class": per_class,
+        "thresholds": dict(zip(label_names, thresholds)),
+        "labels": list(label_names),
+        "confusion_matrix": matrix,
+        "validation_rows": len(truth),
+    }
+
+
+def fold_thresholds(model: Any, thresholds: list[float]) -> None:
+    """Move each label's threshold into the classifier's bias: sigmoid(z - logit(t)) passes 0.5 where sigmoid(z)
+    passes t."""
+    import torch
+
+    heads = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == len(thresholds)]
+    with torch.no_grad():
+        heads[-1].bias -= torch.tensor([math.log(t / (1 - t)) for t in thresholds], dtype=heads[-1].bias.dtype)
+
+
+def _is_yes(value: Any) -> bool:
+    if is_missing(value):
+        return False
+    return label_value(value).lower() in {"1", "true", "yes", "y"}
+
+
+def _f1(column: list[tuple[float, bool]], threshold: float) -> float:
+    tp = sum(p >= threshold and t for p, t in column)
+    fp = sum(p >= threshold and not t for p, t in column)
+    fn = sum(p < threshold and t for p, t in column)
+    return _scores(tp, fp, fn)["f1"]
+
+
+def _scores(tp: int, fp: int, fn: int) -> dict:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 5), "recall": round(recall, 5), "f1": round(f1, 5)}
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / max(1, len(values)), 5)

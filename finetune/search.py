@@ -1,0 +1,202 @@
+"""Find good training settings: trials of the training loop under Optuna's TPE sampler, bad ones pruned early.
+
+The first trial is the defaults (the learning rate the kind chooses for the model), so a search never ends worse than
+a plain run on the validation split; the others search around it: the learning rate from a fifth to five times it,
+the epochs, the batch size, the warm-up and the weight decay, and for pictures their size and how strongly they are
+augmented. A trial reports its validation score after a third of its first epoch and after each epoch, and is pruned
+when it is behind the median of the trials before it at the same point. Only the best trial's run is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from finetune.train import Cancelled, Pruned, Report, TrainConfig, headline_of, train
+from studio.errors import UserError
+from studio.runs import COMPLETE_MARKER
+
+SEARCH_FILE = "search.json"
+FIRST_CHECK = 1 / 3  # of the first epoch: where a trial is first compared with the others
+CHECKS_PER_EPOCH = 6  # Optuna counts reports in whole steps: a third of an epoch is step 2, epoch k is step 6k
+# Trials sampled at random before TPE models the others; trials before any is pruned: the defaults, run whole, are
+# what each trial must keep up with.
+RANDOM_TRIALS = 3
+UNPRUNED_TRIALS = 1
+BATCH_SIZES = (8, 16, 32)
+IMAGE_SIZES = (0, 96, 160, 224)  # 0: the size the model was trained at (or the small-picture rule of images.py)
+COMPLETE, PRUNED, CANCELLED, FAILED = "complete", "pruned", "cancelled", "failed"
+
+
+def search_space(task: str, defaults: TrainConfig, learning_rate: float) -> dict:
+    """Optuna's distributions for one kind, around its defaults."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    most_epochs = max(2 * defaults.epochs, defaults.epochs + 2)
+    space = {
+        "learning_rate": FloatDistribution(learning_rate / 5, learning_rate * 5, log=True),
+        "epochs": IntDistribution(1, most_epochs),
+        "batch_size": CategoricalDistribution(sorted({*BATCH_SIZES, defaults.batch_size})),
+        "warmup_fraction": FloatDistribution(0.0, max(0.2, defaults.warmup_fraction)),
+        "weight_decay": FloatDistribution(0.0, max(0.1, defaults.weight_decay)),
+    }
+    if task == "image":
+        space["image_size"] = CategoricalDistribution(sorted({*IMAGE_SIZES, defaults.image_size}))
+        space["augmentation"] = FloatDistribution(0.0, 0.9)
+    return space
+
+
+def default_params(cfg: TrainConfig, learning_rate: float, space: dict) -> dict:
+    """The defaults as a point of the search space: the first trial."""
+    return {name: learning_rate if name == "learning_rate" else getattr(cfg, name) for name in space}
+
+
+def search(
+    cfg: TrainConfig,
+    kind: Any,
+    trials: int,
+    output: str | Path,
+    minutes: float = 0.0,
+    runs_dir: str | Path | None = None,
+    report: Report = print,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> dict:
+    """Run up to `trials` trials (or until `minutes` pass), writing output/search.json after each; keep the best
+    trial's run in runs_dir (default: output) as <output's name>-trial-NN, and return what search.json says."""
+    import optuna
+
+    if trials < 1:
+        raise UserError("A search needs at least 1 trial.")
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    runs_dir = Path(runs_dir or output)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cfg = replace(cfg, epochs=cfg.epochs or kind.EPOCHS)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=RANDOM_TRIALS),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=UNPRUNED_TRIALS),
+    )
+    started = time.perf_counter()
+    deadline = started + minutes * 60 if minutes else math.inf
+    record: dict = {
+        "task": cfg.task,
+        "model": cfg.model,
+        "data": Path(cfg.data).name,
+        "metric": "",
+        "budget": {"trials": trials, "minutes": minutes},
+        "trials": [],
+        "best": None,
+        "seconds": 0.0,
+        "stopped": "",
+    }
+    space: dict = {}
+    out_of_time = lambda: should_stop() or time.perf_counter() > deadline  # noqa: E731
+    for number in range(trials):
+        if out_of_time():
+            break
+        trial = None if number == 0 else study.ask(space)
+        params = {} if trial is None else trial.params
+        run = runs_dir / f"{output.name}-trial-{number:02d}"
+        intermediate: dict[int, float] = {}
+
+        def after_epoch(epochs: float, score: float, trial: Any = trial, intermediate: dict = intermediate) -> bool:
+            step = round(epochs * CHECKS_PER_EPOCH)
+            intermediate[step] = score
+            if trial is None:  # the defaults are never pruned: they are what the search must beat
+                return True
+            trial.report(score, step)
+            return not trial.should_prune()
+
+        report({"event": "trial", "trial": number, "trials": trials, "params": params, "state": "running"})
+        trial_started = time.perf_counter()
+        entry: dict[str, Any] = {"trial": number, "params": params, "metric": None, "run": None}
+        try:
+            result = train(
+                replace(cfg, output=str(run), **params),
+                kind,
+                report=lambda event, number=number: report({**event, "trial": number}),
+                should_stop=out_of_time,
+                after_epoch=after_epoch,
+                first_check=FIRST_CHECK,
+                checkpoints=False,
+            )
+            metric_name, metric = headline_of(result["metrics"])
+            record["metric"] = metric_name
+            entry.update(state=COMPLETE, metric=metric, epochs_run=result["epochs_run"], run=str(run))
+            if trial is None:  # the defaults: the space is centred on the learning rate they chose
+                learning_rate = result["config"]["learning_rate"]
+                space = search_space(cfg.task, cfg, learning_rate)
+                params = default_params(cfg, learning_rate, space)
+                entry["params"] = params
+                study.add_trial(
+                    optuna.trial.create_trial(
+                        params=params, distributions=space, value=metric, intermediate_values=intermediate
+                    )
+                )
+            else:
+                study.tell(trial, metric)
+        except Pruned:
+            entry.update(
+                state=PRUNED, metric=intermediate[max(intermediate)], epochs_run=max(intermediate) / CHECKS_PER_EPOCH
+            )
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        except Cancelled:
+            entry.update(state=CANCELLED)
+            if trial is not None:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        except UserError:
+            if number == 0:
+                raise  # the data or the settings are wrong for every trial: said once, as a plain run says it
+            entry.update(state=FAILED)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        entry["seconds"] = round(time.perf_counter() - trial_started, 1)
+        record["trials"].append(entry)
+        _keep_best(record)
+        record["seconds"] = round(time.perf_counter() - started, 1)
+        _write(output, record)
+        report({"event": "trial", **entry, "trials": trials, "best": record["best"]})
+        if entry["state"] == CANCELLED:
+            break
+    record["stopped"] = "cancelled" if should_stop() else "out of time" if out_of_time() else "finished"
+    if record["best"] is None:
+        raise UserError("The search finished no trial, so no model was kept; give it more time or trials.")
+    _tag_best(record, output.name)
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    _write(output, record)
+    report({"event": "search_done", **{key: record[key] for key in ("best", "metric", "seconds", "stopped")}})
+    return record
+
+
+def _keep_best(record: dict) -> None:
+    """The best complete trial keeps its run; every other trial's run is deleted."""
+    complete = [entry for entry in record["trials"] if entry["state"] == COMPLETE]
+    best = max(complete, key=lambda entry: entry["metric"], default=None)
+    for entry in record["trials"]:
+        if entry is not best and entry.get("run"):
+            shutil.rmtree(entry["run"], ignore_errors=True)
+            entry["run"] = None
+    record["best"] = best
+
+
+def _tag_best(record: dict, search_name: str) -> None:
+    """The kept run says which search made it, and which trial of how many it was."""
+    best = record["best"]
+    path = Path(best["run"]) / COMPLETE_MARKER
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    metadata["search"] = {"name": search_name, "trial": best["trial"], "trials": len(record["trials"])}
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    partial.replace(path)
+
+
+def _write(output: Path, record: dict) -> None:
+    partial = output / (SEARCH_FILE + ".partial")
+    partial.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    partial.replace(output / SEARCH_FILE)

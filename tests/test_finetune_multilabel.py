@@ -1,0 +1,69 @@
+"""Texts with several labels: label cells split on ";" or JSON lists, or 0/1 columns; sigmoid outputs whose tuned
+thresholds are folded into the saved model, so that the Text classification tab gives every label scored 0.5 or more."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from finetune.multilabel import is_multi_label, label_set, prepare_multi, split_multi
+from tests.conftest import ROOT
+from tests.test_finetune import run_cli
+
+SAMPLE = ROOT / "assets" / "support_tickets.csv"
+
+
+def test_label_cells_are_read_as_sets():
+    assert label_set("sport; politics;sport") == ["sport", "politics"]
+    assert label_set('["sport", "tech"]') == ["sport", "tech"]
+    assert label_set(["a", "b"]) == ["a", "b"] and label_set("") == []
+    assert is_multi_label(["a", "a;b"]) and not is_multi_label(["a", "b"]) and is_multi_label([], "a,b")
+
+
+def test_indicator_columns_and_a_split_that_keeps_every_label_on_both_sides():
+    table = pd.DataFrame({"text": [f"text {i}" for i in range(30)], "sport": [i % 2 for i in range(30)]})
+    table["money"] = [int(i % 3 == 0) for i in range(30)]
+    data = prepare_multi(table, "text", "sport,money")  # a row with neither label is dropped as unlabelled
+    assert data.label_names == ["money", "sport"] and data.labels[:3] == ["money", "sport", "sport;money"]
+    train, val = split_multi(data, 0.2, 0)
+    for side in (train, val):
+        assert {label for cell in side.labels for label in cell.split(";")} == {"money", "sport"}
+
+
+@pytest.fixture(scope="module")
+def multi_run(tiny_models, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("multi")
+    table = pd.read_csv(SAMPLE)
+    table["label"] = [label + (";question" if "?" in text else "") for text, label in zip(table.text, table.label)]
+    table.to_csv(folder / "tickets.csv", index=False)
+    done = run_cli(
+        "--data", str(folder / "tickets.csv"), "--model", str(tiny_models["text_classification"]),
+        "--output", str(folder / "run"), "--epochs", "2", "--batch-size", "8",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "micro F1" in done.stdout
+    return folder / "run"
+
+
+def test_a_multi_label_run_reports_micro_and_macro_f1_subset_accuracy_and_thresholds(multi_run):
+    metrics = json.loads((multi_run / "metrics.json").read_text())["metrics"]
+    assert metrics["multi_label"] and metrics["labels"] == ["billing", "question", "shipping", "technical"]
+    assert set(metrics) >= {"f1_micro", "f1_macro", "subset_accuracy", "per_class", "thresholds", "micro", "macro"}
+    assert all(0.05 <= t <= 0.95 for t in metrics["thresholds"].values())
+    config = json.loads((multi_run / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification"
+    assert "Subset accuracy" in (multi_run / "README.md").read_text()
+
+
+def test_the_served_model_gives_the_labels_the_run_predicted(multi_run):
+    from tasks import text_classification
+
+    rows = [json.loads(line) for line in (multi_run / "predictions.jsonl").read_text().splitlines()]
+    classifier = text_classification.load(str(multi_run), "cpu")
+    answers = text_classification.predict(classifier, [row["item"] for row in rows])
+    for row, answer in zip(rows, answers):
+        given = {label for label, score in answer.items() if score >= 0.5}
+        assert given == set(filter(None, row["predicted"].split(";")))

@@ -1,0 +1,126 @@
+"""Find good settings: the search CLI's search.json, one run kept and tagged, a budget in minutes, every kind, and the
+app's /search_settings with its table of trials; a run's full configuration and the command that trains it again."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from gradio_client import handle_file
+
+from finetune.configs import command_line, read_config
+from studio.runs import list_runs
+from tests.conftest import ROOT
+from tests.test_finetune import run_cli
+
+SAMPLE = ROOT / "assets" / "support_tickets.csv"
+TEXT_SETTINGS = {"learning_rate", "epochs", "batch_size", "warmup_fraction", "weight_decay"}
+
+
+def search_record(output: Path) -> dict:
+    return json.loads((output / "search.json").read_text())
+
+
+def test_a_text_search_writes_its_trials_keeps_the_best_run_and_tags_it(tiny_models, tmp_path):
+    output = tmp_path / "tickets-search"
+    done = run_cli(
+        "search", "--task", "text", "--data", str(SAMPLE), "--model", str(tiny_models["text_classification"]),
+        "--output", str(output), "--trials", "4", "--batch-size", "8",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = search_record(output)
+    trials = record["trials"]
+    assert [trial["trial"] for trial in trials] == [0, 1, 2, 3]
+    for trial in trials:
+        assert set(trial["params"]) == TEXT_SETTINGS and trial["state"] in {"complete", "pruned"}
+        assert 0 <= trial["metric"] <= 1
+    # The first trial is the defaults: 3 epochs of 8 texts at the learning rate chosen for the model.
+    assert trials[0]["state"] == "complete" and trials[0]["params"]["epochs"] == 3
+    assert trials[0]["params"]["batch_size"] == 8 and trials[0]["params"]["weight_decay"] == 0.01
+    best = record["best"]
+    assert best["metric"] == max(trial["metric"] for trial in trials if trial["state"] == "complete")
+    assert {key: best[key] for key in ("trial", "params", "metric", "state")} == {
+        key: trials[best["trial"]][key] for key in ("trial", "params", "metric", "state")
+    }
+    # Only the best trial's run is kept, where search.json says, and it says which search made it.
+    kept = [trial["run"] for trial in trials if trial["run"]]
+    assert kept == [best["run"]] and list(list_runs(output)) == [Path(best["run"]).name]
+    result = json.loads((Path(best["run"]) / "metrics.json").read_text())
+    assert result["search"] == {"name": "tickets-search", "trial": best["trial"], "trials": 4}
+    assert result["config"]["learning_rate"] == best["params"]["learning_rate"]
+    assert record["stopped"] == "finished" and record["metric"] == "accuracy"
+
+
+def test_a_search_out_of_minutes_before_a_trial_finishes_keeps_nothing_and_says_so(tiny_models, tmp_path):
+    output = tmp_path / "hurried"
+    done = run_cli(
+        "search", "--data", str(SAMPLE), "--model", str(tiny_models["text_classification"]),
+        "--output", str(output), "--trials", "3", "--minutes", "0.001",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "The search finished no trial, so no model was kept; give it more time or trials." in done.stderr
+    assert list_runs(output) == {}
+
+
+def test_an_image_search_tries_picture_sizes_and_augmentation(tiny_models, tmp_path):
+    output = tmp_path / "clothes-search"
+    done = run_cli(
+        "search", "--task", "image", "--data", str(ROOT / "assets" / "fashion_sample.zip"),
+        "--model", str(tiny_models["image_classification"]), "--output", str(output), "--trials", "3",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = search_record(output)
+    assert all(set(t["params"]) == TEXT_SETTINGS | {"image_size", "augmentation"} for t in record["trials"])
+    assert record["trials"][0]["params"]["augmentation"] == 0.5 and record["metric"] == "accuracy"
+    assert len(list_runs(output)) == 1
+
+
+def test_an_entity_search_scores_trials_by_entity_f1(tiny_models, tmp_path):
+    output = tmp_path / "entities-search"
+    done = run_cli(
+        "search", "--task", "entities", "--data", str(ROOT / "assets" / "ticket_entities.conll"),
+        "--model", str(tiny_models["ner"]), "--output", str(output), "--trials", "2", "--max-length", "64",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = search_record(output)
+    assert record["metric"] == "entity F1" and record["trials"][0]["params"]["epochs"] == 8
+    assert len(list_runs(output)) == 1
+
+
+def test_a_run_writes_its_configuration_and_the_command_that_trains_it_again(tiny_models, tmp_path):
+    from tests.test_finetune import train_tiny_text_run
+
+    run = train_tiny_text_run(tiny_models, tmp_path / "tickets")
+    config = json.loads((run / "training_config.json").read_text())
+    assert config["task"] == "text" and config["epochs"] == 1 and config["batch_size"] == 8
+    assert config["learning_rate"] > 0  # the one chosen for the model, written out
+    assert read_config(run / "training_config.json", "text") == config
+    line = command_line(config)
+    args = shlex.split(line)
+    assert args[:5] == ["python", "-m", "finetune", "--task", "text"]
+    assert args[args.index("--data") + 1] == "support_tickets.csv" and "--cpu" not in args
+    assert args[args.index("--output") + 1] == "runs/tickets"
+    # Run again on the same file, the command makes the same model.
+    args[args.index("--data") + 1] = str(SAMPLE)
+    args[args.index("--output") + 1] = str(tmp_path / "again")
+    done = run_cli(*args[3:])
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, second = (json.loads((folder / "metrics.json").read_text()) for folder in (run, tmp_path / "again"))
+    assert first["metrics"]["val_loss"] == second["metrics"]["val_loss"]
+
+
+def test_search_settings_over_http_shows_the_trials_and_serves_the_best_run(client, live_app):
+    runs_dir = Path(live_app[1].config.runs_dir)
+    result = client.predict(handle_file(str(SAMPLE)), trials=3, batch_size=8, api_name="/search_settings")
+    status, model_name, trials = result[0], result[6], result[8]
+    assert (
+        status.startswith("Tried 3 settings in ") and f"**{model_name}** is ready in the Text classification" in status
+    )
+    assert [row[0] for row in trials["data"]] == [1, 2, 3]
+    assert trials["headers"][:5] == ["Trial", "State", "Score", "Epochs trained", "Seconds"]
+    assert {row[1] for row in trials["data"]} <= {"complete", "pruned"}
+    assert model_name in list_runs(runs_dir) and "-trial-" in model_name
+    answer = client.predict("My parcel never arrived", model_name, api_name="/classify_text")
+    assert answer["label"] in {"billing", "shipping", "technical"}
+    client.predict(model_name, api_name="/delete_run")
