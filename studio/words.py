@@ -1515,7 +1515,9 @@ CHINESE: dict[str, str] = {
     "Cancelled the search; the best trial that finished is kept in Your runs.": (
         "已取消搜索；已完成的最好试验保留在“你的微调模型”中。"
     ),
-    "A search can try at most {most} settings; choose fewer trials.": "一次搜索最多尝试 {most} 组设置；请减少试验次数。",
+    "A search can try at most {most} settings; choose fewer trials.": (
+        "一次搜索最多尝试 {most} 组设置；请减少试验次数。"
+    ),
     "A search needs at least 1 trial.": "一次搜索至少需要 1 次试验。",
     "The search finished no trial, so no model was kept; give it more time or trials.": (
         "搜索没有完成任何试验，因此没有保留模型；请给它更多时间或试验次数。"
