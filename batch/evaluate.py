@@ -30,8 +30,9 @@ from studio.config import load_config
 from studio.errors import UserError
 from studio.files import media
 from studio.files.rows import read_rows
+from studio.files.tables import label_set
 from studio.i18n import Listed, language, say, speaking, word
-from studio.metrics import entity_report, evaluate, plot_confusion_matrix
+from studio.metrics import entity_report, evaluate, multi_label_report, plot_confusion_matrix
 
 _MAPPING_SEPARATOR = re.compile(r"\s*(?:→|->|=>|=|:)\s*")
 
@@ -140,6 +141,28 @@ def markdown(report: dict) -> str:
             ]
             for m in report["mistakes"]:
                 lines.append(f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |")
+    elif report.get("multi_label"):
+        lines += [
+            say(
+                "**Micro F1 {f1_micro:.1%}** · F1 macro {f1_macro:.3f} · every label of a text right: {subset:.1%}",
+                f1_micro=report["f1_micro"],
+                f1_macro=report["f1_macro"],
+                subset=report["subset_accuracy"],
+            )
+            + "\n",
+            scores_header,
+            "|---|---|---|---|---|",
+        ]
+        for average, name in (("micro", say("micro")), ("macro", macro)):
+            m = report[average]
+            lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | |")
+        for label, m in report["per_class"].items():
+            lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+        if report["mistakes"]:
+            lines += ["", say("Texts whose labels were not all right:"), "", say("| text | true | predicted |")]
+            lines.append("|---|---|---|")
+            for m in report["mistakes"]:
+                lines.append(f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |")
     elif "per_type" in report:
         lines += [
             say(
@@ -188,7 +211,10 @@ def compare_table(rows: list[dict]) -> str:
     """Models side by side: each metric per model, and rows per second."""
     metrics = [
         m
-        for m in ("accuracy", "f1_macro", "f1_weighted", "chrf", "bleu", "wer", "cer", "f1", "precision", "recall")
+        for m in (
+            *("accuracy", "f1_micro", "f1_macro", "f1_weighted", "subset_accuracy"),
+            *("chrf", "bleu", "wer", "cer", "f1", "precision", "recall"),
+        )
         if m in rows[0]
     ]
     header = f"| {say('model')} | " + " | ".join(metrics) + f" | {say('rows/s')} |"
@@ -371,6 +397,8 @@ def run_models(args: argparse.Namespace, emit: Any, accelerator: Any, spec: Any,
         files.update(report_json=str(output / "report.json"), report_md=str(output / "report.md"))
         if "confusion_matrix" in first:
             title = "Confusion matrix (true vs predicted)"
+            if first.get("multi_label"):
+                title = "Labels predicted for each true label"
             files["confusion"] = plot_confusion_matrix(
                 first["confusion_matrix"], first["labels"], str(output / "confusion_matrix.png"), title=title
             )
@@ -390,6 +418,17 @@ def score(spec: Any, rows: Any, results: list[dict], label_map: dict[str, str], 
             what=word(spec.what[:-1]),
             column=rows.reference_column,
         )
+    if spec.family == "classification" and spec.is_multi_label and spec.is_multi_label(model):
+        model_labels = spec.model_labels(model)
+        references = [label_set(rows.references[i]) for i in keep]
+        mapping = complete_label_map(label_map, model_labels, [label for row in references for label in row])
+        metrics = multi_label_report(
+            references,
+            [[mapping.get(label, label) for label in label_set(results[i]["prediction"])] for i in keep],
+            [rows.records[i][rows.text_column] for i in keep],
+            [mapping.get(label, label) for label in model_labels],
+        )
+        return {"scored_rows": len(keep), "unreferenced_rows": unreferenced, "label_map": mapping, **metrics}
     if spec.family == "classification":
         model_labels = spec.model_labels(model) if spec.model_labels else []
         mapping = complete_label_map(label_map, model_labels, [rows.references[i] for i in keep])
@@ -449,7 +488,7 @@ def _human(event: dict) -> None:
     elif kind == "done":
         for name, path in event["files"].items():
             print(f"{name}: {path}")
-        if "accuracy" in event["report"] or "chrf" in event["report"]:
+        if {"accuracy", "f1_micro", "chrf"} & set(event["report"]):
             print(markdown(event["report"]))
 
 

@@ -46,6 +46,8 @@ class TaskBatch:
     # (model, inputs, limits) -> per input a dict of `fields` (and "error" for a row it could not run)
     predict_rows: Callable[[Any, list[str], Limits], list[dict]]
     model_labels: Callable[[Any], list[str]] | None = None  # classification: the labels the model can answer
+    # classification: whether the model gives each text several labels ("a;b" in prediction), scored as sets
+    is_multi_label: Callable[[Any], bool] | None = None
     what: str = "texts"  # what a row holds, for messages
     reads: str = "table"  # "table" of texts; "pictures" (a zip) or "recordings" (files or a zip): file paths
     # Inputs per predict call: enough to batch well, few enough that progress moves and a bad row is cheap to find.

@@ -17,6 +17,7 @@ SPECS = {
             fields=("prediction", "score"),
             predict_rows=text_classification.batch_predict,
             model_labels=text_classification.model_labels,
+            is_multi_label=text_classification.is_multi_label,
         ),
         TaskBatch(
             task=ner.TASK,

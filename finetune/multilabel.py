@@ -9,8 +9,6 @@ is served.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import random
 from collections import Counter
@@ -19,26 +17,15 @@ from typing import TYPE_CHECKING, Any
 from finetune.data import MIN_ROWS, LabelledTexts, check_columns, subset, text_value, too_few_rows
 from studio.errors import DataError, encodable
 from studio.files.classes import check_class_sizes
-from studio.files.tables import is_missing, label_value, natural_order
+from studio.files.tables import LABEL_SEPARATOR, is_missing, label_set, label_value, natural_order
 from studio.i18n import word
+from studio.metrics import multi_label_scores, precision_recall_f1
 
 if TYPE_CHECKING:
     import pandas
 
-SEPARATOR = ";"
+SEPARATOR = LABEL_SEPARATOR
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 20)]  # the thresholds tried for each label
-
-
-def label_set(value: Any) -> list[str]:
-    """The labels of one cell, in their order, each once: a list, a JSON list, or labels separated by ";"."""
-    if isinstance(value, str) and value.strip().startswith("["):
-        with contextlib.suppress(ValueError):
-            value = json.loads(value)
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
-        items = [label_value(item) for item in value]
-    else:
-        items = [part.strip() for part in label_value(value).split(SEPARATOR)]
-    return list(dict.fromkeys(encodable(item) for item in items if item))
 
 
 def is_multi_label(values: list[Any], label_column: str = "") -> bool:
@@ -138,39 +125,17 @@ def decide(probabilities: list[list[float]], thresholds: list[float]) -> list[li
 def micro_f1(predicted: list[list[bool]], targets: list[list[float]]) -> float:
     pairs = [(p, t > 0.5) for row, target in zip(predicted, targets) for p, t in zip(row, target)]
     tp = sum(p and t for p, t in pairs)
-    return _scores(tp, sum(p and not t for p, t in pairs), sum(t and not p for p, t in pairs))["f1"]
+    return precision_recall_f1(tp, sum(p and not t for p, t in pairs), sum(t and not p for p, t in pairs))["f1"]
 
 
 def multi_label_metrics(
     predicted: list[list[bool]], targets: list[list[float]], label_names: list[str], thresholds: list[float]
 ) -> dict:
-    """Micro and macro F1, per-label precision, recall and F1, subset accuracy, and a label-by-label matrix (rows:
-    a true label, columns: the labels predicted for those texts) drawn as the run's confusion matrix."""
+    """The run's scores (studio.metrics.multi_label_scores) with each label's tuned threshold."""
     truth = [[t > 0.5 for t in row] for row in targets]
-    per_class, totals = {}, [0, 0, 0]
-    for j, name in enumerate(label_names):
-        tp = sum(p[j] and t[j] for p, t in zip(predicted, truth))
-        fp = sum(p[j] and not t[j] for p, t in zip(predicted, truth))
-        fn = sum(t[j] and not p[j] for p, t in zip(predicted, truth))
-        per_class[name] = {**_scores(tp, fp, fn), "support": sum(t[j] for t in truth)}
-        totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
-    micro = _scores(*totals)
-    macro = {key: _mean([m[key] for m in per_class.values()]) for key in ("precision", "recall", "f1")}
-    matrix = [
-        [sum(t[i] and p[j] for p, t in zip(predicted, truth)) for j in range(len(label_names))]
-        for i in range(len(label_names))
-    ]
     return {
-        "multi_label": True,
-        "f1_micro": micro["f1"],
-        "f1_macro": macro["f1"],
-        "subset_accuracy": round(sum(p == t for p, t in zip(predicted, truth)) / max(1, len(truth)), 5),
-        "micro": micro,
-        "macro": macro,
-        "per_class": per_class,
+        **multi_label_scores(predicted, truth, label_names),
         "thresholds": dict(zip(label_names, thresholds)),
-        "labels": list(label_names),
-        "confusion_matrix": matrix,
         "validation_rows": len(truth),
     }
 
@@ -195,15 +160,4 @@ def _f1(column: list[tuple[float, bool]], threshold: float) -> float:
     tp = sum(p >= threshold and t for p, t in column)
     fp = sum(p >= threshold and not t for p, t in column)
     fn = sum(p < threshold and t for p, t in column)
-    return _scores(tp, fp, fn)["f1"]
-
-
-def _scores(tp: int, fp: int, fn: int) -> dict:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 5), "recall": round(recall, 5), "f1": round(f1, 5)}
-
-
-def _mean(values: list[float]) -> float:
-    return round(sum(values) / max(1, len(values)), 5)
+    return precision_recall_f1(tp, fp, fn)["f1"]

@@ -46,6 +46,70 @@ def classification_metrics(references: list[int], predictions: list[int], label_
     return metrics
 
 
+def precision_recall_f1(tp: int, fp: int, fn: int) -> dict:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 5), "recall": round(recall, 5), "f1": round(f1, 5)}
+
+
+def multi_label_scores(predicted: list[list[bool]], truth: list[list[bool]], label_names: list[str]) -> dict:
+    """Texts with several labels each, as rows of yes/no per label: micro and macro F1, per-label precision, recall
+    and F1, subset accuracy (every label of a text right), and a label-by-label matrix (rows: a true label, columns:
+    the labels predicted for those texts) drawn where a single-label run draws its confusion matrix."""
+    per_class, totals = {}, [0, 0, 0]
+    for j, name in enumerate(label_names):
+        tp = sum(p[j] and t[j] for p, t in zip(predicted, truth))
+        fp = sum(p[j] and not t[j] for p, t in zip(predicted, truth))
+        fn = sum(t[j] and not p[j] for p, t in zip(predicted, truth))
+        per_class[name] = {**precision_recall_f1(tp, fp, fn), "support": sum(t[j] for t in truth)}
+        totals = [totals[0] + tp, totals[1] + fp, totals[2] + fn]
+    micro = precision_recall_f1(*totals)
+    macro = {
+        key: _round(sum(m[key] for m in per_class.values()) / max(1, len(per_class)))
+        for key in ("precision", "recall", "f1")
+    }
+    matrix = [
+        [sum(t[i] and p[j] for p, t in zip(predicted, truth)) for j in range(len(label_names))]
+        for i in range(len(label_names))
+    ]
+    return {
+        "multi_label": True,
+        "f1_micro": micro["f1"],
+        "f1_macro": macro["f1"],
+        "subset_accuracy": _round(sum(p == t for p, t in zip(predicted, truth)) / max(1, len(truth))),
+        "micro": micro,
+        "macro": macro,
+        "per_class": per_class,
+        "labels": list(label_names),
+        "confusion_matrix": matrix,
+    }
+
+
+def multi_label_report(
+    references: list[list[str]], predictions: list[list[str]], texts: list[str], model_labels: list[str] | None
+) -> dict:
+    """A batch run of a multi-label model scored against label sets: multi_label_scores over every label either
+    side names, the texts whose set was wrong (first MISTAKES_SHOWN), and the labels the model never answers."""
+    labels = natural_order({label for row in references + predictions for label in row})
+    as_rows = lambda sets: [[label in chosen for label in labels] for chosen in map(set, sets)]  # noqa: E731
+    scores = multi_label_scores(as_rows(predictions), as_rows(references), labels)
+    mistakes = [
+        {"text": text if len(text) <= 300 else text[:299] + "…", "true": ";".join(ref), "predicted": ";".join(pred)}
+        for text, ref, pred in zip(texts, references, predictions)
+        if set(ref) != set(pred)
+    ]
+    answerable = set(model_labels) if model_labels is not None else {label for row in predictions for label in row}
+    unknown = [label for label in labels if label not in answerable and any(label in row for row in references)]
+    return {
+        "precision_micro": scores["micro"]["precision"],
+        "recall_micro": scores["micro"]["recall"],
+        **scores,
+        "mistakes": mistakes[:MISTAKES_SHOWN],
+        "unknown_labels": unknown,
+    }
+
+
 def misclassified(
     texts: list[str], references: list[int], predictions: list[int], label_names: list[str], limit: int = 10
 ) -> list[dict]:

@@ -1555,6 +1555,11 @@ CHINESE: dict[str, str] = {
     "threshold": "阈值",
     "micro": "微平均",
     "subset accuracy": "全对率",
+    "**Micro F1 {f1_micro:.1%}** · F1 macro {f1_macro:.3f} · every label of a text right: {subset:.1%}": (
+        "**微平均 F1 {f1_micro:.1%}** · 宏平均 F1 {f1_macro:.3f} · 一条文本的标签全对：{subset:.1%}"
+    ),
+    "Texts whose labels were not all right:": "标签没有全对的文本：",
+    "Labels predicted for each true label": "每个真实标签的文本被预测出的标签",
     "A faster copy is made for runs that give one label per text; {run} gives several.": (
         "加速副本只为每条文本给出一个标签的模型制作；{run} 会给出多个标签。"
     ),

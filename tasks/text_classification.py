@@ -21,6 +21,7 @@ import gradio as gr
 from studio import onnx_models, pack
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
 from studio.errors import UserError, encodable
+from studio.files.tables import LABEL_SEPARATOR
 from studio.gpu import predict_on_gpu, zero_gpu
 from studio.hf import from_pretrained, token_limit
 from studio.i18n import inform, say, ui, warn
@@ -200,12 +201,21 @@ def is_truncated(classifier: Classifier, text: str) -> bool:
 
 
 def batch_predict(classifier: Classifier, texts: list[str], limits: Any = None) -> list[dict]:
-    """For each text, the top label and its score: the fields a batch run adds to each row."""
+    """For each text, the top label and its score: the fields a batch run adds to each row. A multi-label model
+    gives every label scored 0.5 or more, joined by ";" (none: empty), and the top label's score."""
+    several = is_multi_label(classifier)
     results = []
     for scores in predict(classifier, texts):
         label = next(iter(scores))
-        results.append({"prediction": label, "score": scores[label]})
+        if several:
+            label = LABEL_SEPARATOR.join(name for name, score in scores.items() if score >= MULTI_LABEL_THRESHOLD)
+        results.append({"prediction": label, "score": max(scores.values())})
     return results
+
+
+def is_multi_label(classifier: Classifier) -> bool:
+    """Whether the model judges each label on its own (a sigmoid per label), so a text can have several."""
+    return getattr(classifier, "multi_label", False)
 
 
 def model_labels(classifier: Classifier) -> list[str]:
@@ -307,7 +317,7 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         with Multi-label): those scored 0.5 or more."""
         if not (labels or "").strip():
             loaded, _ = studio.loaded(TASK, studio.route(TASK, model_ref, is_chinese(text or "")))
-            several = loaded is not None and getattr(loaded.model, "multi_label", False)
+            several = loaded is not None and is_multi_label(loaded.model)
         if not several or not isinstance(answer, dict):
             return gr.update(value="", visible=False)
         chosen = [label for label, score in answer.items() if score >= MULTI_LABEL_THRESHOLD]

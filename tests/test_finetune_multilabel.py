@@ -67,3 +67,42 @@ def test_the_served_model_gives_the_labels_the_run_predicted(multi_run):
     for row, answer in zip(rows, answers):
         given = {label for label, score in answer.items() if score >= 0.5}
         assert given == set(filter(None, row["predicted"].split(";")))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_batch_run_gives_each_text_its_labels_and_scores_them_as_sets(multi_run, config_file, tmp_path, suffix):
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    from batch.evaluate import main
+    from tasks import text_classification
+
+    table = pd.read_csv(multi_run.parent / "tickets.csv")
+    data = tmp_path / f"tickets{suffix}"
+    if suffix == ".jsonl":  # label sets as JSON lists
+        table.assign(label=[cell.split(";") for cell in table.label]).to_json(data, orient="records", lines=True)
+    else:
+        table.to_csv(data, index=False)
+    out = tmp_path / "out"
+    args = ["--task", "text_classification", "--data", str(data), "--text-column", "text"]
+    args += ["--reference-column", "label", "--model", str(multi_run), "--output", str(out), "--cpu"]
+    assert main([*args, "--config", str(config_file)]) == 0
+
+    results = pd.read_csv(out / "results.csv", keep_default_na=False)
+    classifier = text_classification.load(str(multi_run), "cpu")
+    for predicted, answer in zip(results.prediction, text_classification.predict(classifier, list(results.text))):
+        given = [label for label, score in answer.items() if score >= 0.5]
+        assert (predicted.split(";") if predicted else []) == given
+    truth = [cell.split(";") for cell in table.label]
+    guessed = [cell.split(";") if cell else [] for cell in results.prediction]
+    binarizer = MultiLabelBinarizer().fit(truth + guessed)
+    y, p = binarizer.transform(truth), binarizer.transform(guessed)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["multi_label"] and report["scored_rows"] == len(table)
+    assert report["f1_micro"] == pytest.approx(f1_score(y, p, average="micro", zero_division=0), abs=1e-4)
+    assert report["f1_macro"] == pytest.approx(f1_score(y, p, average="macro", zero_division=0), abs=1e-4)
+    assert report["subset_accuracy"] == pytest.approx(accuracy_score(y, p), abs=1e-4)
+    assert set(report["per_class"]) >= {"billing", "question", "shipping", "technical"}
+    shown = (out / "report.md").read_text(encoding="utf-8")
+    assert shown.startswith("**") and "**Micro F1" in shown and "| question |" in shown
+    assert (out / "confusion_matrix.png").stat().st_size > 1000

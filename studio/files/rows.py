@@ -119,7 +119,7 @@ def read_rows(
         raise DataError(
             "The text column and the reference column are both '{column}'; pick another for one.", column=text_column
         )
-    records = [{c: encodable(str(v)) for c, v in zip(columns, values)} for values in df.itertuples(index=False)]
+    records = [{c: encodable(_cell(v)) for c, v in zip(columns, values)} for values in df.itertuples(index=False)]
     inputs = [record[text_column] for record in records]
     references = [record[reference_column].strip() for record in records] if reference_column else None
     return Rows(columns, records, inputs, references, text_column, reference_column)
@@ -149,3 +149,10 @@ def _listed(names: list[str], limit: int = 10) -> Any:
     if len(names) > limit:
         return UserError("{shown} and {more} more", shown=shown, more=len(names) - limit)
     return shown or word("none")
+
+
+def _cell(value: Any) -> str:
+    """A cell as text; a list (a JSON file's ["sport", "politics"]) as JSON, which label sets are read from."""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        return json.dumps([_cell(item) for item in value], ensure_ascii=False)
+    return str(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import math
 import numbers
@@ -25,6 +26,7 @@ LABEL_COLUMN_NAMES = ("label", "labels", "target", "class", "category", "topic",
 NOT_TEXT = "The file is not text in any encoding this app reads; upload a CSV, TSV, JSON or JSONL text file."
 # What separates a CSV file's cells, as messages name it: words of the translation table.
 SEPARATOR_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+LABEL_SEPARATOR = ";"  # between the labels of a text that has several ("sport;politics")
 
 
 # Enough of a file to tell its encoding; the whole file is then decoded with it.
@@ -385,6 +387,19 @@ def _cell_text(value: Any) -> str:
     if is_missing(value):
         return ""
     return label_value(value)
+
+
+def label_set(value: Any) -> list[str]:
+    """The labels of one cell of a multi-label column, in their order, each once: a list, a JSON list, or labels
+    separated by ";"."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        items = [label_value(item) for item in value]
+    else:
+        items = [part.strip() for part in label_value(value).split(LABEL_SEPARATOR)]
+    return list(dict.fromkeys(encodable(item) for item in items if item))
 
 
 def label_value(value: Any) -> str:
