@@ -25,7 +25,6 @@ from finetune import entities as entity_kind
 from finetune import images as image_kind
 from finetune import text as text_kind
 from finetune.configs import read_config
-from finetune.data import prepare, summary
 from finetune.jobs import JobSlot, error_of
 from finetune.kinds import kind_named
 from finetune.report import confusion_in_language, few_examples, shown_model, sweep_partial, zip_run
@@ -156,14 +155,19 @@ def describe_columns(df: Any, text_col: str | None, label_col: str | None) -> st
     if not text_col or not label_col:
         return _sentences(say("{rows:,} rows. Choose the text and label columns.", rows=len(df)), encoding)
     try:
-        data = summary(prepare(df, text_col, label_col))
+        data = text_kind.table_summary(df, text_col, label_col)
     except UserError as e:
         return f"⚠️ {e.in_language(language())}"
     counts = ", ".join(f"{label} {n}" for label, n in data["labels"].items())
     dropped = data["dropped_empty"] + data["dropped_unlabelled"]
     note = say("{dropped} rows without text or label will be skipped.", dropped=dropped) if dropped else ""
     described = say(
-        "{rows:,} usable rows, {labels} labels: {counts}.", rows=data["rows"], labels=len(data["labels"]), counts=counts
+        "{rows:,} usable rows, {labels} labels, several per text: {counts}."
+        if data.get("multi_label")
+        else "{rows:,} usable rows, {labels} labels: {counts}.",
+        rows=data["rows"],
+        labels=len(data["labels"]),
+        counts=counts,
     )
     return _sentences(described, note, encoding) + _warning(few_examples("text", data))
 
@@ -607,7 +611,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         text_column, label_column = text_column or guessed_text, label_column or guessed_label
         if not text_column or not label_column:
             raise UserError("Could not tell which columns hold the text and the label; choose them in the lists.")
-        prepare(df, text_column, label_column)  # every data mistake is reported here, before a process starts
+        text_kind.table_summary(df, text_column, label_column)  # every data mistake, before a process starts
         return settings(
             "text",
             data_file,

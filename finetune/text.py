@@ -62,6 +62,14 @@ def load_data(cfg: TrainConfig) -> Prepared:
     return Prepared(train, val, train.label_names, described, multi_label=multi)
 
 
+def table_summary(table: Any, text_column: str, label_column: str) -> dict:
+    """What the tab says of an uploaded table, read as training reads it (several labels per text included)."""
+    labels = table[label_column].tolist() if label_column in table.columns else []
+    multi = multilabel.is_multi_label(labels, label_column)
+    read = multilabel.prepare_multi if multi else prepare
+    return _summary(read(table, text_column, label_column), multi)
+
+
 def _labels_of(data: LabelledTexts, multi: bool) -> list[str]:
     return list(multilabel.label_counts(data.labels)) if multi else data.labels
 

@@ -1457,6 +1457,9 @@ CHINESE: dict[str, str] = {
     "Read as {encoding}.": "按 {encoding} 编码读取。",
     "{rows:,} rows. Choose the text and label columns.": "{rows:,} 行。请选择文本列和标签列。",
     "{rows:,} usable rows, {labels} labels: {counts}.": "{rows:,} 行可用，{labels} 个标签：{counts}。",
+    "{rows:,} usable rows, {labels} labels, several per text: {counts}.": (
+        "{rows:,} 行可用，{labels} 个标签，一条文本可有多个：{counts}。"
+    ),
     "{dropped} rows without text or label will be skipped.": "{dropped} 行缺少文本或标签，将被跳过。",
     "{rows:,} images in {classes} classes: {listed}.": "{rows:,} 张图片，{classes} 个类别：{listed}。",
     "{skipped} unreadable images will be skipped.": "{skipped} 张无法读取的图片将被跳过。",
