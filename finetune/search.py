@@ -3,8 +3,10 @@
 The first trial is the defaults (the learning rate the kind chooses for the model), so a search never ends worse than
 a plain run on the validation split; the others search around it: the learning rate from a fifth to five times it,
 the epochs, the batch size, the warm-up and the weight decay, and for pictures their size and how strongly they are
-augmented. A trial reports its validation score after a third of its first epoch and after each epoch, and is pruned
-when it is behind the median of the trials before it at the same point. Only the best trial's run is kept.
+augmented. A trial reports its validation score after a sixth and a half of its first epoch and after each epoch,
+and is pruned when it is behind the median of the trials before it at the same point, or behind the defaults there
+(a lower score, or the same score with a higher validation loss): a trial only goes on while it could beat them. Of
+the trials that finish, the best by score, then by validation loss, is kept; the others' runs are deleted.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from studio.errors import UserError
 from studio.runs import COMPLETE_MARKER
 
 SEARCH_FILE = "search.json"
-FIRST_CHECK = 1 / 3  # of the first epoch: where a trial is first compared with the others
-CHECKS_PER_EPOCH = 6  # Optuna counts reports in whole steps: a third of an epoch is step 2, epoch k is step 6k
+FIRST_CHECKS = (1 / 6, 1 / 2)  # of the first epoch: where a trial is first compared with the others
+CHECKS_PER_EPOCH = 6  # Optuna counts reports in whole steps: a sixth of an epoch is step 1, epoch k is step 6k
 # Trials sampled at random before TPE models the others; trials before any is pruned: the defaults, run whole, are
 # what each trial must keep up with.
 RANDOM_TRIALS = 3
@@ -97,6 +99,7 @@ def search(
         "stopped": "",
     }
     space: dict = {}
+    defaults: dict[int, tuple[float, float]] = {}  # the defaults' (score, -validation loss) at each check
     out_of_time = lambda: should_stop() or time.perf_counter() > deadline  # noqa: E731
     for number in range(trials):
         if out_of_time():
@@ -106,13 +109,16 @@ def search(
         run = runs_dir / f"{output.name}-trial-{number:02d}"
         intermediate: dict[int, float] = {}
 
-        def after_epoch(epochs: float, score: float, trial: Any = trial, intermediate: dict = intermediate) -> bool:
+        def after_epoch(
+            epochs: float, score: float, val_loss: float, trial: Any = trial, intermediate: dict = intermediate
+        ) -> bool:
             step = round(epochs * CHECKS_PER_EPOCH)
             intermediate[step] = score
             if trial is None:  # the defaults are never pruned: they are what the search must beat
+                defaults[step] = (score, -val_loss)
                 return True
             trial.report(score, step)
-            return not trial.should_prune()
+            return not (trial.should_prune() or (score, -val_loss) < _bar(defaults, step))
 
         report({"event": "trial", "trial": number, "trials": trials, "params": params, "state": "running"})
         trial_started = time.perf_counter()
@@ -124,12 +130,18 @@ def search(
                 report=lambda event, number=number: report({**event, "trial": number}),
                 should_stop=out_of_time,
                 after_epoch=after_epoch,
-                first_check=FIRST_CHECK,
+                first_checks=FIRST_CHECKS,
                 checkpoints=False,
             )
             metric_name, metric = headline_of(result["metrics"])
             record["metric"] = metric_name
-            entry.update(state=COMPLETE, metric=metric, epochs_run=result["epochs_run"], run=str(run))
+            entry.update(
+                state=COMPLETE,
+                metric=metric,
+                val_loss=result["metrics"].get("val_loss"),
+                epochs_run=result["epochs_run"],
+                run=str(run),
+            )
             if trial is None:  # the defaults: the space is centred on the learning rate they chose
                 learning_rate = result["config"]["learning_rate"]
                 space = search_space(cfg.task, cfg, learning_rate)
@@ -174,10 +186,18 @@ def search(
     return record
 
 
+def _bar(defaults: dict[int, tuple[float, float]], step: int) -> tuple[float, float]:
+    """What a trial must reach at `step`: the defaults' (score, -validation loss) there, or at their last check
+    before it (past their last epoch, where they ended)."""
+    earlier = [checked for checked in defaults if checked <= step]
+    return defaults[max(earlier)] if earlier else (-math.inf, 0.0)
+
+
 def _keep_best(record: dict) -> None:
-    """The best complete trial keeps its run; every other trial's run is deleted."""
+    """The best complete trial (by score, then by validation loss) keeps its run; every other trial's run is
+    deleted."""
     complete = [entry for entry in record["trials"] if entry["state"] == COMPLETE]
-    best = max(complete, key=lambda entry: entry["metric"], default=None)
+    best = max(complete, key=lambda entry: (entry["metric"], -(entry.get("val_loss") or 0.0)), default=None)
     for entry in record["trials"]:
         if entry is not best and entry.get("run"):
             shutil.rmtree(entry["run"], ignore_errors=True)

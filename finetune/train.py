@@ -115,16 +115,17 @@ def train(
     report: Report = print,
     should_stop: Callable[[], bool] = lambda: False,
     resume: bool = False,
-    after_epoch: Callable[[float, float], bool] | None = None,
-    first_check: float = 0.0,
+    after_epoch: Callable[[float, float, float], bool] | None = None,
+    first_checks: tuple[float, ...] = (),
     checkpoints: bool = True,
 ) -> dict:
     """Train `kind` (a module of finetune/kinds.py), evaluate, and save the best model with its metrics and model
     card into cfg.output.
 
     resume: go on from the checkpoint of a run of cfg.output that stopped (finetune/checkpoint.py).
-    after_epoch(epochs, score): False stops the run there (Pruned): a search's pruning. Called after each epoch, and
-        also once `first_check` of the first epoch is done (a share, 0 for none), so a bad trial can stop sooner.
+    after_epoch(epochs, score, val_loss): False stops the run there (Pruned): a search's pruning. Called after each
+        epoch, and also at each share of the first epoch in `first_checks` (epochs is then that share), so that a bad
+        trial can stop sooner.
     checkpoints: False saves no state after each epoch (a search's trials are not resumed).
     """
     import torch
@@ -223,11 +224,19 @@ def train(
     # Training: each epoch a new order; evaluate after each; keep the best weights, by the kind's own measure.
     training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
     first_step, epoch, reason = step, done_epochs, FINISHED
-    first_check_step = round(first_check * steps_per_epoch) if after_epoch and not resume else 0
+    # The steps of the first epoch at which a search compares this trial with the others, and the share each is.
+    checks: dict[int, float] = {}
+    for share in first_checks if after_epoch is not None and not resume else ():
+        checks.setdefault(min(max(1, round(share * steps_per_epoch)), steps_per_epoch - 1), share)
+    checks.pop(0, None)  # an epoch of one step: its end is the first check
 
-    def score_now() -> float:
-        _, predictions, references = _evaluate(kind, model, val_loader, accelerator)
-        return kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))[1]
+    def checked_now(share: float) -> bool:
+        # Evaluating draws from the global RNG (each DataLoader iterator takes a seed), so a run checked in the
+        # middle of an epoch would drop out differently from then on; the fork keeps it the run it would have been.
+        with torch.random.fork_rng(devices=[]):
+            val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
+        score = kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))[1]
+        return after_epoch(share, score, val_loss)
 
     try:
         for epoch in range(done_epochs + 1, cfg.epochs + 1):
@@ -263,7 +272,7 @@ def train(
                         "total_steps": total_steps,
                     }
                 )
-                if step == first_check_step and after_epoch and not after_epoch(step / steps_per_epoch, score_now()):
+                if epoch == 1 and step in checks and not checked_now(checks[step]):
                     raise Pruned()
 
             val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
@@ -275,7 +284,7 @@ def train(
                 best_state = _cpu_copy(accelerator.unwrap_model(model))
             else:
                 bad_epochs += 1
-            if after_epoch is not None and not after_epoch(epoch, score):
+            if after_epoch is not None and not after_epoch(epoch, score, val_loss):
                 raise Pruned()
             if bad_epochs >= cfg.patience:
                 reason = EARLY_STOPPING

@@ -124,3 +124,39 @@ def test_search_settings_over_http_shows_the_trials_and_serves_the_best_run(clie
     answer = client.predict("My parcel never arrived", model_name, api_name="/classify_text")
     assert answer["label"] in {"billing", "shipping", "technical"}
     client.predict(model_name, api_name="/delete_run")
+
+
+def test_a_trial_checked_in_its_first_epoch_trains_exactly_as_a_plain_run(tiny_models, tmp_path):
+    """The search's first trial is the defaults: checking it mid-epoch must not change its dropout, so it ends
+    where a plain run with the same seed ends."""
+    from dataclasses import replace
+
+    from finetune import text as text_kind
+    from finetune.search import FIRST_CHECKS
+    from finetune.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        data=str(SAMPLE), output=str(tmp_path / "plain"), model=str(tiny_models["text_classification"]), epochs=2,
+        batch_size=4, cpu=True,
+    )  # fmt: skip
+    plain = train(cfg, text_kind, report=lambda event: None)
+    checks: list[float] = []
+    checked = train(
+        replace(cfg, output=str(tmp_path / "checked")),
+        text_kind,
+        report=lambda event: None,
+        after_epoch=lambda epochs, score, val_loss: checks.append(epochs) or True,
+        first_checks=FIRST_CHECKS,
+    )
+    assert checks == [*FIRST_CHECKS, 1, 2]
+    assert checked["metrics"]["val_loss"] == plain["metrics"]["val_loss"]
+
+
+def test_a_trial_must_keep_up_with_the_defaults_at_each_check():
+    from finetune.search import _bar
+
+    defaults = {1: (0.4, -1.2), 3: (0.8, -0.6), 6: (0.9, -0.4), 18: (0.95, -0.2)}
+    assert _bar(defaults, 3) == (0.8, -0.6) and (0.8, -0.5) >= _bar(defaults, 3) > (0.8, -0.7)
+    assert _bar(defaults, 12) == (0.9, -0.4)  # between checks: the last one before
+    assert _bar(defaults, 30) == (0.95, -0.2)  # past the defaults' end: where they ended
+    assert _bar({}, 1) == _bar({6: (0.9, -0.4)}, 1) == (float("-inf"), 0.0)
