@@ -33,6 +33,8 @@ BENCHMARKS = {
     "bergamot_threads": "bench.bergamot_threads",
     "chinese": "bench.chinese",
     "label_check": "bench.label_check",
+    "search": "bench.search",
+    "multilabel": "bench.multilabel",
 }
 
 
