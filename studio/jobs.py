@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 # What a child that ran out of memory leaves in its stderr: Python's, PyTorch's CPU and CUDA allocators'.
 OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "out of memory")
+STOP_GRACE_S = 5  # after SIGTERM, before SIGKILL: a training stops after its current step and says why
 
 
 class ChildJob:
@@ -39,6 +40,7 @@ class ChildJob:
     def __init__(self, owner: str = ""):
         self.owner = owner
         self.cancelled = False
+        self.stopped = threading.Event()  # set once a cancelled job's process is gone and cleaned up after
         self.workdir = Path(tempfile.mkdtemp(prefix="model-studio-job-"))
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (lives as long as the job)
         self.process: subprocess.Popen | None = None
@@ -100,18 +102,33 @@ class ChildJob:
         lines.put(None)
 
     def cancel(self) -> None:
-        """Stop the process group: SIGTERM, then SIGKILL if it has not gone within 5 seconds."""
+        """Stop the process group: SIGTERM now, SIGKILL if it has not gone within STOP_GRACE_S. Returns at once: the
+        request that cancels must not wait for a training step to end (a client gives up on it after 5 s). What the
+        job leaves behind is cleaned up once the process is gone, and then `stopped` is set. A second cancel does
+        nothing: a second SIGTERM would stop a training at once, before it says why it stopped."""
+        if self.cancelled:
+            return
         self.cancelled = True
-        if self.running():
-            assert self.process is not None
-            _signal_group(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if not self.running():
+            self._gone()
+            return
+        assert self.process is not None
+        _signal_group(self.process.pid, signal.SIGTERM)
+        threading.Thread(target=self._stop, name=f"stop {self.name}", daemon=True).start()
+
+    def _stop(self) -> None:
+        assert self.process is not None
+        try:
+            self.process.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._gone()
+
+    def _gone(self) -> None:
         self.clean_up()
         self._remove_workdir()
+        self.stopped.set()
 
     def clean_up(self) -> None:
         """What a cancelled or failed job leaves behind that must go (besides the workdir)."""
