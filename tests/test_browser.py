@@ -378,6 +378,45 @@ def test_fix_the_labels_retrain_compare_and_make_the_new_run_the_default(page: P
             Client(app_url, verbose=False).predict(second, api_name="/delete_run")
 
 
+def test_a_multi_label_classifier_trains_and_lights_two_labels_for_a_text_that_has_two(
+    page: Page, app_url: str, tmp_path: Path
+):
+    """Tickets labelled with their team, and also "question" where they ask one: the page reads the ";" cells as
+    label sets, trains with sigmoid outputs, and Text classification gives every label over its threshold."""
+    from tests.test_finetune_multilabel import tickets_with_questions
+
+    panel = open_tab(page, "Fine-tune")
+    upload(panel, tickets_with_questions(tmp_path))
+    expect(panel.get_by_text(re.compile(r"usable rows, 4 labels, several per text: .*question \d+"))).to_be_visible()
+    panel.get_by_role("combobox", name="Base model").click()
+    page.get_by_role("option", name="MiniLM-L6 (offline pack)").click()
+    panel.get_by_role("button", name="Training settings").first.click()
+    # A slider's box is named "number input for" its label; a number's box, by its label.
+    for name, value in (("number input for Epochs", "8"), ("Learning rate", "0.0005"), ("number input for Batch", "8")):
+        box = panel.get_by_role("spinbutton", name=re.compile(rf"^{name}")).first
+        box.fill(value)
+        box.press("Tab")
+        expect(box).to_have_value(value)
+    panel.get_by_role("button", name="Train", exact=True).click()
+    status = panel.locator("#finetune-status")
+    expect(status).to_contain_text("is ready in the Text classification tab", timeout=TRAINING_TIMEOUT_MS)
+    expect(panel.get_by_text(re.compile(r"Micro F1 \d")).first).to_be_visible()
+    run = panel.get_by_label("New model's name", exact=False).input_value()
+    try:
+        tab = open_tab(page, "Text classification")
+        expect(tab.get_by_role("combobox", name="Model")).to_have_value(run)
+        tab.get_by_label("Text", exact=True).fill("My parcel never arrived. What should I do?")
+        tab.get_by_role("button", name="Classify", exact=True).click()
+        given = tab.locator("#labels-given")
+        expect(given).to_contain_text("Labels given (scored 0.5 or more)")
+        expect(given.locator("strong")).to_have_text(["shipping", "question"])
+    finally:  # the other tests share this app and its runs folder
+        from gradio_client import Client
+
+        with contextlib.suppress(Exception):
+            Client(app_url, verbose=False).predict(run, api_name="/delete_run")
+
+
 # ---------------------------------------------------------------------------------------------- mistakes
 
 

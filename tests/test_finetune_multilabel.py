@@ -33,6 +33,21 @@ def test_indicator_columns_and_a_split_that_keeps_every_label_on_both_sides():
         assert {label for cell in side.labels for label in cell.split(";")} == {"money", "sport"}
 
 
+def tickets_with_questions(folder: Path) -> Path:
+    """The support tickets, labelled with their team and also "question" where they ask one; each statement is also
+    asked again with a question after it, so that about half the texts have two labels."""
+    asks = (" Can you help?", " Could you check?", " What should I do?")
+    table = pd.read_csv(SAMPLE)
+    rows = []
+    for i, (text, label) in enumerate(zip(table.text, table.label)):
+        rows.append((text, label + (";question" if "?" in text else "")))
+        if "?" not in text:
+            rows.append((text.rstrip(".") + "." + asks[i % len(asks)], label + ";question"))
+    path = folder / "tickets_with_questions.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture(scope="module")
 def multi_run(tiny_models, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("multi")
