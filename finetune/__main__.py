@@ -168,7 +168,8 @@ def search_main(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(
         prog="python -m finetune search",
-        description="Find good training settings: Optuna's TPE sampler, trials behind the median pruned early.",
+        description="Find good training settings: Optuna's TPE sampler; a trial stops early once it falls out of "
+        "the top third of the trials at the same point, or behind the defaults.",
     )
     p.add_argument("--trials", type=int, default=12, help="how many settings to try (the first: the defaults)")
     p.add_argument("--minutes", type=float, default=0.0, help="stop the search after this long (0: no limit)")

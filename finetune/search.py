@@ -4,9 +4,10 @@ The first trial is the defaults (the learning rate the kind chooses for the mode
 a plain run on the validation split; the others search around it: the learning rate from a fifth to five times it,
 the epochs, the batch size, the warm-up and the weight decay, and for pictures their size and how strongly they are
 augmented. A trial reports its validation score after a sixth and a half of its first epoch and after each epoch,
-and is pruned when it is behind the median of the trials before it at the same point, or behind the defaults there
-(a lower score, or the same score with a higher validation loss): a trial only goes on while it could beat them. Of
-the trials that finish, the best by score, then by validation loss, is kept; the others' runs are deleted.
+and goes on only while it is in the top third of the trials that reached the same point (as in asynchronous
+successive halving: Optuna's median pruner compares with finished trials only, which a pruned search hardly has) and
+not behind the defaults there (a lower score, or the same score with a higher validation loss). Of the trials that
+finish, the best by score, then by validation loss, is kept; the others' runs are deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import math
 import shutil
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -27,10 +29,8 @@ from studio.runs import COMPLETE_MARKER
 SEARCH_FILE = "search.json"
 FIRST_CHECKS = (1 / 6, 1 / 2)  # of the first epoch: where a trial is first compared with the others
 CHECKS_PER_EPOCH = 6  # Optuna counts reports in whole steps: a sixth of an epoch is step 1, epoch k is step 6k
-# Trials sampled at random before TPE models the others; trials before any is pruned: the defaults, run whole, are
-# what each trial must keep up with.
-RANDOM_TRIALS = 3
-UNPRUNED_TRIALS = 1
+RANDOM_TRIALS = 3  # trials sampled at random before TPE models the others
+KEPT_SHARE = 3  # a trial goes on while in the top 1/KEPT_SHARE of the trials at the same check (the halving rate)
 BATCH_SIZES = (8, 16, 32)
 IMAGE_SIZES = (0, 96, 160, 224)  # 0: the size the model was trained at (or the small-picture rule of images.py)
 COMPLETE, PRUNED, CANCELLED, FAILED = "complete", "pruned", "cancelled", "failed"
@@ -72,18 +72,26 @@ def search(
     """Run up to `trials` trials (or until `minutes` pass), writing output/search.json after each; keep the best
     trial's run in runs_dir (default: output) as <output's name>-trial-NN, and return what search.json says."""
     import optuna
+    from accelerate import PartialState
 
     if trials < 1:
         raise UserError("A search needs at least 1 trial.")
+    # Under `accelerate launch` every process runs this loop, each trial data-parallel; the processes must start and
+    # end trials together, so what only the main process knows (the clock, a trial's result) is sent to the others,
+    # and only the main process writes.
+    processes = PartialState(cpu=cfg.cpu)
+    main, together = processes.is_main_process, processes.num_processes > 1
+    report = report if main else (lambda event: None)
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
+    if main:
+        output.mkdir(parents=True, exist_ok=True)
     runs_dir = Path(runs_dir or output)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cfg = replace(cfg, epochs=cfg.epochs or kind.EPOCHS)
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=RANDOM_TRIALS),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=UNPRUNED_TRIALS),
+        pruner=optuna.pruners.NopPruner(),  # the pruning is ours (after_epoch): Optuna's sees finished trials only
     )
     started = time.perf_counter()
     deadline = started + minutes * 60 if minutes else math.inf
@@ -100,9 +108,10 @@ def search(
     }
     space: dict = {}
     defaults: dict[int, tuple[float, float]] = {}  # the defaults' (score, -validation loss) at each check
+    scores_at: dict[int, list[float]] = defaultdict(list)  # every trial's score at each check (step)
     out_of_time = lambda: should_stop() or time.perf_counter() > deadline  # noqa: E731
     for number in range(trials):
-        if out_of_time():
+        if _shared(out_of_time(), together):
             break
         trial = None if number == 0 else study.ask(space)
         params = {} if trial is None else trial.params
@@ -114,11 +123,12 @@ def search(
         ) -> bool:
             step = round(epochs * CHECKS_PER_EPOCH)
             intermediate[step] = score
+            scores_at[step].append(score)
             if trial is None:  # the defaults are never pruned: they are what the search must beat
                 defaults[step] = (score, -val_loss)
                 return True
             trial.report(score, step)
-            return not (trial.should_prune() or (score, -val_loss) < _bar(defaults, step))
+            return _in_top_share(score, scores_at[step]) and (score, -val_loss) >= _bar(defaults, step)
 
         report({"event": "trial", "trial": number, "trials": trials, "params": params, "state": "running"})
         trial_started = time.perf_counter()
@@ -128,22 +138,23 @@ def search(
                 replace(cfg, output=str(run), **params),
                 kind,
                 report=lambda event, number=number: report({**event, "trial": number}),
-                should_stop=out_of_time,
+                should_stop=should_stop if together else out_of_time,  # together, the clock is read between trials
                 after_epoch=after_epoch,
                 first_checks=FIRST_CHECKS,
                 checkpoints=False,
             )
-            metric_name, metric = headline_of(result["metrics"])
-            record["metric"] = metric_name
+            outcome = _shared(_outcome(result) if main else None, together)
+            record["metric"] = outcome["metric_name"]
+            metric = outcome["metric"]
             entry.update(
                 state=COMPLETE,
                 metric=metric,
-                val_loss=result["metrics"].get("val_loss"),
-                epochs_run=result["epochs_run"],
+                val_loss=outcome["val_loss"],
+                epochs_run=outcome["epochs_run"],
                 run=str(run),
             )
             if trial is None:  # the defaults: the space is centred on the learning rate they chose
-                learning_rate = result["config"]["learning_rate"]
+                learning_rate = outcome["learning_rate"]
                 space = search_space(cfg.task, cfg, learning_rate)
                 params = default_params(cfg, learning_rate, space)
                 entry["params"] = params
@@ -170,20 +181,28 @@ def search(
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         entry["seconds"] = round(time.perf_counter() - trial_started, 1)
         record["trials"].append(entry)
-        _keep_best(record)
+        _keep_best(record, delete=main)
         record["seconds"] = round(time.perf_counter() - started, 1)
-        _write(output, record)
+        if main:
+            _write(output, record)
         report({"event": "trial", **entry, "trials": trials, "best": record["best"]})
         if entry["state"] == CANCELLED:
             break
     record["stopped"] = "cancelled" if should_stop() else "out of time" if out_of_time() else "finished"
     if record["best"] is None:
         raise UserError("The search finished no trial, so no model was kept; give it more time or trials.")
-    _tag_best(record, output.name)
     record["seconds"] = round(time.perf_counter() - started, 1)
-    _write(output, record)
+    if main:
+        _tag_best(record, output.name)
+        _write(output, record)
     report({"event": "search_done", **{key: record[key] for key in ("best", "metric", "seconds", "stopped")}})
     return record
+
+
+def _in_top_share(score: float, scores: list[float]) -> bool:
+    """Whether `score` is among the best 1/KEPT_SHARE of `scores` (its own included; at least the best one)."""
+    kept = max(1, len(scores) // KEPT_SHARE)
+    return score >= sorted(scores, reverse=True)[kept - 1]
 
 
 def _bar(defaults: dict[int, tuple[float, float]], step: int) -> tuple[float, float]:
@@ -193,14 +212,36 @@ def _bar(defaults: dict[int, tuple[float, float]], step: int) -> tuple[float, fl
     return defaults[max(earlier)] if earlier else (-math.inf, 0.0)
 
 
-def _keep_best(record: dict) -> None:
+def _outcome(result: dict) -> dict:
+    """What the search keeps of a finished trial's result."""
+    metric_name, metric = headline_of(result["metrics"])
+    return {
+        "metric_name": metric_name,
+        "metric": metric,
+        "val_loss": result["metrics"].get("val_loss"),
+        "epochs_run": result["epochs_run"],
+        "learning_rate": result["config"]["learning_rate"],
+    }
+
+
+def _shared(value: Any, together: bool) -> Any:
+    """The main process's value, on every process."""
+    if not together:
+        return value
+    from accelerate.utils import broadcast_object_list
+
+    return broadcast_object_list([value])[0]
+
+
+def _keep_best(record: dict, delete: bool = True) -> None:
     """The best complete trial (by score, then by validation loss) keeps its run; every other trial's run is
-    deleted."""
+    deleted (by the main process)."""
     complete = [entry for entry in record["trials"] if entry["state"] == COMPLETE]
     best = max(complete, key=lambda entry: (entry["metric"], -(entry.get("val_loss") or 0.0)), default=None)
     for entry in record["trials"]:
         if entry is not best and entry.get("run"):
-            shutil.rmtree(entry["run"], ignore_errors=True)
+            if delete:
+                shutil.rmtree(entry["run"], ignore_errors=True)
             entry["run"] = None
     record["best"] = best
 

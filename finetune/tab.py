@@ -860,7 +860,8 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         request: gr.Request = None,
     ):
         """Find good training settings for a text classifier: train with the given settings, then with others around
-        them (Optuna's TPE sampler; trials behind the median stopped early), and keep the best run.
+        them (Optuna's TPE sampler; a trial stops early once it falls out of the top third of the trials at the same
+        point, or behind the given settings), and keep the best run.
 
         Args:
             data_file, text_column, label_column, base_model, epochs, learning_rate, batch_size, max_length,

@@ -284,7 +284,8 @@ def train(
                 best_state = _cpu_copy(accelerator.unwrap_model(model))
             else:
                 bad_epochs += 1
-            if after_epoch is not None and not after_epoch(epoch, score, val_loss):
+            # After the last epoch there is nothing left to save by pruning: the run ends as it is, scored.
+            if after_epoch is not None and not after_epoch(epoch, score, val_loss) and epoch < cfg.epochs:
                 raise Pruned()
             if bad_epochs >= cfg.patience:
                 reason = EARLY_STOPPING

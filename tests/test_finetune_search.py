@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 
 from gradio_client import handle_file
@@ -152,11 +153,32 @@ def test_a_trial_checked_in_its_first_epoch_trains_exactly_as_a_plain_run(tiny_m
     assert checked["metrics"]["val_loss"] == plain["metrics"]["val_loss"]
 
 
-def test_a_trial_must_keep_up_with_the_defaults_at_each_check():
-    from finetune.search import _bar
+def test_a_trial_must_keep_up_with_the_defaults_and_the_top_third_at_each_check():
+    from finetune.search import _bar, _in_top_share
+
+    assert _in_top_share(0.8, [0.8, 0.7]) and not _in_top_share(0.7, [0.8, 0.7])  # two: the best goes on
+    scores = [0.9, 0.85, 0.85, 0.8, 0.7, 0.6]  # six: the best two
+    assert [_in_top_share(s, scores) for s in scores] == [True, True, True, False, False, False]  # ties go on
 
     defaults = {1: (0.4, -1.2), 3: (0.8, -0.6), 6: (0.9, -0.4), 18: (0.95, -0.2)}
     assert _bar(defaults, 3) == (0.8, -0.6) and (0.8, -0.5) >= _bar(defaults, 3) > (0.8, -0.7)
     assert _bar(defaults, 12) == (0.9, -0.4)  # between checks: the last one before
     assert _bar(defaults, 30) == (0.95, -0.2)  # past the defaults' end: where they ended
     assert _bar({}, 1) == _bar({6: (0.9, -0.4)}, 1) == (float("-inf"), 0.0)
+
+
+def test_under_accelerate_the_trials_run_one_after_another_each_data_parallel(tiny_models, tmp_path):
+    output = tmp_path / "ddp-search"
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    launcher += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "finetune"]
+    done = run_cli(
+        "search", "--data", str(SAMPLE), "--model", str(tiny_models["text_classification"]), "--output", str(output),
+        "--trials", "3", "--batch-size", "8", "--cpu", launcher=launcher,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = search_record(output)
+    assert [trial["trial"] for trial in record["trials"]] == [0, 1, 2] and record["stopped"] == "finished"
+    assert done.stdout.count("trial 0 complete") == 1  # one process speaks
+    result = json.loads((Path(record["best"]["run"]) / "metrics.json").read_text())
+    assert record["trials"][0]["epochs_run"] == 3 and result["search"]["trials"] == 3
+    assert list(list_runs(output)) == [Path(record["best"]["run"]).name]
