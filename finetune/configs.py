@@ -9,7 +9,7 @@ from dataclasses import asdict, fields
 from pathlib import Path, PurePath
 from typing import Any
 
-from finetune.train import TrainConfig
+from finetune.train import TrainConfig, cli_flags
 from studio.errors import UserError
 
 # Settings that say where files are: the command names them by file name, as the user knows them.
@@ -45,16 +45,13 @@ def command_line(config: dict, output: str = "") -> str:
     defaults = asdict(TrainConfig(data="", output=""))
     args = ["python", "-m", "finetune", "--task", config.get("task", "text")]
     args += ["--data", _file_name(config["data"]), "--output", output or f"runs/{_file_name(config['output'])}"]
-    for key, value in config.items():
-        if key in {"task", "data", "output", *NOT_IN_COMMAND} or key not in defaults or value == defaults[key]:
-            continue
-        if value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            args += [flag] if value else []
-        else:
-            args += [flag, _file_name(value) if key in FILE_SETTINGS else str(value)]
+    changed = {
+        key: value
+        for key, value in config.items()
+        if key not in {"task", "data", "output", *NOT_IN_COMMAND} and key in defaults and value != defaults[key]
+    }
+    for key, flag, value in cli_flags(changed):
+        args += [flag] if value is True else [flag, _file_name(value) if key in FILE_SETTINGS else str(value)]
     return shlex.join(args)
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from finetune.train import TrainConfig, remove_partial
+from finetune.train import TrainConfig, cli_flags, remove_partial
 from studio import jobs
 from studio.errors import UserError, encodable
 from studio.i18n import ENGLISH, SIMPLIFIED_CHINESE
@@ -106,16 +106,7 @@ class JobSlot(jobs.JobSlot):
 
 def _cli_args(cfg: TrainConfig) -> list[str]:
     """The CLI's arguments, each value glued to its flag: a column named "--output=/x" stays a value."""
-    args = []
-    for key, value in asdict(cfg).items():
-        if value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            args += [flag] if value else []
-        else:
-            args.append(f"{flag}={value}")
-    return args
+    return [flag if value is True else f"{flag}={value}" for _, flag, value in cli_flags(asdict(cfg))]
 
 
 def error_event(error: BaseException) -> dict:

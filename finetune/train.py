@@ -52,6 +52,16 @@ class TrainConfig:
     corrections: str | None = None  # a JSON file: the label check's corrections that made `data` (finetune/checking.py)
 
 
+def cli_flags(settings: dict) -> list[tuple[str, str, Any]]:
+    """Each setting as (name, the CLI's flag, value), for `python -m finetune`; a switch that is on has the value
+    True, and unset settings and switches that are off are left out."""
+    return [
+        (key, "--" + key.replace("_", "-"), value)
+        for key, value in settings.items()
+        if value is not None and value is not False
+    ]
+
+
 @dataclass
 class Prepared:
     """The user's data, read, checked and split: what one kind's `load_data` returns."""
