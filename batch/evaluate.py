@@ -122,25 +122,11 @@ def markdown(report: dict) -> str:
                 f1_weighted=report["f1_weighted"],
             )
             + "\n",
-            scores_header,
-            "|---|---|---|---|---|",
-            f"| {macro} | {report['precision_macro']:.3f} | {report['recall_macro']:.3f} | "
-            f"{report['f1_macro']:.3f} | |",
-            f"| {weighted} | {report['weighted']['precision']:.3f} | {report['weighted']['recall']:.3f} | "
-            f"{report['f1_weighted']:.3f} | |",
+            *_scores_table(
+                scores_header, [(macro, report["macro"]), (weighted, report["weighted"])], report["per_class"]
+            ),
+            *_mistakes_table(say("Most confident mistakes:"), report["mistakes"]),
         ]
-        for label, m in report["per_class"].items():
-            lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
-        if report["mistakes"]:
-            lines += [
-                "",
-                say("Most confident mistakes:"),
-                "",
-                say("| text | true | predicted |"),
-                "|---|---|---|",
-            ]
-            for m in report["mistakes"]:
-                lines.append(f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |")
     elif report.get("multi_label"):
         lines += [
             say(
@@ -150,19 +136,11 @@ def markdown(report: dict) -> str:
                 subset=report["subset_accuracy"],
             )
             + "\n",
-            scores_header,
-            "|---|---|---|---|---|",
+            *_scores_table(
+                scores_header, [(say("micro"), report["micro"]), (macro, report["macro"])], report["per_class"]
+            ),
+            *_mistakes_table(say("Texts whose labels were not all right:"), report["mistakes"]),
         ]
-        for average, name in (("micro", say("micro")), ("macro", macro)):
-            m = report[average]
-            lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | |")
-        for label, m in report["per_class"].items():
-            lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
-        if report["mistakes"]:
-            lines += ["", say("Texts whose labels were not all right:"), "", say("| text | true | predicted |")]
-            lines.append("|---|---|---|")
-            for m in report["mistakes"]:
-                lines.append(f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |")
     elif "per_type" in report:
         lines += [
             say(
@@ -172,13 +150,10 @@ def markdown(report: dict) -> str:
                 recall=report["recall"],
             )
             + "\n",
-            say("| type | precision | recall | F1 | support |"),
-            "|---|---|---|---|---|",
-            f"| {macro} | {report['macro']['precision']:.3f} | {report['macro']['recall']:.3f} | "
-            f"{report['macro']['f1']:.3f} | |",
+            *_scores_table(
+                say("| type | precision | recall | F1 | support |"), [(macro, report["macro"])], report["per_type"]
+            ),
         ]
-        for kind, m in report["per_type"].items():
-            lines.append(f"| {kind} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
     elif "chrf" in report:
         lines.append(f"**chrF {report['chrf']:.1f}** · BLEU {report['bleu']:.1f}\n")
         lines.append(f"`{report['chrf_signature']}` · `{report['bleu_signature']}`")
@@ -223,6 +198,23 @@ def compare_table(rows: list[dict]) -> str:
         values = " | ".join(f"{row[m]:.3f}" if isinstance(row.get(m), float) else "" for m in metrics)
         lines.append(f"| {row['model']} | {values} | {row['rows_per_second']:.1f} |")
     return "\n".join(lines)
+
+
+def _scores_table(header: str, averages: list[tuple[str, dict]], per_label: dict[str, dict]) -> list[str]:
+    """Precision, recall and F1: a row for each average (named), then one for each label with its support."""
+    lines = [header, "|---|---|---|---|---|"]
+    lines += [f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | |" for name, m in averages]
+    for label, m in per_label.items():
+        lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    return lines
+
+
+def _mistakes_table(title: str, mistakes: list[dict]) -> list[str]:
+    """The texts the model got wrong, with the true and predicted answers; nothing when there are none."""
+    if not mistakes:
+        return []
+    lines = ["", title, "", say("| text | true | predicted |"), "|---|---|---|"]
+    return lines + [f"| {_cell(m['text'])} | {m['true']} | {m['predicted']} |" for m in mistakes]
 
 
 def _cell(text: str) -> str:
