@@ -4,6 +4,7 @@ studio/files/tables.py), check the rows, split them."""
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -110,10 +111,24 @@ def check_columns(df: pandas.DataFrame, text_column: str, *label_columns: str) -
         )
 
 
-def split(data: LabelledTexts, val_fraction: float = 0.2, seed: int = 0) -> tuple[LabelledTexts, LabelledTexts]:
-    """Split into stratified train and validation sets, each holding every label; train keeps the dropped counts."""
+def check_val_fraction(val_fraction: float) -> None:
     if not 0 < val_fraction <= 0.5:
         raise DataError("The validation fraction is {fraction}; set it above 0 and at most 0.5.", fraction=val_fraction)
+
+
+def shuffled_split(count: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """The positions 0..count-1 shuffled with the seed and cut into (train, validation); validation has at least
+    one."""
+    check_val_fraction(val_fraction)
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    size = max(1, math.ceil(count * val_fraction))
+    return order[size:], order[:size]
+
+
+def split(data: LabelledTexts, val_fraction: float = 0.2, seed: int = 0) -> tuple[LabelledTexts, LabelledTexts]:
+    """Split into stratified train and validation sets, each holding every label; train keeps the dropped counts."""
+    check_val_fraction(val_fraction)
     counts = Counter(data.labels)
     check_class_sizes(
         counts,

@@ -9,12 +9,11 @@ once, in the first window that labels it.
 from __future__ import annotations
 
 import json
-import math
-import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from finetune.data import shuffled_split
 from finetune.train import Built, Prepared, TrainConfig
 from studio.capitals import CAPITALS, capitalised, reads_capitals
 from studio.errors import DataError
@@ -67,12 +66,7 @@ def load_data(cfg: TrainConfig) -> Prepared:
 
 def split(data: TaggedSentences, val_fraction: float = 0.2, seed: int = 0) -> tuple[TaggedSentences, TaggedSentences]:
     """A seeded shuffle of the sentences cut into train and validation; train keeps the dropped count."""
-    if not 0 < val_fraction <= 0.5:
-        raise DataError("The validation fraction is {fraction}; set it above 0 and at most 0.5.", fraction=val_fraction)
-    order = list(range(len(data.words)))
-    random.Random(seed).shuffle(order)
-    val_size = max(1, math.ceil(len(order) * val_fraction))
-    val, train = order[:val_size], order[val_size:]
+    train, val = shuffled_split(len(data.words), val_fraction, seed)
     return _subset(data, train, data.dropped_empty), _subset(data, val)
 
 

@@ -10,11 +10,10 @@ is served.
 from __future__ import annotations
 
 import math
-import random
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from finetune.data import MIN_ROWS, LabelledTexts, check_columns, subset, text_value, too_few_rows
+from finetune.data import MIN_ROWS, LabelledTexts, check_columns, shuffled_split, subset, text_value, too_few_rows
 from studio.errors import DataError, encodable
 from studio.files.classes import check_class_sizes
 from studio.files.tables import LABEL_SEPARATOR, is_missing, label_set, label_value, natural_order
@@ -84,12 +83,7 @@ def label_counts(labels: list[str]) -> Counter[str]:
 
 def split_multi(data: LabelledTexts, val_fraction: float, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
     """A random split in which every label is on both sides (a text of it moved over where one side lacks it)."""
-    if not 0 < val_fraction <= 0.5:
-        raise DataError("The validation fraction is {fraction}; set it above 0 and at most 0.5.", fraction=val_fraction)
-    order = list(range(len(data.texts)))
-    random.Random(seed).shuffle(order)
-    size = max(1, math.ceil(len(order) * val_fraction))
-    val, train = order[:size], order[size:]
+    train, val = shuffled_split(len(data.texts), val_fraction, seed)
     for label in data.label_names:
         has = lambda i, label=label: label in data.labels[i].split(SEPARATOR)  # noqa: E731
         for source, target in ((train, val), (val, train)):
