@@ -239,6 +239,30 @@ def run_json(module: str, *args: str) -> Any:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def run_timed(command: list[str]) -> float:
+    """Run a command in the repo; its wall time in seconds, or exit with the end of its stderr when it fails."""
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command[:4])} failed:\n{done.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def news_train_and_held_out(per_topic: int, held_out_per_topic: int) -> tuple[list[dict], list[dict]]:
+    """BBC News rows {"text", "label"} (finetune/news_sample.py): per_topic of each topic to train on, and
+    held_out_per_topic other articles of each to test on."""
+    from collections import defaultdict
+
+    from finetune.news_sample import bbc_news
+
+    by_topic = defaultdict(list)
+    for row in bbc_news(per_topic=per_topic + held_out_per_topic, seed=0):
+        by_topic[row["label"]].append(row)
+    train = [row for rows in by_topic.values() for row in rows[:per_topic]]
+    held_out = [row for rows in by_topic.values() for row in rows[per_topic:]]
+    return train, held_out
+
+
 @dataclass
 class AppServer:
     """`python app.py --config ... --port ...` as a subprocess: started, waited for, measured, stopped."""

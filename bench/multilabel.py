@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 import tempfile
-import time
-from collections import defaultdict
 from pathlib import Path
 
-from bench.common import ROOT, Table, progress, start_results
+from bench.common import Table, news_train_and_held_out, progress, run_timed, start_results
 
 NAME = "multilabel"
 TAG = "money"
@@ -36,23 +33,14 @@ def tagged(row: dict[str, str]) -> dict[str, str]:
     return {"text": row["text"], "label": ";".join(labels)}
 
 
-def news_files(folder: Path, per_topic: int, held_out_per_topic: int) -> tuple[Path, Path]:
-    from finetune.news_sample import bbc_news, write_csv
+def news_files(folder: Path, per_topic: int, held_out_per_topic: int) -> tuple[Path, Path, int]:
+    """The tagged training and held-out files, and how many training texts have the tag."""
+    from finetune.news_sample import write_csv
 
-    by_topic = defaultdict(list)
-    for row in bbc_news(per_topic=per_topic + held_out_per_topic, seed=0):
-        by_topic[row["label"]].append(tagged(row))
-    train = [row for rows in by_topic.values() for row in rows[:per_topic]]
-    held_out = [row for rows in by_topic.values() for row in rows[per_topic:]]
-    return write_csv(folder / "news_tagged.csv", train), write_csv(folder / "news_tagged_held_out.csv", held_out)
-
-
-def run(command: list[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command[:4])} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started
+    train, held_out = (list(map(tagged, rows)) for rows in news_train_and_held_out(per_topic, held_out_per_topic))
+    share = sum(row["label"].endswith(";" + TAG) for row in train)
+    paths = write_csv(folder / "news_tagged.csv", train), write_csv(folder / "news_tagged_held_out.csv", held_out)
+    return *paths, share
 
 
 def main() -> None:
@@ -63,18 +51,17 @@ def main() -> None:
     args = p.parse_args()
     start_results(NAME)
     work = Path(tempfile.mkdtemp(prefix="bench-multilabel-"))
-    data, held_out = news_files(work, args.per_topic, args.held_out)
-    share = sum(TAG in line.rsplit(",", 1)[-1] for line in data.read_text(encoding="utf-8").splitlines()[1:])
+    data, held_out, share = news_files(work, args.per_topic, args.held_out)
 
     progress("fine-tuning with the defaults")
     run_folder = work / "run"
-    seconds = run(
+    seconds = run_timed(
         [sys.executable, "-m", "finetune", "--data", str(data), "--model", args.model, "--output", str(run_folder)]
     )
     validation = json.loads((run_folder / "metrics.json").read_text())["metrics"]
     progress("the held-out texts through batch evaluation")
     scored = work / "held_out"
-    run(
+    run_timed(
         [sys.executable, "-m", "batch.evaluate", "--task", "text_classification", "--data", str(held_out)]
         + ["--text-column", "text", "--reference-column", "label", "--model", str(run_folder)]
         + ["--output", str(scored), "--cpu"]

@@ -14,35 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
-from collections import defaultdict
 from pathlib import Path
 
-from bench.common import ROOT, Table, progress, start_results
+from bench.common import Table, news_train_and_held_out, progress, run_timed, start_results
 
 NAME = "search"
 
 
 def news_files(folder: Path, per_topic: int, held_out_per_topic: int) -> tuple[Path, Path]:
-    from finetune.news_sample import bbc_news, write_csv
+    from finetune.news_sample import write_csv
 
-    by_topic = defaultdict(list)
-    for row in bbc_news(per_topic=per_topic + held_out_per_topic, seed=0):
-        by_topic[row["label"]].append(row)
-    train = [row for rows in by_topic.values() for row in rows[:per_topic]]
-    held_out = [row for rows in by_topic.values() for row in rows[per_topic:]]
+    train, held_out = news_train_and_held_out(per_topic, held_out_per_topic)
     return write_csv(folder / "news.csv", train), write_csv(folder / "news_held_out.csv", held_out)
-
-
-def timed(command: list[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command[:4])} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started
 
 
 def held_out_accuracy(run: Path, held_out: Path) -> float:
@@ -69,10 +54,10 @@ def main() -> None:
 
     progress("one run with the defaults")
     default_run = work / "default"
-    default_s = timed([*finetune, "--data", str(data), "--model", args.model, "--output", str(default_run)])
+    default_s = run_timed([*finetune, "--data", str(data), "--model", args.model, "--output", str(default_run)])
     progress(f"the search, {args.trials} trials")
     searched = work / "search"
-    search_s = timed(
+    search_s = run_timed(
         [*finetune, "search", "--data", str(data), "--model", args.model, "--output", str(searched)]
         + ["--trials", str(args.trials)]
     )
