@@ -236,9 +236,11 @@ def train(
     first_step, epoch, reason = step, done_epochs, FINISHED
     # The steps of the first epoch at which a search compares this trial with the others, and the share each is.
     checks: dict[int, float] = {}
-    for share in first_checks if after_epoch is not None and not resume else ():
-        checks.setdefault(min(max(1, round(share * steps_per_epoch)), steps_per_epoch - 1), share)
-    checks.pop(0, None)  # an epoch of one step: its end is the first check
+    if after_epoch is not None and not resume:
+        for share in first_checks:
+            at = min(max(1, round(share * steps_per_epoch)), steps_per_epoch - 1)
+            if at >= 1:  # an epoch of one step has no middle: its end is the first check
+                checks.setdefault(at, share)
 
     def checked_now(share: float) -> bool:
         # Evaluating draws from the global RNG (each DataLoader iterator takes a seed), so a run checked in the
