@@ -1825,4 +1825,43 @@ CHINESE: dict[str, str] = {
         "{source} 中没有 BBC News 文章；安装命令：{command}"
     ),
     "The BBC News data is not installed; install it with: {command}": "BBC News 数据未安装；安装命令：{command}",
+    # Speech: skipping silence, readable subtitles, live captions.
+    "Silence and subtitles": "静音与字幕",
+    "Skip silence": "跳过静音",
+    "In recordings over 30 s, transcribe only where someone speaks": "超过 30 秒的录音只转写有人说话的部分",
+    "Speech threshold": "语音阈值",
+    "0.05 to 0.95; higher hears less as speech": "0.05 到 0.95；越高，判为语音的越少",
+    "Shortest silence skipped (s)": "跳过的最短静音（秒）",
+    "Characters per line": "每行字符数",
+    "Lines per subtitle": "每条字幕行数",
+    "Download words (.json)": "下载逐词时间（.json）",
+    "Live captions from the microphone": "麦克风实时字幕",
+    "Microphone": "麦克风",
+    "Live transcript": "实时转写",
+    "Caption this piece": "为这一段生成字幕",
+    (
+        "Speak, and each sentence is written here a moment after you finish it; stop the microphone for the whole "
+        "text and its subtitles. The model, language, task and speech threshold above are used."
+    ): (
+        "开始说话，每句话说完片刻后就会写在这里；停止麦克风即可得到全文和字幕。"
+        "使用上方所选的模型、语言、任务和语音阈值。"
+    ),
+    "captioning the microphone": "生成麦克风实时字幕",
+    "The speech threshold must be a number from 0.05 to 0.95; 0.5 suits most recordings.": (
+        "语音阈值必须是 0.05 到 0.95 之间的数；大多数录音用 0.5 即可。"
+    ),
+    "The shortest silence to skip must be from 0.1 to 10 seconds; 2 seconds keeps sentences whole.": (
+        "跳过的最短静音必须在 0.1 到 10 秒之间；2 秒可保持句子完整。"
+    ),
+    "A subtitle line must hold from {least} to {most} characters; 42 is the broadcast rule.": (
+        "每行字幕须容纳 {least} 到 {most} 个字符；广播标准为 42。"
+    ),
+    "A subtitle may have from 1 to {most} lines; 2 is the broadcast rule.": (
+        "每条字幕可有 1 到 {most} 行；广播标准为 2 行。"
+    ),
+    "Live captions stop at {limit} minutes; stop the microphone and start again.": (
+        "实时字幕最长 {limit} 分钟；请停止麦克风后重新开始。"
+    ),
+    "Nothing was heard yet; start the microphone and speak first.": "还没有听到任何声音；请先打开麦克风并说话。",
+    "No speech was heard; check the microphone and speak again.": "没有听到语音；请检查麦克风后再说一遍。",
 }

@@ -32,7 +32,7 @@ from studio.files.rows import Rows
 from studio.i18n import inform, say, ui, word
 from studio.runtime import Studio
 from studio.ui import model_controls, refresh_status, user_errors
-from tasks import subtitles
+from tasks import live_captions, subtitles, voice_activity
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,8 @@ BEAM_SIZE = 5
 CHINESE_SCRIPTS = {"simplified": "t2s", "traditional": "s2t", "as-written": None}
 CHINESE_SCRIPT = "simplified"
 MAX_BEAM_SIZE = 10
+# Subtitle lines narrower than this break most words; wider than this, no screen shows them on one line.
+MIN_LINE_CHARS, MAX_LINE_CHARS, MAX_CUE_LINES = 16, 120, 4
 # The previous window's text as a prompt keeps names and style consistent, but it is also how one bad window
 # turns into a repetition loop; both engines drop it after a window needed a temperature above 0.5. Measured on
 # the tests' three-minute address with long pauses: no loop either way, and the same WER (base: 11.4% with it,
@@ -90,6 +92,19 @@ HALLUCINATION_SILENCE_SECONDS = 2.0
 # Language detection reads 30 seconds from where the speech starts, not from a leading silence.
 ONSET_FRAME_SECONDS = 0.02
 ONSET_RELATIVE_LEVEL = 0.1
+
+# Silence is skipped in recordings longer than one of Whisper's windows: over a shorter one its own no-speech test
+# is enough, and a clip cut down to its speech could lose a quiet first or last word for nothing.
+SKIP_SILENCE_FROM_SECONDS = 30.0
+
+# Live captions: the browser sends the microphone's sound this often, and each stretch is decoded greedily (a beam
+# of 5 costs twice the time for the same words on the tests' voices), so a line comes soon after its sentence ends.
+LIVE_CHUNK_SECONDS = 0.5
+LIVE_BEAM_SIZE = 1
+LIVE_DESCRIPTION = (
+    "Speak, and each sentence is written here a moment after you finish it; stop the microphone for the whole "
+    "text and its subtitles. The model, language, task and speech threshold above are used."
+)
 
 # Gradio copies each output file into its own cache, so a request's subtitle folder can go once it is this old.
 SUBTITLE_FOLDER_SECONDS = 3600
@@ -226,8 +241,9 @@ def _ct2_download(model_ref: str) -> str:
     return download_model(model_ref)
 
 
-def load_audio(path: str, max_seconds: float) -> Any:
-    """The recording (or a video's sound) as 16 kHz mono float32, after checking it has audio and is not too long."""
+def load_audio(path: str, max_seconds: float, silence_allowed: bool = False) -> Any:
+    """The recording (or a video's sound) as 16 kHz mono float32, after checking it has audio and is not too long
+    (and, unless `silence_allowed`, that it is not silent: a piece of a live stream may be)."""
     import numpy as np
 
     info = probe(path)
@@ -265,7 +281,7 @@ def load_audio(path: str, max_seconds: float) -> Any:
         raise UserError(
             "The recording is longer than the limit of {limit} minutes; cut it into shorter parts.", limit=limit
         )
-    if float(abs(audio).max()) < SILENCE_PEAK:
+    if not silence_allowed and float(abs(audio).max()) < SILENCE_PEAK:
         raise UserError("The recording is silent; check the microphone or upload a recording with speech.")
     return audio
 
@@ -357,14 +373,23 @@ def predict(
     beam_size: int = BEAM_SIZE,
     progress: Callable[[float, float], None] | None = None,
     chinese_script: str = CHINESE_SCRIPT,
+    skip_silence: bool = True,
+    vad_threshold: float = voice_activity.THRESHOLD,
+    min_silence_seconds: float = voice_activity.MIN_SILENCE_SECONDS,
+    line_chars: int = subtitles.LINE_CHARS,
+    cue_lines: int = subtitles.CUE_LINES,
 ) -> dict:
     """The transcript (or English translation) of 16 kHz audio, with its language and timed segments.
 
     `progress(seconds_done, total_seconds)` is called as the transcription advances; an exception it raises stops
     the transcription. With `timestamps` off, Whisper writes plain text and each segment is a 30-second window.
-    A Chinese transcript comes in `chinese_script` (CHINESE_SCRIPTS).
+    A Chinese transcript comes in `chinese_script` (CHINESE_SCRIPTS). With `skip_silence`, a recording longer than
+    SKIP_SILENCE_FROM_SECONDS is transcribed where the voice-activity detector hears speech, timed on its own clock.
+    The segments are subtitle cues of at most `cue_lines` lines of `line_chars` characters.
     """
     check_options(task, timestamps, word_timestamps, beam_size, chinese_script)
+    check_silence_options(vad_threshold, min_silence_seconds)
+    check_subtitle_options(line_chars, cue_lines)
     language = language_code(language)
     if not model.multilingual and language and language != "en":
         raise UserError("This Whisper model understands English only; choose a multilingual model for other languages.")
@@ -373,19 +398,31 @@ def predict(
     total = len(audio) / SAMPLE_RATE
     if progress:
         progress(0.0, total)
+    regions = None
+    if skip_silence and total > SKIP_SILENCE_FROM_SECONDS:
+        regions = voice_activity.speech_regions(audio, vad_threshold, min_silence_seconds)
+        if not regions:
+            if progress:
+                progress(total, total)
+            return {"text": "", "language": language, "language_probability": None, "segments": []}
+        audio = voice_activity.speech_only(audio, regions)
     if language:
         probability = None
     else:
         language, probability = detect_language(model, audio)
     options = decoding_options(timestamps, beam_size)
+    # The engines count seconds of what they hear; the user, of the recording.
+    heard = progress and (lambda done, _: progress(regions.original_time(done) if regions else done, total))
     if model.engine == "faster-whisper":  # CTranslate2 runs on its own threads
-        raw = _transcribe_faster_whisper(model, audio, language, task, options, progress)
+        raw = _transcribe_faster_whisper(model, audio, language, task, options, heard)
     else:
         # Not on the compute thread, which every tab's forward passes share: an hour of audio would hold them all up.
-        raw = compute.in_own_thread(_transcribe_openai_whisper, model, audio, language, task, options, progress)
+        raw = compute.in_own_thread(_transcribe_openai_whisper, model, audio, language, task, options, heard)
+    if regions:
+        raw = voice_activity.on_recording_clock(raw, regions)
     if progress:
         progress(total, total)
-    segments = subtitles.subtitle_segments(raw, total)
+    segments = subtitles.subtitle_segments(raw, total, int(line_chars), int(cue_lines))
     if not word_timestamps:
         segments = [{key: value for key, value in s.items() if key != "words"} for s in segments]
     result = {
@@ -561,14 +598,38 @@ def check_options(
         )
     if word_timestamps and not timestamps:
         raise UserError("Word timestamps need timestamps; turn timestamps on, or word timestamps off.")
-    # An API call may send 5.0 for 5, or anything at all.
-    whole = isinstance(beam_size, int | float) and not isinstance(beam_size, bool) and float(beam_size).is_integer()
-    if not whole or not 1 <= beam_size <= MAX_BEAM_SIZE:
+    if not _whole(beam_size) or not 1 <= beam_size <= MAX_BEAM_SIZE:
         raise UserError(
             "The beam size must be a whole number from 1 to {largest}; choose 1 for the fastest decoding "
             "or 5 for Whisper's default.",
             largest=MAX_BEAM_SIZE,
         )
+
+
+def check_silence_options(threshold: Any, min_silence_seconds: Any) -> None:
+    """The voice-activity detector's settings: a probability, and a pause in seconds."""
+    number = lambda value: isinstance(value, int | float) and not isinstance(value, bool)  # noqa: E731
+    if not number(threshold) or not 0.05 <= threshold <= 0.95:
+        raise UserError("The speech threshold must be a number from 0.05 to 0.95; 0.5 suits most recordings.")
+    if not number(min_silence_seconds) or not 0.1 <= min_silence_seconds <= 10:
+        raise UserError("The shortest silence to skip must be from 0.1 to 10 seconds; 2 seconds keeps sentences whole.")
+
+
+def check_subtitle_options(line_chars: Any, cue_lines: Any) -> None:
+    """A subtitle line's width and a cue's height, in whole characters and lines."""
+    if not _whole(line_chars) or not MIN_LINE_CHARS <= line_chars <= MAX_LINE_CHARS:
+        raise UserError(
+            "A subtitle line must hold from {least} to {most} characters; 42 is the broadcast rule.",
+            least=MIN_LINE_CHARS,
+            most=MAX_LINE_CHARS,
+        )
+    if not _whole(cue_lines) or not 1 <= cue_lines <= MAX_CUE_LINES:
+        raise UserError("A subtitle may have from 1 to {most} lines; 2 is the broadcast rule.", most=MAX_CUE_LINES)
+
+
+def _whole(value: Any) -> bool:
+    """A whole number, as an API call may send it (5 or 5.0), and not True or False."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
 
 
 def language_code(language: str | None) -> str | None:
@@ -693,6 +754,11 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         video_path: str | None = None,
         beam_size: float = BEAM_SIZE,
         chinese_script: str = CHINESE_SCRIPT,
+        skip_silence: bool = True,
+        speech_threshold: float = voice_activity.THRESHOLD,
+        min_silence: float = voice_activity.MIN_SILENCE_SECONDS,
+        line_chars: float = subtitles.LINE_CHARS,
+        cue_lines: float = subtitles.CUE_LINES,
         request: gr.Request = None,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple:
@@ -700,6 +766,8 @@ def build_tab(studio: Studio) -> gr.Dropdown:
         if not media:
             raise UserError("No audio was given; upload a file or record with the microphone first.")
         check_options(task, bool(timestamps), bool(word_timestamps), beam_size, chinese_script)
+        check_silence_options(speech_threshold, min_silence)
+        check_subtitle_options(line_chars, cue_lines)
         language = language_code(language)
         audio = load_audio(media, limits.max_audio_seconds)
         loaded, note = studio.load(TASK, model_ref, load_model)
@@ -727,6 +795,11 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 beam_size=beam_size,
                 progress=report,
                 chinese_script=chinese_script,
+                skip_silence=bool(skip_silence),
+                vad_threshold=speech_threshold,
+                min_silence_seconds=min_silence,
+                line_chars=int(line_chars),
+                cue_lines=int(cue_lines),
             )
         finally:
             if running.get(session) is cancelled:
@@ -743,10 +816,11 @@ def build_tab(studio: Studio) -> gr.Dropdown:
             seconds=time.perf_counter() - started,
             engine=loaded.model.engine,
         )
-        files = subtitles.write_subtitles(result["segments"], subtitle_folder())
+        files = subtitles.write_subtitles(result["segments"], subtitle_folder(), int(line_chars))
         detected = describe_language(result["language"], result["language_probability"])
         table, words = timing_tables(result["segments"])
-        return result["text"], detected, table, str(files["srt"]), str(files["vtt"]), str(files["txt"]), words
+        downloads = [str(files[suffix]) for suffix in ("srt", "vtt", "txt")]
+        return result["text"], detected, table, *downloads, words, str(files["json"])
 
     def cancel(request: gr.Request) -> None:
         event = running.get(getattr(request, "session_hash", None) or "")
@@ -802,6 +876,28 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                     label=ui("Chinese script"),
                     min_width=120,
                 )
+            with gr.Accordion(ui("Silence and subtitles"), open=False):
+                with gr.Row():
+                    skip_silence = gr.Checkbox(
+                        value=True,
+                        label=ui("Skip silence"),
+                        info=ui("In recordings over 30 s, transcribe only where someone speaks"),
+                    )
+                    # Numbers without bounds, as for the beam size: check_silence_options() explains a wrong one.
+                    speech_threshold = gr.Number(
+                        value=voice_activity.THRESHOLD,
+                        label=ui("Speech threshold"),
+                        info=ui("0.05 to 0.95; higher hears less as speech"),
+                        step=0.05,
+                    )
+                    min_silence = gr.Number(
+                        value=voice_activity.MIN_SILENCE_SECONDS,
+                        label=ui("Shortest silence skipped (s)"),
+                        step=0.5,
+                    )
+                with gr.Row():
+                    line_chars = gr.Number(value=subtitles.LINE_CHARS, label=ui("Characters per line"), step=1)
+                    cue_lines = gr.Number(value=subtitles.CUE_LINES, label=ui("Lines per subtitle"), step=1)
             with gr.Row():
                 button = gr.Button(ui("Transcribe"), variant="primary", scale=3)
                 stop = gr.Button(ui("Cancel"), variant="stop", scale=1)
@@ -823,24 +919,151 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 srt = gr.DownloadButton(ui("Download .srt"), visible=False, min_width=120)
                 vtt = gr.DownloadButton(ui("Download .vtt"), visible=False, min_width=120)
                 txt = gr.DownloadButton(ui("Download .txt"), visible=False, min_width=120)
+                word_json = gr.DownloadButton(ui("Download words (.json)"), visible=False, min_width=120)
             with gr.Accordion(ui("Word timings"), open=False, visible=False) as timings:
                 words = gr.Dataframe(headers=["start", "end", "word", "probability"], interactive=False, visible=False)
 
+    options = [skip_silence, speech_threshold, min_silence, line_chars, cue_lines]
     run = button.click(
         transcribe,
-        [audio, model, language, task, timestamps, word_timestamps, video, beam_size, chinese_script],
-        [text, detected, segments, srt, vtt, txt, words],
+        [audio, model, language, task, timestamps, word_timestamps, video, beam_size, chinese_script, *options],
+        [text, detected, segments, srt, vtt, txt, words, word_json],
         api_name="transcribe",
         show_progress_on=[text],  # one "12/60 seconds" bar, not one on every output
     )
     # Shown by a second, private event: an update returned by /transcribe would reach API callers as a dict, not
     # as the file's path.
     run.success(
-        lambda: [gr.DownloadButton(visible=True)] * 3 + [gr.Dataframe(visible=True)] * 2 + [gr.Accordion(visible=True)],
+        lambda: [gr.DownloadButton(visible=True)] * 4 + [gr.Dataframe(visible=True)] * 2 + [gr.Accordion(visible=True)],
         None,
-        [srt, vtt, txt, segments, words, timings],
+        [srt, vtt, txt, word_json, segments, words, timings],
         api_visibility="private",
     )
     stop.click(cancel, None, None, cancels=[run], api_visibility="private")
     refresh_status(run, studio, TASK, model, status)
+    live_captions_section(studio, load_model, model, language, task, speech_threshold, line_chars, cue_lines)
     return model
+
+
+def live_captions_section(
+    studio: Studio,
+    load_model: Callable,
+    model: gr.Dropdown,
+    language: gr.Dropdown,
+    task: gr.Radio,
+    threshold: gr.Number,
+    line_chars: gr.Number,
+    cue_lines: gr.Number,
+) -> None:
+    """Live captions from the microphone, with the tab's model, language, task and speech threshold."""
+    limits = studio.config.limits
+
+    def transcriber(model_ref: str | None, language: str, task: str) -> Callable:
+        loaded, _ = studio.load(TASK, model_ref, load_model)  # said once, by the first chunk's answer
+        chosen = language_code(language)
+
+        def transcribe_stretch(audio: Any, heard_language: str | None) -> dict:
+            return predict(
+                loaded.model,
+                audio,
+                language=chosen or heard_language,
+                task=task,
+                word_timestamps=True,
+                beam_size=LIVE_BEAM_SIZE,
+                skip_silence=False,
+            )
+
+        return transcribe_stretch
+
+    @user_errors("captioning the microphone")
+    def caption(
+        chunk: tuple | None,
+        captions: live_captions.Captions | None,
+        model_ref: str | None = None,
+        language: str = "",
+        task: str = "transcribe",
+        speech_threshold: float = voice_activity.THRESHOLD,
+    ) -> tuple:
+        if chunk is None:
+            return (captions.text if captions else ""), captions
+        check_options(task, True, True)
+        check_silence_options(speech_threshold, voice_activity.MIN_SILENCE_SECONDS)
+        rate, samples = chunk
+        captions = captions or live_captions.Captions()
+        if captions.heard_seconds + len(samples) / rate > limits.max_audio_seconds:
+            raise UserError(
+                "Live captions stop at {limit} minutes; stop the microphone and start again.",
+                limit=round(limits.max_audio_seconds / 60),
+            )
+        live_captions.listen(captions, rate, samples, transcriber(model_ref, language, task), speech_threshold)
+        return captions.text, captions
+
+    @user_errors("captioning the microphone")
+    def caption_piece(
+        path: str | None,
+        captions: live_captions.Captions | None,
+        model_ref: str | None = None,
+        language: str = "",
+        task: str = "transcribe",
+        speech_threshold: float = voice_activity.THRESHOLD,
+    ) -> tuple:
+        if not path:
+            raise UserError("No audio was given; send a piece of the recording as a sound file.")
+        piece = (SAMPLE_RATE, load_audio(path, limits.max_audio_seconds, silence_allowed=True))
+        return caption(piece, captions, model_ref, language, task, speech_threshold)
+
+    @user_errors("captioning the microphone")
+    def end_captions(
+        captions: live_captions.Captions | None,
+        model_ref: str | None = None,
+        language: str = "",
+        task: str = "transcribe",
+        speech_threshold: float = voice_activity.THRESHOLD,
+        line_chars: float = subtitles.LINE_CHARS,
+        cue_lines: float = subtitles.CUE_LINES,
+    ) -> tuple:
+        check_subtitle_options(line_chars, cue_lines)
+        if captions is None:
+            raise UserError("Nothing was heard yet; start the microphone and speak first.")
+        live_captions.finish(captions, transcriber(model_ref, language, task), speech_threshold)
+        if not captions.segments:
+            raise UserError("No speech was heard; check the microphone and speak again.")
+        cues = subtitles.subtitle_segments(captions.segments, captions.heard_seconds, int(line_chars), int(cue_lines))
+        files = subtitles.write_subtitles(cues, subtitle_folder(), int(line_chars))
+        return captions.text, *(str(files[suffix]) for suffix in ("srt", "vtt", "txt", "json")), None
+
+    with gr.Accordion(ui("Live captions from the microphone"), open=False):
+        gr.Markdown(ui(LIVE_DESCRIPTION))
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                microphone = gr.Audio(label=ui("Microphone"), sources=["microphone"], streaming=True, type="numpy")
+                # /live_captions: an API client sends the sound piece by piece, as the microphone does, in any format
+                # ffmpeg reads (decoded as the Transcribe button's files are, with the same sentences for bad ones).
+                piece = gr.Audio(type="filepath", visible=False)
+                send_piece = gr.Button(ui("Caption this piece"), visible=False)
+            with gr.Column():
+                live_text = gr.Textbox(label=ui("Live transcript"), lines=8, interactive=False, autoscroll=True)
+                with gr.Row():
+                    downloads = [
+                        gr.DownloadButton(ui(label), visible=False, min_width=120)
+                        for label in ("Download .srt", "Download .vtt", "Download .txt", "Download words (.json)")
+                    ]
+    captions = gr.State()
+    settings = [model, language, task, threshold]
+    microphone.stream(
+        caption,
+        [microphone, captions, *settings],
+        [live_text, captions],
+        stream_every=LIVE_CHUNK_SECONDS,
+        time_limit=limits.max_audio_seconds,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    send_piece.click(caption_piece, [piece, captions, *settings], [live_text, captions], api_name="live_captions")
+    ended = microphone.stop_recording(
+        end_captions,
+        [captions, *settings, line_chars, cue_lines],
+        [live_text, *downloads, captions],
+        api_name="live_captions_end",
+    )
+    ended.success(lambda: [gr.DownloadButton(visible=True)] * 4, None, downloads, api_visibility="private")

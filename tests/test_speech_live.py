@@ -1,0 +1,195 @@
+"""Speech that keeps up: silence and music skipped, live captions piece by piece, offline with the pack's Whisper."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tasks import live_captions, speech, voice_activity
+from tests.conftest import ROOT, free_port
+from tests.speech_clips import RATE, RECORDINGS, wer, words, write_wav
+from tests.test_speech import assert_in_order, parse_srt, parse_vtt
+
+JFK, HARVARD = (RECORDINGS[name][1] for name in ("jfk", "harvard"))
+MUSIC_SECONDS, HISS_SECONDS = 30, 40
+
+
+def tones(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A tune of plucked notes with an octave above each, as float samples: music without words."""
+    beat = int(0.4 * RATE)
+    t = np.arange(beat) / RATE
+    notes = [
+        0.2 * np.exp(-3 * t / t[-1]) * (np.sin(2 * np.pi * f * t) + 0.5 * np.sin(4 * np.pi * f * t))
+        for f in rng.choice([220, 262, 330, 392, 440, 523], size=round(seconds * RATE / beat))
+    ]
+    return np.concatenate(notes)
+
+
+def voice(name: str) -> np.ndarray:
+    with wave.open(str(RECORDINGS[name][0]), "rb") as source:
+        return np.frombuffer(source.readframes(source.getnframes()), np.int16).astype(np.float32) / 32768
+
+
+@pytest.fixture(scope="module")
+def talk_with_music_and_hiss() -> tuple[np.ndarray, float, float]:
+    """Kennedy, half a minute of music, the Harvard sentences, then 40 s of faint hiss; where the sentences start
+    and where the hiss starts, in seconds."""
+    rng = np.random.default_rng(0)
+    pause = np.zeros(RATE, np.float32)
+    before = [pause, voice("jfk"), pause, tones(MUSIC_SECONDS, rng).astype(np.float32), pause]
+    sentences_at = sum(len(part) for part in before) / RATE
+    spoken = np.concatenate([*before, voice("harvard")])
+    hiss = rng.normal(0, 0.003, HISS_SECONDS * RATE).astype(np.float32)  # about -50 dBFS
+    return np.concatenate([spoken, hiss]), sentences_at, len(spoken) / RATE
+
+
+@pytest.fixture(scope="module")
+def whisper_base() -> dict[str, speech.SpeechModel]:
+    return {engine: speech.load("pack:whisper-base", "cpu", backend=engine) for engine in speech.ENGINES}
+
+
+@pytest.mark.parametrize("engine", speech.ENGINES)
+def test_skipping_silence_invents_nothing_over_music_and_hiss(talk_with_music_and_hiss, whisper_base, engine):
+    audio, sentences_at, hiss_at = talk_with_music_and_hiss
+    reference = f"{JFK} {HARVARD}"
+    heard = speech.predict(whisper_base[engine], audio, word_timestamps=True, skip_silence=False)
+    skipped = speech.predict(whisper_base[engine], audio, word_timestamps=True)
+    over_speech = " ".join(s["text"] for s in heard["segments"] if s["start"] < hiss_at)
+    print(
+        f"{engine}: {len(words(reference))} words said; without skipping {len(words(heard['text']))} heard "
+        f"(WER {wer(reference, heard['text']):.3f}, {wer(reference, over_speech):.3f} over the speech); "
+        f"skipping silence {len(words(skipped['text']))} (WER {wer(reference, skipped['text']):.3f})"
+    )
+    assert len(words(heard["text"])) > len(words(reference))  # what the option is for: Whisper invents over hiss
+    assert len(words(skipped["text"])) <= len(words(reference))
+    assert wer(reference, skipped["text"]) <= wer(reference, over_speech)
+    cues = skipped["segments"]
+    assert all(cue["end"] <= hiss_at + 0.5 for cue in cues)
+    # Timed on the recording's clock, not on the speech's: the sentences start after the music, where they are.
+    first_sentence = next(cue for cue in cues if "canoe" in cue["text"])
+    assert abs(first_sentence["start"] - (sentences_at + 0.3)) < 0.6, (sentences_at, first_sentence)
+    assert_in_order([(c["start"], c["end"], c["text"]) for c in cues], len(audio) / RATE)
+
+
+def test_the_detector_hears_the_voices_and_not_the_music_or_the_hiss(talk_with_music_and_hiss):
+    audio, sentences_at, hiss_at = talk_with_music_and_hiss
+    regions = voice_activity.speech_regions(audio)
+    kennedy_ends = 1 + len(voice("jfk")) / RATE
+    assert [(round(a / RATE), round(b / RATE)) for a, b in regions.spans] == [
+        (1, round(kennedy_ends)),
+        (round(sentences_at), round(hiss_at)),
+    ]
+    assert regions.original_time(0.0) == regions.spans[0][0] / RATE
+    seam = (regions.spans[0][1] - regions.spans[0][0]) / RATE
+    assert regions.original_time(seam, is_end=True) == regions.spans[0][1] / RATE
+    assert regions.original_time(seam) == regions.spans[1][0] / RATE
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"speech_threshold": 1.5}, "The speech threshold must be a number from 0.05 to 0.95"),
+        ({"min_silence": 0}, "The shortest silence to skip must be from 0.1 to 10 seconds"),
+        ({"line_chars": 3}, "A subtitle line must hold from 16 to 120 characters"),
+        ({"cue_lines": 2.5}, "A subtitle may have from 1 to 4 lines"),
+    ],
+)
+def test_silence_and_subtitle_settings_out_of_range_are_refused(client, options, message):
+    path, _ = RECORDINGS["jfk"]
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(path)), api_name="/transcribe", **options)
+
+
+# Live captions: a client sends the sound in half-second pieces, as the browser's microphone does.
+
+
+@pytest.fixture(scope="module")
+def offline_app(tmp_path_factory):
+    """The app as `make run` starts it, offline: its Speech tab runs the pack's Whisper base."""
+    import app
+    from studio.config import load_config
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("WHISPER_CACHE", str(tmp_path_factory.mktemp("whisper-cache")))
+        demo, _ = app.build_app(load_config(ROOT / "models.toml"))
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        yield f"http://127.0.0.1:{port}/"
+        demo.close()
+
+
+def pieces(samples: np.ndarray, rate: int, seconds: float, folder: Path) -> list[Path]:
+    """The recording cut into pieces of `seconds`, each a WAV file, as a streaming client would send it."""
+    step = round(seconds * rate)
+    return [
+        write_wav(folder / f"piece-{i:04d}.wav", samples[start : start + step], rate)
+        for i, start in enumerate(range(0, len(samples), step))
+    ]
+
+
+def test_live_captions_over_http_write_each_sentence_once_and_end_with_subtitles(offline_app, tmp_path):
+    pause = np.zeros(RATE, np.int16)
+    talk = np.concatenate([pause, (voice("jfk") * 32767).astype(np.int16), pause])
+    talk = np.concatenate([talk, (voice("harvard") * 32767).astype(np.int16), pause, pause])
+    reference = f"{JFK} {HARVARD}"
+    client = Client(offline_app, verbose=False)
+    file_text = client.predict(handle_file(str(write_wav(tmp_path / "talk.wav", talk))), api_name="/transcribe")[0]
+    seen = []
+    for piece in pieces(talk, RATE, speech.LIVE_CHUNK_SECONDS, tmp_path):
+        seen.append(client.predict(handle_file(str(piece)), api_name="/live_captions"))
+    while_speaking = seen[round(20 / speech.LIVE_CHUNK_SECONDS)]  # 20 s in: the last sentence is still to come
+    assert "fellow Americans" in while_speaking and "faced us" not in while_speaking
+    assert all(later.startswith(earlier) for earlier, later in zip(seen, seen[1:]))  # lines are added, never redone
+    text, srt, vtt, txt, word_json = client.predict(api_name="/live_captions_end")
+    print(f"live captions: WER {wer(reference, text):.3f}; the file at once: {wer(reference, file_text):.3f}")
+    assert wer(reference, text) <= wer(reference, file_text) + 0.03
+    duration = len(talk) / RATE
+    for cues in (parse_srt(Path(srt).read_text()), parse_vtt(Path(vtt).read_text())):
+        assert_in_order(cues, duration)
+        assert wer(reference, " ".join(cue[2] for cue in cues)) == wer(reference, text)
+        assert 0.5 < cues[0][0] < 1.5  # Kennedy starts 1 s in: timed on the session's clock
+    assert Path(txt).read_text().split() == text.split()
+    assert "fellow" in Path(word_json).read_text()
+    # A new session starts empty; ending one that heard nothing says so.
+    with pytest.raises(AppError, match="Nothing was heard yet; start the microphone"):
+        Client(offline_app, verbose=False).predict(api_name="/live_captions_end")
+
+
+def test_captions_keep_only_the_sound_not_yet_captioned():
+    """However long one talks, the buffer holds only the stretch in progress: the cost per chunk stays flat."""
+    said = []
+
+    def transcribe(audio: np.ndarray, language: str | None) -> dict:
+        said.append(len(audio) / RATE)
+        return {"language": "en", "segments": [{"start": 0.0, "end": len(audio) / RATE, "text": " words"}]}
+
+    captions = live_captions.Captions()
+    talk = np.concatenate([voice("jfk"), np.zeros(RATE, np.float32)] * 6)
+    at_48k = np.repeat(talk, 3)  # 48 kHz, as browsers record
+    longest = 0.0
+    for start in range(0, len(at_48k), 24_000):
+        live_captions.listen(captions, 48_000, at_48k[start : start + 24_000], transcribe, 0.5)
+        longest = max(longest, len(captions.pending) / 48_000)
+    assert longest <= live_captions.LONGEST_STRETCH_SECONDS + 2 * live_captions.PAUSE_SECONDS + 0.5
+    assert 6 <= len(said) <= 18 and sum(said) < 1.2 * len(talk) / RATE  # each stretch transcribed once
+    assert captions.offset > 60  # what was captioned has left the buffer
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("notes.wav", b"just some text, not sound", "could not be read as audio"),
+        ("empty.wav", b"", "could not be read as audio"),
+    ],
+)
+def test_a_piece_that_is_not_sound_gets_one_sentence(client, tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(path)), api_name="/live_captions")
