@@ -35,6 +35,7 @@ BENCHMARKS = {
     "label_check": "bench.label_check",
     "search": "bench.search",
     "multilabel": "bench.multilabel",
+    "live_speech": "bench.live_speech",
 }
 
 

@@ -43,12 +43,12 @@ def news_files(folder: Path, per_topic: int, held_out_per_topic: int) -> tuple[P
     return *paths, share
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-topic", type=int, default=200)
     p.add_argument("--held-out", type=int, default=100, help="held-out texts per topic")
     p.add_argument("--model", default="pack:minilm-l6")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     start_results(NAME)
     work = Path(tempfile.mkdtemp(prefix="bench-multilabel-"))
     data, held_out, share = news_files(work, args.per_topic, args.held_out)

@@ -40,13 +40,13 @@ def held_out_accuracy(run: Path, held_out: Path) -> float:
     return sum(p == t for p, t in zip(predicted, table["label"])) / len(table)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trials", type=int, default=12)
     p.add_argument("--per-topic", type=int, default=200)
     p.add_argument("--held-out", type=int, default=100, help="held-out texts per topic")
     p.add_argument("--model", default="pack:minilm-l6")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     start_results(NAME)
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     data, held_out = news_files(work, args.per_topic, args.held_out)

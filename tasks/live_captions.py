@@ -36,7 +36,8 @@ class Captions:
     heard_seconds: float = 0.0
     language: str | None = None
     segments: list[dict] = field(default_factory=list)
-    # For each transcribed stretch: its length, and the seconds from its last sample arriving to its line.
+    # For each transcribed stretch: where it ends in the session, its length, the pause heard after its last word
+    # before it was closed, and the seconds from its last word to its line (that pause and the work).
     timings: list[dict] = field(default_factory=list)
 
     @property
@@ -102,6 +103,7 @@ def _caption(captions: Captions, buffer: Any, start: int, end: int, transcribe: 
     working = time.perf_counter() - received
     captions.timings.append(
         {
+            "ends_at": round(at + len(audio) / SAMPLE_RATE, 2),
             "seconds": round(len(audio) / SAMPLE_RATE, 2),
             "waited": round(waited, 3),
             "latency": round(waited + working, 3),

@@ -157,3 +157,42 @@ def address_clip() -> tuple[np.ndarray, list[tuple[float, float]]]:
         at += len(spoken) / RATE
     parts.append(silence(5))
     return np.concatenate(parts), spans
+
+
+def tones(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A tune of plucked notes with an octave above each, as float samples: music without words."""
+    beat = int(0.4 * RATE)
+    t = np.arange(beat) / RATE
+    notes = [
+        0.2 * np.exp(-3 * t / t[-1]) * (np.sin(2 * np.pi * f * t) + 0.5 * np.sin(4 * np.pi * f * t))
+        for f in rng.choice([220, 262, 330, 392, 440, 523], size=round(seconds * RATE / beat))
+    ]
+    return np.concatenate(notes).astype(np.float32)
+
+
+def voice(name: str) -> np.ndarray:
+    """One of the real voices (RECORDINGS) as float samples."""
+    return read_wav(RECORDINGS[name][0]).astype(np.float32) / 32768
+
+
+def talk_with_music_and_hiss(music_seconds: float = 30, hiss_seconds: float = 40) -> tuple[np.ndarray, float, float]:
+    """Kennedy, half a minute of music, the Harvard sentences, then 40 s of faint hiss (about -50 dBFS), as float
+    samples; and where the sentences start and where the hiss starts, in seconds. Said: JFK, then HARVARD."""
+    rng = np.random.default_rng(0)
+    pause = np.zeros(RATE, np.float32)
+    before = [pause, voice("jfk"), pause, tones(music_seconds, rng), pause]
+    sentences_at = sum(len(part) for part in before) / RATE
+    spoken = np.concatenate([*before, voice("harvard")])
+    hiss = rng.normal(0, 0.003, round(hiss_seconds * RATE)).astype(np.float32)
+    return np.concatenate([spoken, hiss]), sentences_at, len(spoken) / RATE
+
+
+def conversation(minutes: float, pause_seconds: float = 1.5) -> tuple[np.ndarray, str]:
+    """The two real voices taking turns, with pauses, for at least `minutes`, as int16 samples; and what is said."""
+    pause = np.zeros(round(pause_seconds * RATE), np.int16)
+    parts, said = [pause], []
+    while sum(len(p) for p in parts) < minutes * 60 * RATE:
+        for name in ("jfk", "harvard"):
+            parts += [read_wav(RECORDINGS[name][0]), pause]
+            said.append(RECORDINGS[name][1])
+    return np.concatenate(parts), " ".join(said)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -11,41 +10,18 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from tasks import live_captions, speech, voice_activity
+from tests import speech_clips
 from tests.conftest import ROOT, free_port
-from tests.speech_clips import RATE, RECORDINGS, wer, words, write_wav
+from tests.speech_clips import RATE, RECORDINGS, voice, wer, words, write_wav
 from tests.test_speech import assert_in_order, parse_srt, parse_vtt
 
 JFK, HARVARD = (RECORDINGS[name][1] for name in ("jfk", "harvard"))
 MUSIC_SECONDS, HISS_SECONDS = 30, 40
 
 
-def tones(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """A tune of plucked notes with an octave above each, as float samples: music without words."""
-    beat = int(0.4 * RATE)
-    t = np.arange(beat) / RATE
-    notes = [
-        0.2 * np.exp(-3 * t / t[-1]) * (np.sin(2 * np.pi * f * t) + 0.5 * np.sin(4 * np.pi * f * t))
-        for f in rng.choice([220, 262, 330, 392, 440, 523], size=round(seconds * RATE / beat))
-    ]
-    return np.concatenate(notes)
-
-
-def voice(name: str) -> np.ndarray:
-    with wave.open(str(RECORDINGS[name][0]), "rb") as source:
-        return np.frombuffer(source.readframes(source.getnframes()), np.int16).astype(np.float32) / 32768
-
-
 @pytest.fixture(scope="module")
 def talk_with_music_and_hiss() -> tuple[np.ndarray, float, float]:
-    """Kennedy, half a minute of music, the Harvard sentences, then 40 s of faint hiss; where the sentences start
-    and where the hiss starts, in seconds."""
-    rng = np.random.default_rng(0)
-    pause = np.zeros(RATE, np.float32)
-    before = [pause, voice("jfk"), pause, tones(MUSIC_SECONDS, rng).astype(np.float32), pause]
-    sentences_at = sum(len(part) for part in before) / RATE
-    spoken = np.concatenate([*before, voice("harvard")])
-    hiss = rng.normal(0, 0.003, HISS_SECONDS * RATE).astype(np.float32)  # about -50 dBFS
-    return np.concatenate([spoken, hiss]), sentences_at, len(spoken) / RATE
+    return speech_clips.talk_with_music_and_hiss(MUSIC_SECONDS, HISS_SECONDS)
 
 
 @pytest.fixture(scope="module")
