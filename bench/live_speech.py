@@ -85,7 +85,7 @@ def live_captions(minutes: float) -> None:
     piece_costs: list[tuple[float, float]] = []  # (seconds into the talk, seconds of work)
     for start in range(0, len(at_48k), piece):
         started = time.perf_counter()
-        live_captions.listen(captions, 48_000, at_48k[start : start + piece], transcribe, 0.5)
+        live_captions.listen(captions, 48_000, at_48k[start : start + piece], transcribe, 0.5, wait=True)
         piece_costs.append((start / 48_000, time.perf_counter() - started))
     live_captions.finish(captions, transcribe, 0.5)
     stretches, talk_s = captions.timings, len(talk) / 16000
@@ -110,7 +110,9 @@ def live_captions(minutes: float) -> None:
         for m in range(int(talk_s // 60))
     ]
     table.note(
-        "work per half-second piece, mean per minute: " + ", ".join(f"{1000 * c:.0f} ms" for c in per_minute) + "."
+        f"work per {speech.LIVE_CHUNK_SECONDS} s piece, mean per minute: "
+        + ", ".join(f"{1000 * c:.0f} ms" for c in per_minute)
+        + "."
     )
     for seconds in (60, 300):
         if len(talk) / 16000 >= seconds:
@@ -119,7 +121,7 @@ def live_captions(minutes: float) -> None:
             speech.predict(model, talk[: seconds * 16000].astype(np.float32) / 32768, beam_size=1, skip_silence=False)
             table.note(
                 f"Baseline (the whole recording so far again, at each piece): {time.perf_counter() - started:.1f} s "
-                f"per piece at {seconds // 60} min, against half a second of sound per piece."
+                f"per piece at {seconds // 60} min, against {speech.LIVE_CHUNK_SECONDS} s of sound per piece."
             )
     table.show(NAME)
 

@@ -275,6 +275,9 @@ CHINESE: dict[str, str] = {
     "No audio was given; upload a file or record with the microphone first.": (
         "没有收到音频；请先上传文件或用麦克风录音。"
     ),
+    "No audio was given; send a piece of the recording as a sound file.": (
+        "没有收到音频；请把录音的一段作为声音文件发送。"
+    ),
     "The transcription was cancelled.": "转写已取消。",
     "No speech was heard in the recording; check the microphone or upload a recording with speech.": (
         "录音中没有听到语音；请检查麦克风，或上传有语音的录音。"

@@ -4,12 +4,18 @@ Gradio's own streaming demo transcribes the whole growing recording again at eve
 talks. Here only the sound since the last finished stretch is kept: the voice-activity detector reads it at each
 chunk, and a stretch that a pause has closed is transcribed once and leaves the buffer. The work per second of
 speech stays the same however long one talks.
+
+A stretch is transcribed on the session's own worker thread, not in the call that heard it: Gradio keeps only the
+newest chunk of a stream that arrives while the previous one is being handled, so a call that took the second a
+transcription takes would lose the sound that came meanwhile. Listening stays a matter of milliseconds; the lines
+appear with the answer to a later chunk.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,19 +45,37 @@ class Captions:
     # For each transcribed stretch: where it ends in the session, its length, the pause heard after its last word
     # before it was closed, and the seconds from its last word to its line (that pause and the work).
     timings: list[dict] = field(default_factory=list)
+    # One worker, so stretches are transcribed in the order they were said; the work it has not finished yet.
+    worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "live-captions"), repr=False)
+    work: list[Future] = field(default_factory=list, repr=False)
 
     @property
     def text(self) -> str:
         return " ".join(s["text"].strip() for s in self.segments if s["text"].strip())
 
+    def wait(self) -> None:
+        """Until every stretch heard so far is transcribed."""
+        while self.work:
+            self.work.pop(0).result()
+
+    def collect(self) -> None:
+        """Forget the finished work, and raise the error of any stretch that failed (the model's, or the user's)."""
+        for job in [job for job in self.work if job.done()]:
+            self.work.remove(job)
+            job.result()
+
 
 Transcribe = Callable[[Any, str | None], dict]  # (16 kHz audio, language or None) -> predict()'s result
 
 
-def listen(captions: Captions, sample_rate: int, chunk: Any, transcribe: Transcribe, threshold: float) -> Captions:
-    """Add a chunk of microphone sound; transcribe each stretch of speech a pause has closed."""
+def listen(
+    captions: Captions, sample_rate: int, chunk: Any, transcribe: Transcribe, threshold: float, wait: bool = False
+) -> Captions:
+    """Add a chunk of microphone sound; each stretch of speech a pause has closed goes to the worker to transcribe
+    (and is waited for, with `wait`)."""
     import numpy as np
 
+    captions.collect()
     received = time.perf_counter()
     chunk = _mono_float(chunk)
     if captions.pending is None or captions.sample_rate != sample_rate:
@@ -65,16 +89,19 @@ def listen(captions: Captions, sample_rate: int, chunk: Any, transcribe: Transcr
     closed = [span for span in regions.spans if span[1] < len(audio)]
     if closed:
         for start, end in closed:
-            _caption(captions, audio, start, end, transcribe, received)
+            _hand_over(captions, audio, start, end, transcribe, received)
         _let_go(captions, closed[-1][1] / SAMPLE_RATE)
     elif not regions and len(audio) / SAMPLE_RATE > KEPT_SILENCE_SECONDS:
         _let_go(captions, len(audio) / SAMPLE_RATE - KEPT_SILENCE_SECONDS)
+    if wait:
+        captions.wait()
     return captions
 
 
 def finish(captions: Captions, transcribe: Transcribe, threshold: float) -> Captions:
-    """Transcribe the speech still in the buffer when the microphone stops."""
+    """Transcribe the speech still in the buffer when the microphone stops, and wait for every line."""
     if captions.pending is None or not len(captions.pending):
+        captions.wait()
         return captions
     received = time.perf_counter()
     audio = _at_16k(captions.pending, captions.sample_rate)
@@ -82,24 +109,32 @@ def finish(captions: Captions, transcribe: Transcribe, threshold: float) -> Capt
         audio, threshold, PAUSE_SECONDS, pad_seconds=PAD_SECONDS, max_speech_seconds=LONGEST_STRETCH_SECONDS
     )
     for start, end in regions.spans:
-        _caption(captions, audio, start, end, transcribe, received)
+        _hand_over(captions, audio, start, end, transcribe, received)
     _let_go(captions, len(audio) / SAMPLE_RATE)
+    captions.wait()
     return captions
 
 
-def _caption(captions: Captions, buffer: Any, start: int, end: int, transcribe: Transcribe, received: float) -> None:
-    """The stretch [start, end) of the buffer transcribed, its segments timed on the session's clock."""
-    audio = buffer[start:end]
+def _hand_over(captions: Captions, buffer: Any, start: int, end: int, transcribe: Transcribe, received: float) -> None:
+    """The stretch [start, end) of the buffer to the worker, with where it starts on the session's clock and the
+    pause heard after it (the buffer goes on changing; these do not)."""
+    at = captions.offset + start / SAMPLE_RATE
+    # From the last word to its line: the pause it took to close the stretch (heard in real time), then the work.
+    waited = (len(buffer) - end) / SAMPLE_RATE + PAD_SECONDS
+    captions.work.append(
+        captions.worker.submit(_caption, captions, buffer[start:end].copy(), at, waited, transcribe, received)
+    )
+
+
+def _caption(captions: Captions, audio: Any, at: float, waited: float, transcribe: Transcribe, received: float) -> None:
+    """A stretch transcribed, its segments timed on the session's clock (on the worker)."""
     result = transcribe(audio, captions.language)
     captions.language = captions.language or result["language"]
-    at = captions.offset + start / SAMPLE_RATE
     for segment in result["segments"]:
         words = [{**w, "start": w["start"] + at, "end": w["end"] + at} for w in segment.get("words", [])]
         captions.segments.append(
             {**segment, "start": segment["start"] + at, "end": segment["end"] + at, "words": words}
         )
-    # From the last word to its line: the pause it took to close the stretch (heard in real time), then the work.
-    waited = (len(buffer) - end) / SAMPLE_RATE + PAD_SECONDS
     working = time.perf_counter() - received
     captions.timings.append(
         {

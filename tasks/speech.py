@@ -99,7 +99,7 @@ SKIP_SILENCE_FROM_SECONDS = 30.0
 
 # Live captions: the browser sends the microphone's sound this often, and each stretch is decoded greedily (a beam
 # of 5 costs twice the time for the same words on the tests' voices), so a line comes soon after its sentence ends.
-LIVE_CHUNK_SECONDS = 0.5
+LIVE_CHUNK_SECONDS = 0.3
 LIVE_BEAM_SIZE = 1
 LIVE_DESCRIPTION = (
     "Speak, and each sentence is written here a moment after you finish it; stop the microphone for the whole "
@@ -876,6 +876,10 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                     label=ui("Chinese script"),
                     min_width=120,
                 )
+            with gr.Row():
+                button = gr.Button(ui("Transcribe"), variant="primary", scale=3)
+                stop = gr.Button(ui("Cancel"), variant="stop", scale=1)
+            # Below the run button: the button stays on a laptop's screen.
             with gr.Accordion(ui("Silence and subtitles"), open=False):
                 with gr.Row():
                     skip_silence = gr.Checkbox(
@@ -898,9 +902,6 @@ def build_tab(studio: Studio) -> gr.Dropdown:
                 with gr.Row():
                     line_chars = gr.Number(value=subtitles.LINE_CHARS, label=ui("Characters per line"), step=1)
                     cue_lines = gr.Number(value=subtitles.CUE_LINES, label=ui("Lines per subtitle"), step=1)
-            with gr.Row():
-                button = gr.Button(ui("Transcribe"), variant="primary", scale=3)
-                stop = gr.Button(ui("Cancel"), variant="stop", scale=1)
             model, status = model_controls(studio, TASK, load_model)
         with gr.Column():
             text = gr.Textbox(label=ui("Transcript"), lines=8, buttons=["copy"], interactive=False)
@@ -983,6 +984,7 @@ def live_captions_section(
         language: str = "",
         task: str = "transcribe",
         speech_threshold: float = voice_activity.THRESHOLD,
+        wait: bool = False,
     ) -> tuple:
         if chunk is None:
             return (captions.text if captions else ""), captions
@@ -995,7 +997,9 @@ def live_captions_section(
                 "Live captions stop at {limit} minutes; stop the microphone and start again.",
                 limit=round(limits.max_audio_seconds / 60),
             )
-        live_captions.listen(captions, rate, samples, transcriber(model_ref, language, task), speech_threshold)
+        # The stream's calls must stay short (see live_captions); a script's piece is answered once it is captioned.
+        transcribe = transcriber(model_ref, language, task)
+        live_captions.listen(captions, rate, samples, transcribe, speech_threshold, wait=wait)
         return captions.text, captions
 
     @user_errors("captioning the microphone")
@@ -1010,7 +1014,7 @@ def live_captions_section(
         if not path:
             raise UserError("No audio was given; send a piece of the recording as a sound file.")
         piece = (SAMPLE_RATE, load_audio(path, limits.max_audio_seconds, silence_allowed=True))
-        return caption(piece, captions, model_ref, language, task, speech_threshold)
+        return caption(piece, captions, model_ref, language, task, speech_threshold, wait=True)
 
     @user_errors("captioning the microphone")
     def end_captions(

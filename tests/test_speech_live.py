@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from studio.errors import UserError
 from tasks import live_captions, speech, voice_activity
 from tests import speech_clips
 from tests.conftest import ROOT, free_port
@@ -152,9 +154,42 @@ def test_captions_keep_only_the_sound_not_yet_captioned():
     for start in range(0, len(at_48k), 24_000):
         live_captions.listen(captions, 48_000, at_48k[start : start + 24_000], transcribe, 0.5)
         longest = max(longest, len(captions.pending) / 48_000)
+    captions.wait()
     assert longest <= live_captions.LONGEST_STRETCH_SECONDS + 2 * live_captions.PAUSE_SECONDS + 0.5
     assert 6 <= len(said) <= 18 and sum(said) < 1.2 * len(talk) / RATE  # each stretch transcribed once
     assert captions.offset > 60  # what was captioned has left the buffer
+
+
+def test_listening_does_not_wait_for_a_stretch_to_be_transcribed():
+    """The stream's call hands a closed stretch to the worker and answers at once: Gradio drops the chunks that arrive
+    while a call is busy, so a call that waited for Whisper would lose the words said meanwhile."""
+    started, release = threading.Event(), threading.Event()
+
+    def transcribe(audio: np.ndarray, language: str | None) -> dict:
+        started.set()
+        release.wait(30)
+        return {"language": "en", "segments": [{"start": 0.0, "end": len(audio) / RATE, "text": " Ask not."}]}
+
+    captions = live_captions.Captions()
+    talk = np.concatenate([np.zeros(RATE // 2, np.float32), voice("jfk"), np.zeros(RATE, np.float32)])
+    for start in range(0, len(talk), RATE // 2):
+        live_captions.listen(captions, RATE, talk[start : start + RATE // 2], transcribe, 0.5)
+    assert started.wait(30)  # a stretch was closed and is being transcribed...
+    assert captions.text == "" and captions.work  # ...while the calls that heard it have all answered
+    release.set()
+    live_captions.finish(captions, transcribe, 0.5)
+    assert captions.text.startswith("Ask not.") and not captions.work
+
+
+def test_a_failed_stretch_is_told_by_the_next_call():
+    def transcribe(audio: np.ndarray, language: str | None) -> dict:
+        raise UserError("The model could not be loaded.")
+
+    captions = live_captions.Captions()
+    talk = np.concatenate([voice("jfk"), np.zeros(RATE, np.float32)])
+    with pytest.raises(UserError, match="could not be loaded"):
+        for start in range(0, len(talk), RATE // 2):
+            live_captions.listen(captions, RATE, talk[start : start + RATE // 2], transcribe, 0.5, wait=True)
 
 
 @pytest.mark.parametrize(
