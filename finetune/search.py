@@ -117,12 +117,18 @@ def search(
         params = {} if trial is None else trial.params
         run = runs_dir / f"{output.name}-trial-{number:02d}"
         intermediate: dict[int, float] = {}
+        losses: dict[int, float] = {}
 
         def after_epoch(
-            epochs: float, score: float, val_loss: float, trial: Any = trial, intermediate: dict = intermediate
+            epochs: float,
+            score: float,
+            val_loss: float,
+            trial: Any = trial,
+            intermediate: dict = intermediate,
+            losses: dict = losses,
         ) -> bool:
             step = round(epochs * CHECKS_PER_EPOCH)
-            intermediate[step] = score
+            intermediate[step], losses[step] = score, val_loss
             scores_at[step].append(score)
             if trial is None:  # the defaults are never pruned: they are what the search must beat
                 defaults[step] = (score, -val_loss)
@@ -180,6 +186,11 @@ def search(
             entry.update(state=FAILED)
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         entry["seconds"] = round(time.perf_counter() - trial_started, 1)
+        # The score at each check, by epochs trained: how the trial went, and why it was stopped where it was.
+        entry["checks"] = {
+            f"{step / CHECKS_PER_EPOCH:g}": {"score": score, "val_loss": round(losses[step], 5)}
+            for step, score in sorted(intermediate.items())
+        }
         record["trials"].append(entry)
         _keep_best(record, delete=main)
         record["seconds"] = round(time.perf_counter() - started, 1)

@@ -8,9 +8,11 @@ import shlex
 import sys
 from pathlib import Path
 
+import pytest
 from gradio_client import handle_file
 
 from finetune.configs import command_line, read_config
+from finetune.search import FIRST_CHECKS
 from studio.runs import list_runs
 from tests.conftest import ROOT
 from tests.test_finetune import run_cli
@@ -36,6 +38,12 @@ def test_a_text_search_writes_its_trials_keeps_the_best_run_and_tags_it(tiny_mod
     for trial in trials:
         assert set(trial["params"]) == TEXT_SETTINGS and trial["state"] in {"complete", "pruned"}
         assert 0 <= trial["metric"] <= 1
+        # Every check's score, by epochs trained; the last is the score the trial ended with.
+        checked = [float(epochs) for epochs in trial["checks"]]
+        assert checked == sorted(checked)
+        assert checked[: len(FIRST_CHECKS)] == pytest.approx(list(FIRST_CHECKS)[: len(checked)], abs=1e-5)
+        assert list(trial["checks"].values())[-1]["score"] == trial["metric"] or trial["state"] == "complete"
+    assert [float(epochs) for epochs in trials[0]["checks"]] == pytest.approx([*FIRST_CHECKS, 1, 2, 3], abs=1e-5)
     # The first trial is the defaults: 3 epochs of 8 texts at the learning rate chosen for the model.
     assert trials[0]["state"] == "complete" and trials[0]["params"]["epochs"] == 3
     assert trials[0]["params"]["batch_size"] == 8 and trials[0]["params"]["weight_decay"] == 0.01
