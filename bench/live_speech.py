@@ -76,7 +76,13 @@ def live_captions(minutes: float) -> None:
 
     def transcribe(audio: np.ndarray, language: str | None) -> dict:
         return speech.predict(
-            model, audio, language=language, word_timestamps=True, beam_size=speech.LIVE_BEAM_SIZE, skip_silence=False
+            model,
+            audio,
+            language=language,
+            word_timestamps=True,
+            beam_size=speech.LIVE_BEAM_SIZE,
+            skip_silence=False,
+            temperatures=speech.LIVE_TEMPERATURES,
         )
 
     progress(f"live captions over {len(talk) / 16000:.0f} s")

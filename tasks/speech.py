@@ -101,6 +101,7 @@ SKIP_SILENCE_FROM_SECONDS = 30.0
 # of 5 costs twice the time for the same words on the tests' voices), so a line comes soon after its sentence ends.
 LIVE_CHUNK_SECONDS = 0.3
 LIVE_BEAM_SIZE = 1
+LIVE_TEMPERATURES = (0.0,)
 LIVE_DESCRIPTION = (
     "Speak, and each sentence is written here a moment after you finish it; stop the microphone for the whole "
     "text and its subtitles. The model, language, task and speech threshold above are used."
@@ -378,6 +379,7 @@ def predict(
     min_silence_seconds: float = voice_activity.MIN_SILENCE_SECONDS,
     line_chars: int = subtitles.LINE_CHARS,
     cue_lines: int = subtitles.CUE_LINES,
+    temperatures: tuple[float, ...] = TEMPERATURES,
 ) -> dict:
     """The transcript (or English translation) of 16 kHz audio, with its language and timed segments.
 
@@ -410,7 +412,7 @@ def predict(
         probability = None
     else:
         language, probability = detect_language(model, audio)
-    options = decoding_options(timestamps, beam_size)
+    options = decoding_options(timestamps, beam_size, temperatures)
     # The engines count seconds of what they hear; the user, of the recording.
     heard = progress and (lambda done, _: progress(regions.original_time(done) if regions else done, total))
     if model.engine == "faster-whisper":  # CTranslate2 runs on its own threads
@@ -459,10 +461,12 @@ def _opencc(conversion: str) -> Any:
     return opencc.OpenCC(conversion)
 
 
-def decoding_options(timestamps: bool, beam_size: int = BEAM_SIZE) -> dict[str, Any]:
+def decoding_options(
+    timestamps: bool, beam_size: int = BEAM_SIZE, temperatures: tuple[float, ...] = TEMPERATURES
+) -> dict[str, Any]:
     """The decoding both engines use, in openai-whisper's argument names."""
     return {
-        "temperature": TEMPERATURES,
+        "temperature": temperatures,
         # The beam searches at temperature 0 and best_of samples above it. openai-whisper is greedy only without a
         # beam size: a beam of one would run its slower beam search for the same words.
         "beam_size": int(beam_size) if beam_size > 1 else None,
@@ -960,10 +964,12 @@ def live_captions_section(
     limits = studio.config.limits
 
     def transcriber(model_ref: str | None, language: str, task: str) -> Callable:
-        loaded, _ = studio.load(TASK, model_ref, load_model)  # said once, by the first chunk's answer
         chosen = language_code(language)
 
         def transcribe_stretch(audio: Any, heard_language: str | None) -> dict:
+            # Loaded here, on the worker: the first chunk's call would otherwise take the load's seconds, and the
+            # stream drops what arrives meanwhile (a model that fails to load is said by the next chunk's answer).
+            loaded, _ = studio.load(TASK, model_ref, load_model)
             return predict(
                 loaded.model,
                 audio,
@@ -972,6 +978,7 @@ def live_captions_section(
                 word_timestamps=True,
                 beam_size=LIVE_BEAM_SIZE,
                 skip_silence=False,
+                temperatures=LIVE_TEMPERATURES,
             )
 
         return transcribe_stretch
