@@ -84,7 +84,13 @@ def main(argv: list[str] | None = None) -> None:
     for trial in record["trials"]:
         metric = "" if trial["metric"] is None else f"{trial['metric']:.3f}"
         shown = ", ".join(f"{key} {value:.3g}" for key, value in trial["params"].items())
-        table.note(f"trial {trial['trial']}: {trial['state']} {metric} after {trial['seconds']:.0f} s ({shown})")
+        checks = "; ".join(
+            f"{epochs}: {check['score']:.3f} / {check['val_loss']:.3f}" for epochs, check in trial["checks"].items()
+        )
+        table.note(
+            f"trial {trial['trial']}: {trial['state']} {metric} after {trial['seconds']:.0f} s ({shown}); "
+            f"score / validation loss by epochs: {checks}"
+        )
     table.show(NAME)
 
 
