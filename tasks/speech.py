@@ -97,8 +97,10 @@ ONSET_RELATIVE_LEVEL = 0.1
 # is enough, and a clip cut down to its speech could lose a quiet first or last word for nothing.
 SKIP_SILENCE_FROM_SECONDS = 30.0
 
-# Live captions: the browser sends the microphone's sound this often, and each stretch is decoded greedily (a beam
-# of 5 costs twice the time for the same words on the tests' voices), so a line comes soon after its sentence ends.
+# Live captions: each stretch is decoded greedily (a beam of 5 costs twice the time for the same words on the tests'
+# voices), so a line comes soon after its sentence ends. The page's microphone sends a tenth of a second at a time
+# (Gradio's audio component sets that, whatever the event's stream_every says); a script's pieces, and the bench's,
+# hold this much.
 LIVE_CHUNK_SECONDS = 0.3
 LIVE_BEAM_SIZE = 1
 LIVE_TEMPERATURES = (0.0,)
@@ -1065,7 +1067,6 @@ def live_captions_section(
         caption,
         [microphone, captions, *settings],
         [live_text, captions],
-        stream_every=LIVE_CHUNK_SECONDS,
         time_limit=limits.max_audio_seconds,
         api_visibility="private",
         show_progress="hidden",
