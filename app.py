@@ -104,15 +104,19 @@ def _user_password(login: str) -> tuple[str, str]:
 
 # Browsers treat a microphone as a call's: echo cancellation, noise suppression and automatic gain reshape the voice,
 # and Whisper, trained on recordings as they are, mishears it (the live-captions browser test: WER 8-11% with them,
-# 1-6% without). Every microphone in the page is asked for its sound as it is.
+# 1-10% without). Every microphone in the page is asked for its sound as it is.
 RAW_MICROPHONE = """<script>
 (() => {
   const devices = navigator.mediaDevices;
   if (!devices || !devices.getUserMedia) return;
   const ask = devices.getUserMedia.bind(devices);
   const raw = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
-  devices.getUserMedia = (constraints) =>
-    ask(constraints && constraints.audio === true ? { ...constraints, audio: raw } : constraints);
+  // Also when a microphone was chosen ({ audio: { deviceId } }): the choice stays, the processing goes.
+  devices.getUserMedia = (constraints) => {
+    const audio = constraints && constraints.audio;
+    if (!audio) return ask(constraints);
+    return ask({ ...constraints, audio: audio === true ? raw : { ...raw, ...audio } });
+  };
 })();
 </script>"""
 

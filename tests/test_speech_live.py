@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent import futures
 from pathlib import Path
 
 import numpy as np
@@ -182,14 +183,21 @@ def test_listening_does_not_wait_for_a_stretch_to_be_transcribed():
 
 
 def test_a_failed_stretch_is_told_by_the_next_call():
+    release = threading.Event()
+
     def transcribe(audio: np.ndarray, language: str | None) -> dict:
+        release.wait(30)
         raise UserError("The model could not be loaded.")
 
     captions = live_captions.Captions()
     talk = np.concatenate([voice("jfk"), np.zeros(RATE, np.float32)])
+    for start in range(0, len(talk), RATE // 2):  # the calls that hand the stretch over answer as usual
+        live_captions.listen(captions, RATE, talk[start : start + RATE // 2], transcribe, 0.5)
+    assert captions.work
+    release.set()
+    futures.wait(captions.work)
     with pytest.raises(UserError, match="could not be loaded"):
-        for start in range(0, len(talk), RATE // 2):
-            live_captions.listen(captions, RATE, talk[start : start + RATE // 2], transcribe, 0.5, wait=True)
+        live_captions.listen(captions, RATE, np.zeros(RATE // 2, np.float32), transcribe, 0.5)
 
 
 @pytest.mark.parametrize(
