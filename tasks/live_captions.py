@@ -1,9 +1,9 @@
 """Live captions: a microphone's sound as it arrives, cut into stretches of speech, each stretch transcribed once.
 
 Gradio's own streaming demo transcribes the whole growing recording again at every chunk, so it slows down as one
-talks. Here only the sound since the last finished stretch is kept: the voice-activity detector reads it at each
-chunk, and a stretch that a pause has closed is transcribed once and leaves the buffer. The work per second of
-speech stays the same however long one talks.
+talks. Here only the sound since the last finished stretch is kept: each chunk is resampled and read by the
+voice-activity detector once, as it arrives, and a stretch that a pause has closed is transcribed once and leaves the
+buffer. The work per second of speech stays the same however long one talks.
 
 A stretch is transcribed on the session's own worker thread, not in the call that heard it: Gradio keeps only the
 newest chunk of a stream that arrives while the previous one is being handled, so a call that took the second a
@@ -36,12 +36,16 @@ KEPT_SILENCE_SECONDS = 0.5
 class Captions:
     """One microphone session: the sound not yet captioned, what has been said, and when each line came."""
 
-    sample_rate: int = 0
-    pending: Any = None  # float32 samples at sample_rate, from `offset` seconds into the session
+    sample_rate: int = 0  # the microphone's
+    resampler: Any = None  # from the microphone's rate to 16 kHz, as the sound arrives (no click at chunk seams)
+    detector: Any = None  # voice_activity.SpeechDetector: each 32 ms window heard once, from the session's start
+    pending: Any = None  # 16 kHz float32 samples from `offset` seconds into the session, not yet captioned
+    probabilities: Any = None  # the detector's, for each whole window of `pending`
     offset: float = 0.0
     heard_seconds: float = 0.0
     language: str | None = None
     segments: list[dict] = field(default_factory=list)
+    shown: str = ""  # the text last sent to the page
     # For each transcribed stretch: where it ends in the session, its length, the pause heard after its last word
     # before it was closed, and the seconds from its last word to its line (that pause and the work).
     timings: list[dict] = field(default_factory=list)
@@ -52,6 +56,11 @@ class Captions:
     @property
     def text(self) -> str:
         return " ".join(s["text"].strip() for s in self.segments if s["text"].strip())
+
+    @property
+    def buffered_seconds(self) -> float:
+        """The sound kept, not yet captioned."""
+        return 0.0 if self.pending is None else len(self.pending) / SAMPLE_RATE
 
     def wait(self) -> None:
         """Until every stretch heard so far is transcribed."""
@@ -68,31 +77,30 @@ class Captions:
 Transcribe = Callable[[Any, str | None], dict]  # (16 kHz audio, language or None) -> predict()'s result
 
 
+def prepare(captions: Captions, load: Callable[[], Any]) -> None:
+    """Load the model on the worker now, so that the first stretch does not wait for it (its error, if it fails, is
+    raised by the next call, as a stretch's is)."""
+    captions.work.append(captions.worker.submit(load))
+
+
 def listen(
     captions: Captions, sample_rate: int, chunk: Any, transcribe: Transcribe, threshold: float, wait: bool = False
 ) -> Captions:
     """Add a chunk of microphone sound; each stretch of speech a pause has closed goes to the worker to transcribe
-    (and is waited for, with `wait`)."""
-    import numpy as np
-
+    (and is waited for, with `wait`). Only the chunk is resampled and read by the detector, so a call costs the same
+    however long the stretch in progress has grown."""
     captions.collect()
     received = time.perf_counter()
-    chunk = _mono_float(chunk)
-    if captions.pending is None or captions.sample_rate != sample_rate:
-        captions.sample_rate, captions.pending = sample_rate, np.zeros(0, np.float32)
-    captions.pending = np.concatenate([captions.pending, chunk])
-    captions.heard_seconds += len(chunk) / sample_rate
-    audio = _at_16k(captions.pending, sample_rate)
-    regions = voice_activity.speech_regions(
-        audio, threshold, PAUSE_SECONDS, pad_seconds=PAD_SECONDS, max_speech_seconds=LONGEST_STRETCH_SECONDS
-    )
-    closed = [span for span in regions.spans if span[1] < len(audio)]
+    _hear(captions, sample_rate, _mono_float(chunk))
+    heard = len(captions.probabilities) * voice_activity.WINDOW  # the samples the detector has read
+    regions = _stretches(captions, heard, threshold)
+    closed = [span for span in regions.spans if span[1] < heard]
     if closed:
         for start, end in closed:
-            _hand_over(captions, audio, start, end, transcribe, received)
-        _let_go(captions, closed[-1][1] / SAMPLE_RATE)
-    elif not regions and len(audio) / SAMPLE_RATE > KEPT_SILENCE_SECONDS:
-        _let_go(captions, len(audio) / SAMPLE_RATE - KEPT_SILENCE_SECONDS)
+            _hand_over(captions, start, end, heard, transcribe, received)
+        _let_go(captions, closed[-1][1])
+    elif not regions and heard > KEPT_SILENCE_SECONDS * SAMPLE_RATE:
+        _let_go(captions, heard - round(KEPT_SILENCE_SECONDS * SAMPLE_RATE))
     if wait:
         captions.wait()
     return captions
@@ -100,30 +108,62 @@ def listen(
 
 def finish(captions: Captions, transcribe: Transcribe, threshold: float) -> Captions:
     """Transcribe the speech still in the buffer when the microphone stops, and wait for every line."""
-    if captions.pending is None or not len(captions.pending):
+    import numpy as np
+
+    if captions.pending is None:
         captions.wait()
         return captions
     received = time.perf_counter()
-    audio = _at_16k(captions.pending, captions.sample_rate)
-    regions = voice_activity.speech_regions(
-        audio, threshold, PAUSE_SECONDS, pad_seconds=PAD_SECONDS, max_speech_seconds=LONGEST_STRETCH_SECONDS
-    )
-    for start, end in regions.spans:
-        _hand_over(captions, audio, start, end, transcribe, received)
-    _let_go(captions, len(audio) / SAMPLE_RATE)
+    if captions.resampler is not None:  # the last few samples the resampler holds back
+        _add(captions, captions.resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    captions.probabilities = np.concatenate([captions.probabilities, captions.detector.finish()])
+    heard = len(captions.pending)
+    for start, end in _stretches(captions, heard, threshold).spans:
+        _hand_over(captions, start, end, heard, transcribe, received)
+    captions.pending, captions.probabilities = captions.pending[:0], captions.probabilities[:0]
+    captions.offset += heard / SAMPLE_RATE
     captions.wait()
     return captions
 
 
-def _hand_over(captions: Captions, buffer: Any, start: int, end: int, transcribe: Transcribe, received: float) -> None:
+def _hear(captions: Captions, sample_rate: int, chunk: Any) -> None:
+    """A chunk at the microphone's rate into the 16 kHz buffer, and the detector's probabilities for it."""
+    import numpy as np
+
+    if captions.pending is None:
+        captions.pending, captions.probabilities = np.zeros(0, np.float32), np.zeros(0, np.float32)
+        captions.detector = voice_activity.SpeechDetector()
+    if sample_rate != captions.sample_rate:
+        import soxr
+
+        captions.sample_rate = sample_rate
+        captions.resampler = None if sample_rate == SAMPLE_RATE else soxr.ResampleStream(sample_rate, SAMPLE_RATE, 1)
+    captions.heard_seconds += len(chunk) / sample_rate
+    _add(captions, chunk if captions.resampler is None else captions.resampler.resample_chunk(chunk))
+
+
+def _add(captions: Captions, audio: Any) -> None:
+    import numpy as np
+
+    captions.pending = np.concatenate([captions.pending, audio])
+    captions.probabilities = np.concatenate([captions.probabilities, captions.detector.hear(audio)])
+
+
+def _stretches(captions: Captions, heard: int, threshold: float) -> voice_activity.Regions:
+    """The stretches of speech in the first `heard` samples of the buffer."""
+    return voice_activity.regions_from_probabilities(
+        captions.probabilities, heard, threshold, PAUSE_SECONDS, PAD_SECONDS, LONGEST_STRETCH_SECONDS
+    )
+
+
+def _hand_over(captions: Captions, start: int, end: int, heard: int, transcribe: Transcribe, received: float) -> None:
     """The stretch [start, end) of the buffer to the worker, with where it starts on the session's clock and the
     pause heard after it (the buffer goes on changing; these do not)."""
     at = captions.offset + start / SAMPLE_RATE
     # From the last word to its line: the pause it took to close the stretch (heard in real time), then the work.
-    waited = (len(buffer) - end) / SAMPLE_RATE + PAD_SECONDS
-    captions.work.append(
-        captions.worker.submit(_caption, captions, buffer[start:end].copy(), at, waited, transcribe, received)
-    )
+    waited = (heard - end) / SAMPLE_RATE + PAD_SECONDS
+    audio = captions.pending[start:end].copy()
+    captions.work.append(captions.worker.submit(_caption, captions, audio, at, waited, transcribe, received))
 
 
 def _caption(captions: Captions, audio: Any, at: float, waited: float, transcribe: Transcribe, received: float) -> None:
@@ -146,11 +186,13 @@ def _caption(captions: Captions, audio: Any, at: float, waited: float, transcrib
     )
 
 
-def _let_go(captions: Captions, seconds: float) -> None:
-    """Drop the first `seconds` of the buffer: captioned, or no speech."""
-    samples = round(seconds * captions.sample_rate)
-    captions.pending = captions.pending[samples:]
-    captions.offset += samples / captions.sample_rate
+def _let_go(captions: Captions, samples: int) -> None:
+    """Drop the buffer's first whole windows up to `samples`: captioned, or no speech. (Whole windows, so that the
+    probabilities kept stay those of the windows kept.)"""
+    windows = samples // voice_activity.WINDOW
+    captions.pending = captions.pending[windows * voice_activity.WINDOW :]
+    captions.probabilities = captions.probabilities[windows:]
+    captions.offset += windows * voice_activity.WINDOW / SAMPLE_RATE
 
 
 def _mono_float(chunk: Any) -> Any:
@@ -162,15 +204,3 @@ def _mono_float(chunk: Any) -> Any:
         chunk = chunk.astype(np.float32) / float(np.iinfo(chunk.dtype).max + 1)
     chunk = chunk.astype(np.float32)
     return chunk.mean(axis=1) if chunk.ndim == 2 else chunk.reshape(-1)
-
-
-def _at_16k(audio: Any, sample_rate: int) -> Any:
-    """The buffer at 16 kHz, resampled whole (not chunk by chunk, which would click at every seam)."""
-    if sample_rate == SAMPLE_RATE:
-        return audio
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    common = gcd(SAMPLE_RATE, sample_rate)
-    return resample_poly(audio, SAMPLE_RATE // common, sample_rate // common).astype("float32")

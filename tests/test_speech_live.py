@@ -69,6 +69,30 @@ def test_the_detector_hears_the_voices_and_not_the_music_or_the_hiss(talk_with_m
     assert regions.original_time(seam) == regions.spans[1][0] / RATE
 
 
+def test_the_detector_heard_chunk_by_chunk_hears_what_it_hears_at_once(talk_with_music_and_hiss):
+    """Live captions read each chunk once, with Silero's memory carried on: the probabilities are those of the whole
+    recording read at once, whatever the chunks, and the cuts are faster-whisper's own for any settings."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    audio = talk_with_music_and_hiss[0][: 45 * RATE]
+    whole = voice_activity.SpeechDetector()
+    at_once = np.concatenate([whole.hear(audio), whole.finish()])
+    chunked, rng = voice_activity.SpeechDetector(), np.random.default_rng(0)
+    cuts = np.sort(rng.integers(0, len(audio), 300))
+    heard = [chunked.hear(piece) for piece in np.split(audio, cuts)] + [chunked.finish()]
+    assert np.array_equal(np.concatenate(heard), at_once) and len(at_once) == -(-len(audio) // 512)
+    for threshold, silence, pad, longest in [(0.5, 2.0, 0.4, 30.0), (0.5, 0.6, 0.2, 12.0), (0.35, 0.1, 0.0, 3.0)]:
+        options = VadOptions(
+            threshold=threshold,
+            min_silence_duration_ms=round(silence * 1000),
+            speech_pad_ms=round(pad * 1000),
+            max_speech_duration_s=longest,
+        )
+        theirs = [(s["start"], s["end"]) for s in get_speech_timestamps(audio, options) if s["end"] > s["start"]]
+        ours = voice_activity.regions_from_probabilities(at_once, len(audio), threshold, silence, pad, longest)
+        assert ours.spans == theirs and len(theirs) >= 2
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -154,7 +178,7 @@ def test_captions_keep_only_the_sound_not_yet_captioned():
     longest = 0.0
     for start in range(0, len(at_48k), 24_000):
         live_captions.listen(captions, 48_000, at_48k[start : start + 24_000], transcribe, 0.5)
-        longest = max(longest, len(captions.pending) / 48_000)
+        longest = max(longest, captions.buffered_seconds)
     captions.wait()
     assert longest <= live_captions.LONGEST_STRETCH_SECONDS + 2 * live_captions.PAUSE_SECONDS + 0.5
     assert 6 <= len(said) <= 18 and sum(said) < 1.2 * len(talk) / RATE  # each stretch transcribed once
