@@ -98,12 +98,13 @@ ONSET_RELATIVE_LEVEL = 0.1
 SKIP_SILENCE_FROM_SECONDS = 30.0
 
 # Live captions: each stretch is decoded greedily (a beam of 5 costs twice the time for the same words on the tests'
-# voices), so a line comes soon after its sentence ends. The page's microphone sends a tenth of a second at a time
-# (Gradio's audio component sets that, whatever the event's stream_every says); a script's pieces, and the bench's,
-# hold this much.
+# voices), so a line comes soon after its sentence ends, with the same fallback to sampling as a file: greedy
+# decoding alone once wrote "ask not" (1.4 s) as "L.S.K.K.K.K..." to the end of its tokens in the browser test.
+# The page's microphone sends a tenth of a second at a time (Gradio's audio component sets that, whatever the
+# event's stream_every says); a script's pieces, and the bench's, hold this much.
 LIVE_CHUNK_SECONDS = 0.3
 LIVE_BEAM_SIZE = 1
-LIVE_TEMPERATURES = (0.0,)
+LIVE_TEMPERATURES = TEMPERATURES
 LIVE_DESCRIPTION = (
     "Speak, and each sentence is written here a moment after you finish it; stop the microphone for the whole "
     "text and its subtitles. The model, language, task and speech threshold above are used."
@@ -969,8 +970,8 @@ def live_captions_section(
         chosen = language_code(language)
 
         def transcribe_stretch(audio: Any, heard_language: str | None) -> dict:
-            # Loaded here, on the worker: the first chunk's call would otherwise take the load's seconds, and the
-            # stream drops what arrives meanwhile (a model that fails to load is said by the next chunk's answer).
+            # On the worker: the first chunk's call would otherwise take the load's seconds, and the stream drops
+            # what arrives meanwhile (the load began with the session; a model that fails is said by the next call).
             loaded, _ = studio.load(TASK, model_ref, load_model)
             return predict(
                 loaded.model,
@@ -1000,7 +1001,10 @@ def live_captions_section(
         check_options(task, True, True)
         check_silence_options(speech_threshold, voice_activity.MIN_SILENCE_SECONDS)
         rate, samples = chunk
-        captions = captions or live_captions.Captions()
+        if captions is None:
+            captions = live_captions.Captions()
+            # The model loads on the worker as the session starts, while the first sentence is still being said.
+            live_captions.prepare(captions, lambda: studio.load(TASK, model_ref, load_model))
         if captions.heard_seconds + len(samples) / rate > limits.max_audio_seconds:
             raise UserError(
                 "Live captions stop at {limit} minutes; stop the microphone and start again.",
@@ -1009,6 +1013,9 @@ def live_captions_section(
         # The stream's calls must stay short (see live_captions); a script's piece is answered once it is captioned.
         transcribe = transcriber(model_ref, language, task)
         live_captions.listen(captions, rate, samples, transcribe, speech_threshold, wait=wait)
+        if not wait and captions.text == captions.shown:
+            return gr.skip(), captions  # the page redraws the transcript only when it grew (ten chunks a second)
+        captions.shown = captions.text
         return captions.text, captions
 
     @user_errors("captioning the microphone")
@@ -1049,7 +1056,15 @@ def live_captions_section(
         gr.Markdown(ui(LIVE_DESCRIPTION))
         with gr.Row(equal_height=False):
             with gr.Column():
-                microphone = gr.Audio(label=ui("Microphone"), sources=["microphone"], streaming=True, type="numpy")
+                # No moving waveform while recording (the timer shows instead): drawing it kept a core of a 2-core
+                # machine busy in Chromium, and the captions are what shows the microphone is heard.
+                microphone = gr.Audio(
+                    label=ui("Microphone"),
+                    sources=["microphone"],
+                    streaming=True,
+                    type="numpy",
+                    waveform_options=gr.WaveformOptions(show_recording_waveform=False),
+                )
                 # /live_captions: an API client sends the sound piece by piece, as the microphone does, in any format
                 # ffmpeg reads (decoded as the Transcribe button's files are, with the same sentences for bad ones).
                 piece = gr.Audio(type="filepath", visible=False)
