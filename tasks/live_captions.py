@@ -77,6 +77,15 @@ class Captions:
 Transcribe = Callable[[Any, str | None], dict]  # (16 kHz audio, language or None) -> predict()'s result
 
 
+def get_ready() -> None:
+    """Load what listening needs (the detector's model, the resampler), so that the first chunk's call is short."""
+    import numpy as np
+    import soxr
+
+    soxr.ResampleStream(48_000, SAMPLE_RATE, 1).resample_chunk(np.zeros(4_800, np.float32))
+    voice_activity.SpeechDetector().hear(np.zeros(voice_activity.WINDOW, np.float32))
+
+
 def prepare(captions: Captions, load: Callable[[], Any]) -> None:
     """Load the model on the worker now, so that the first stretch does not wait for it (its error, if it fails, is
     raised by the next call, as a stretch's is)."""

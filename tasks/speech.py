@@ -1052,7 +1052,7 @@ def live_captions_section(
         files = subtitles.write_subtitles(cues, subtitle_folder(), int(line_chars))
         return captions.text, *(str(files[suffix]) for suffix in ("srt", "vtt", "txt", "json")), None
 
-    with gr.Accordion(ui("Live captions from the microphone"), open=False):
+    with gr.Accordion(ui("Live captions from the microphone"), open=False) as section:
         gr.Markdown(ui(LIVE_DESCRIPTION))
         with gr.Row(equal_height=False):
             with gr.Column():
@@ -1078,6 +1078,9 @@ def live_captions_section(
                     ]
     captions = gr.State()
     settings = [model, language, task, threshold]
+    # The detector and the resampler load when the section opens: in the first chunk's call, their second would cost
+    # the first second of speech (the stream keeps only the newest chunk while a call runs).
+    section.expand(live_captions.get_ready, None, None, api_visibility="private", show_progress="hidden")
     microphone.stream(
         caption,
         [microphone, captions, *settings],
