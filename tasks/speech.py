@@ -1080,7 +1080,8 @@ def live_captions_section(
     settings = [model, language, task, threshold]
     # The detector and the resampler load when the section opens: in the first chunk's call, their second would cost
     # the first second of speech (the stream keeps only the newest chunk while a call runs).
-    section.expand(live_captions.get_ready, None, None, api_visibility="private", show_progress="hidden")
+    get_ready = user_errors("captioning the microphone")(live_captions.get_ready)
+    section.expand(get_ready, None, None, api_visibility="private", show_progress="hidden")
     microphone.stream(
         caption,
         [microphone, captions, *settings],

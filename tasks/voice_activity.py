@@ -9,7 +9,6 @@ The detector is Silero VAD v6 (MIT), the ONNX copy that faster-whisper ships in 
 from __future__ import annotations
 
 import bisect
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,9 +188,9 @@ def regions_from_probabilities(
     return Regions([(start, end) for start, end in speeches if end > start])
 
 
-@functools.cache
 def _silero() -> Any:
-    """The ONNX Runtime session of the Silero VAD v6 that faster-whisper ships (one thread: it is small)."""
+    """The ONNX Runtime session of the Silero VAD v6 that faster-whisper ships (loaded once, by faster-whisper's own
+    cache; one thread: it is small)."""
     from faster_whisper.vad import get_vad_model
 
     return get_vad_model().session
