@@ -24,6 +24,10 @@ NAMES_PATHS = ("metrics.json", "training_log.jsonl", "config.json", "tokenizer_c
 
 
 PREDICTIONS_FILE = "predictions.jsonl"  # every validation row: the item, its true label and the prediction
+# Copies of the files the run was trained on (data/<name>, validation/<name>): the app deletes uploads, and Your runs
+# checks a run's labels again from them. Not in the zip to download, which is the model.
+DATA_FOLDER = "training_data"
+DATA_SETTINGS = ("data", "validation")
 
 
 def save_run(
@@ -43,6 +47,7 @@ def save_run(
         for row in validation_rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     (partial / CONFIG_FILE).write_text(json.dumps(result["config"], indent=2, ensure_ascii=False), encoding="utf-8")
+    keep_data(partial, result["config"])
     draw_confusion(result["metrics"], result["task"], partial / "confusion_matrix.png")
     if hasattr(kind, "save_extras"):
         kind.save_extras(partial, built, result)
@@ -278,13 +283,28 @@ def sweep_partial(runs_dir: Path) -> list[Path]:
     return swept
 
 
+def keep_data(folder: Path, config: dict) -> None:
+    """Copies of the run's data files in folder/DATA_FOLDER/<setting>/<file name>."""
+    for setting in DATA_SETTINGS:
+        path = config.get(setting)
+        if path and Path(path).is_file():
+            target = folder / DATA_FOLDER / setting / Path(path).name
+            target.parent.mkdir(parents=True)
+            shutil.copyfile(path, target)
+
+
+def kept_data(run: Path, setting: str = "data") -> Path | None:
+    """The run's copy of the file it was trained on (or validated on), or None for a run that kept none."""
+    return next(iter(sorted((run / DATA_FOLDER / setting).glob("*"))), None)
+
+
 def zip_run(run: Path, destination_dir: Path) -> Path:
     """The run folder as one zip file to download, without the server's paths."""
     destination_dir.mkdir(parents=True, exist_ok=True)
     target = destination_dir / f"{run.name}.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(run.rglob("*")):
-            if not path.is_file():
+            if not path.is_file() or path.relative_to(run).parts[0] == DATA_FOLDER:
                 continue
             member = f"{run.name}/{path.relative_to(run).as_posix()}"
             if path.name in NAMES_PATHS:

@@ -57,6 +57,7 @@ class RunsSection:
     to_compare: gr.Dropdown
     stopped: gr.Dropdown  # the runs that stopped before their end, to resume
     resume: gr.Button
+    check: gr.Button  # Check its labels: the tab puts the picked run's data in its kind's form and checks it there
     usage: gr.Markdown
     note: gr.Markdown
     refreshed: Callable[[], tuple]  # the table, the three lists of runs and the usage line, as they are now
@@ -345,6 +346,7 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
             )
             default_button = gr.Button(ui("Make default"), scale=1, min_width=80)
             command_button = gr.Button(ui("Show the command"), scale=1, min_width=80)
+            check_button = gr.Button(ui("Check its labels"), scale=1, min_width=80)
             delete_button = gr.Button(ui("Delete"), variant="stop", scale=1, min_width=80)
         with gr.Row(equal_height=True):
             stopped = gr.Dropdown(
@@ -403,5 +405,5 @@ def build_runs_section(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], 
             concurrency_limit=1,  # two requests to delete one run: the second is told there is no such run
         ).success(listing, None, [table, picked, to_compare, stopped], api_visibility="private")
 
-    section = RunsSection(table, picked, to_compare, stopped, resume_button, usage, note, refreshed, wire)
+    section = RunsSection(table, picked, to_compare, stopped, resume_button, check_button, usage, note, refreshed, wire)
     return section

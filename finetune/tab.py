@@ -27,8 +27,16 @@ from finetune import text as text_kind
 from finetune.configs import read_config
 from finetune.jobs import JobSlot, error_of
 from finetune.kinds import kind_named
-from finetune.report import confusion_in_language, few_examples, shown_model, sweep_partial, zip_run
-from finetune.runs_page import RUNS_NOTE, TAB_NAMES, build_runs_section, stopped_run
+from finetune.report import (
+    CONFIG_FILE,
+    confusion_in_language,
+    few_examples,
+    kept_data,
+    shown_model,
+    sweep_partial,
+    zip_run,
+)
+from finetune.runs_page import KIND_NAMES, RUNS_NOTE, TAB_NAMES, build_runs_section, named_run, stopped_run
 from finetune.train import CANCELLED, EARLY_STOPPING, PRUNED, TrainConfig, headline_of
 from studio import compute, jobs, pack
 from studio.errors import UserError
@@ -39,6 +47,7 @@ from studio.runs import (
     SERVED_IN,
     check_room_for_a_copy,
     check_room_for_a_run,
+    copy_of,
     list_runs,
     run_label,
     run_metadata,
@@ -132,14 +141,16 @@ def choose_base(studio: Studio, base: str | None, task: str = "text") -> tuple[s
     )
 
 
-def inspect_file(studio: Studio, data_file: str | None) -> tuple[Any, Any, Any, str]:
-    """Preview the upload and guess its text and label columns."""
+def inspect_file(
+    studio: Studio, data_file: str | None, chosen: tuple[str, str] | None = None
+) -> tuple[Any, Any, Any, str]:
+    """Preview the upload and guess its text and label columns (or take `chosen`, when the file has them)."""
     if not data_file:
         no_columns = gr.update(choices=[], value=None)
         return gr.update(value=None, visible=False), no_columns, no_columns, ""
     df = read_table(data_file, max_rows=studio.config.limits.max_dataset_rows)
-    text_col, label_col = guess_columns(df)
     columns = list(df.columns)
+    text_col, label_col = chosen if chosen and set(chosen) <= set(columns) else guess_columns(df)
     info = describe_columns(df, text_col, label_col)
     return (
         gr.update(value=preview(df), visible=True),
@@ -250,6 +261,7 @@ def stop_line(event: dict) -> str:
 MOST_TRIALS = 100
 SEARCHES_FOLDER = ".searches"  # in runs_dir, hidden from the runs listing: each search's search.json
 # The settings each kind's form shows, in the order of its components: what loading a run's configuration fills.
+CHECKED_KINDS = ("text", "image")  # the kinds whose labels a check reads, in the order their outputs are listed
 SETTING_FIELDS = {
     "text": ("epochs", "learning_rate", "batch_size", "max_length", "val_split", "seed"),
     "image": ("epochs", "learning_rate", "batch_size", "image_size", "val_split", "seed"),
@@ -541,8 +553,9 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         )
 
     @user_errors("reading the file")
-    def on_upload(data_file: str | None):
-        return inspect_file(studio, data_file)
+    def on_upload(data_file: str | None, run_columns: list[str] | None = None):
+        """The new file's preview and columns: those of the run Your runs put in the form, else guessed."""
+        return *inspect_file(studio, data_file, tuple(run_columns) if run_columns else None), None
 
     @user_errors("checking the columns")
     def on_columns(data_file: str | None, text_col: str | None, label_col: str | None) -> str:
@@ -975,6 +988,50 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         headers += [say("Use label"), say("Drop")]
         return preview(checked, headers), str(path)
 
+    @user_errors("checking the labels")
+    def put_run_in_form(run_name: str | None) -> tuple:
+        """A finished run's data and settings in its kind's form, with that kind's check opened: what Retrain with
+        corrections trains on. Outputs: the kinds' tabs; per checked kind its upload, base model, settings,
+        validation file and check section; the run's columns (for the upload's preview to keep); the usage line."""
+        run, config, data = checkable_run(studio, run_name)
+        task = config["task"]
+        updates: list[Any] = [gr.Tabs(selected=f"finetune-{task}")]
+        for kind in CHECKED_KINDS:
+            if kind != task:
+                updates += [gr.skip()] * (len(SETTING_FIELDS[kind]) + 4)
+                continue
+            base, *settings, _ = load_settings(kind, str(run / CONFIG_FILE))
+            # The form holds copies: what the user does with the form's files never touches the run's own.
+            upload, validation = (_copied(path, fresh_folder("run-data-")) for path in kept_data_files(run))
+            updates += [gr.update(value=upload), base, *settings, gr.update(value=validation), gr.Accordion(open=True)]
+        columns = [config.get("text_column") or "", config.get("label_column") or ""] if task == "text" else None
+        said = say(
+            "The {kind} form above holds the data and settings of **{run}**; its labels are being checked there.",
+            kind=say(KIND_NAMES[task]),
+            run=run.name,
+        )
+        return *updates, columns, said
+
+    @user_errors("checking the labels")
+    def check_run_in_form(run_name: str | None, progress: gr.Progress = gr.Progress()) -> tuple:
+        """The check of a finished run's data, shown in its kind's check section (the other kind's is left as it
+        is): per checked kind its table, CSV, summary and the buttons shown with results."""
+        _, config, data = checkable_run(studio, run_name)
+        text_column, label_column = (
+            (config.get("text_column") or "", config.get("label_column") or "")
+            if config["task"] == "text"
+            else ("", "")
+        )
+        table, csv = check_labels(str(data), text_column, label_column, config.get("model"), progress)
+        outputs: list[Any] = []
+        for kind in CHECKED_KINDS:
+            if kind == config["task"]:
+                shown = [gr.update(value=table, visible=True), gr.update(value=csv, visible=True)]
+                outputs += [*shown, summarise_check(csv), gr.update(visible=True), gr.update(visible=True)]
+            else:
+                outputs += [gr.skip()] * 5
+        return tuple(outputs)
+
     @user_errors("correcting the labels")
     def correct_labels(data_file: str | None, label_column: str | None = None, table: Any = None) -> tuple[str, str]:
         """The labelled file with the corrections of a label check applied, to download or train on.
@@ -1141,7 +1198,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     settings_files: dict[str, gr.File] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
-            with gr.Tabs():
+            with gr.Tabs() as kind_tabs:
                 with gr.Tab(ui("Text classifier"), id="finetune-text"):
                     data_file = gr.File(
                         label=ui("Labelled data"), file_types=list(SUPPORTED_SUFFIXES), type="filepath", height=130
@@ -1242,9 +1299,13 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     label=ui("Some validation pictures it got wrong"), columns=6, height="auto", visible=False
                 )
     data_preview = gr.Dataframe(label=ui("First rows"), interactive=False, wrap=True, visible=False)
+    run_columns = gr.State(None)  # the text and label columns of the run whose data Your runs puts in the form
 
     data_file.change(
-        on_upload, data_file, [data_preview, text_column, label_column, data_info], api_visibility="private"
+        on_upload,
+        [data_file, run_columns],
+        [data_preview, text_column, label_column, data_info, run_columns],
+        api_visibility="private",
     )
     for column in (text_column, label_column):
         column.input(on_columns, [data_file, text_column, label_column], data_info, api_visibility="private")
@@ -1352,6 +1413,26 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         [next_rows.status, data_file],
         api_visibility="private",
     )
+    # Your runs → Check its labels: the run's data and settings in its kind's form, then the check there.
+    validation_files = {"text": validation_file, "image": image_validation}
+    forms = [
+        [training_inputs[kind][0], bases[kind], *training_inputs[kind][-len(SETTING_FIELDS[kind]) - 1 : -1]]
+        + [validation_files[kind], checks[kind].accordion]
+        for kind in CHECKED_KINDS
+    ]
+    runs.check.click(
+        put_run_in_form,
+        runs.picked,
+        [kind_tabs, *(component for form in forms for component in form), run_columns, runs.usage],
+        api_visibility="private",
+    ).success(
+        check_run_in_form,
+        runs.picked,
+        [component for kind in CHECKED_KINDS for component in checks[kind].results()],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="check_labels",
+    )
     # Shown once a run has filled them, in a separate step, so that the API's outputs stay plain values rather than
     # visibility updates. What is empty stays hidden: the mistakes of a run that made none, the copy's name until
     # there is a copy.
@@ -1419,6 +1500,7 @@ class CheckSection:
     """Check labels under one kind's Train button: the check, its results, and the corrections a user makes in them,
     downloaded or trained on at once."""
 
+    accordion: gr.Accordion
     button: gr.Button
     summary: gr.Markdown
     table: gr.Dataframe
@@ -1427,9 +1509,44 @@ class CheckSection:
     retrain: gr.Button
     corrected_file: gr.File
 
+    def results(self) -> list[Any]:
+        """What a check fills: the table, the CSV, the summary, and the buttons shown with results."""
+        return [self.table, self.csv, self.summary, self.correct, self.retrain]
+
+
+def checkable_run(studio: Studio, run_name: str | None) -> tuple[Path, dict, Path]:
+    """A run whose labels can be checked again: its folder, its settings and its copy of the data it was trained on."""
+    run = named_run(studio, run_name)
+    metadata = run_metadata(run)
+    config = metadata.get("config")
+    if copy_of(run) is not None or not config:
+        raise UserError("'{run}' is a faster copy, not a trained run; check the labels of its run.", run=run.name)
+    if config.get("task") not in CHECKED_KINDS or metadata.get("metrics", {}).get("multi_label"):
+        raise UserError(
+            "'{run}' is not a classifier of one label per row; labels are checked for text and image classifiers.",
+            run=run.name,
+        )
+    data = kept_data(run)
+    if data is None:
+        raise UserError(
+            "'{run}' keeps no copy of its data (it was trained before runs kept one); upload the file in its kind's "
+            "tab and check it there.",
+            run=run.name,
+        )
+    return run, config, data
+
+
+def kept_data_files(run: Path) -> tuple[Path | None, Path | None]:
+    """The run's copies of its training file and of its validation file (None where it had none)."""
+    return kept_data(run, "data"), kept_data(run, "validation")
+
+
+def _copied(path: Path | None, folder: Path) -> str | None:
+    return str(shutil.copyfile(path, folder / path.name)) if path else None
+
 
 def _check_section(kind: str) -> CheckSection:
-    with gr.Accordion(ui("Check labels (before training)"), open=False):
+    with gr.Accordion(ui("Check labels (before training)"), open=False) as accordion:
         gr.Markdown(ui(CHECK_NOTE), elem_classes="status-line")
         button = gr.Button(ui("Check labels"))
         summary = gr.Markdown()
@@ -1446,7 +1563,7 @@ def _check_section(kind: str) -> CheckSection:
             retrain = gr.Button(ui("Retrain with corrections"), variant="primary", visible=False)
         what = "The corrected zip" if kind == "image" else "The corrected file (CSV)"
         corrected_file = gr.File(label=ui(what), visible=False)
-    return CheckSection(button, summary, table, csv, correct, retrain, corrected_file)
+    return CheckSection(accordion, button, summary, table, csv, correct, retrain, corrected_file)
 
 
 @dataclass

@@ -1867,4 +1867,18 @@ CHINESE: dict[str, str] = {
     ),
     "Nothing was heard yet; start the microphone and speak first.": "还没有听到任何声音；请先打开麦克风并说话。",
     "No speech was heard; check the microphone and speak again.": "没有听到语音；请检查麦克风后再说一遍。",
+    "Check its labels": "检查它的标签",
+    "'{run}' is a faster copy, not a trained run; check the labels of its run.": (
+        "“{run}”是加速副本，不是训练出的模型；请检查它所来自的那次训练的标签。"
+    ),
+    "'{run}' is not a classifier of one label per row; labels are checked for text and image classifiers.": (
+        "“{run}”不是每行一个标签的分类器；标签检查适用于文本和图片分类器。"
+    ),
+    "'{run}' keeps no copy of its data (it was trained before runs kept one); upload the file in its kind's tab "
+    "and check it there.": (
+        "“{run}”没有保存它的数据副本（它训练于训练记录开始保存数据之前）；请在对应类型的标签页上传文件并在那里检查。"
+    ),
+    "The {kind} form above holds the data and settings of **{run}**; its labels are being checked there.": (
+        "上方的{kind}表单已填入 **{run}** 的数据和设置，正在那里检查它的标签。"
+    ),
 }

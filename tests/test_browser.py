@@ -379,8 +379,16 @@ def test_fix_the_labels_retrain_compare_and_make_the_new_run_the_default(page: P
         expect(panel.get_by_text(f"{second} now answers by default in the Text classification tab")).to_be_visible()
         classify_with_the_run(page, second, "My parcel never arrived and the tracking has not moved")
 
-        # Deleting the run brings back the configured default.
+        # The labels of the data the new run was trained on (its copy: the upload is long gone from the server)
+        # are checked in the form above, which it fills with that data and the run's settings.
         panel = open_tab(page, "Fine-tune")
+        panel.get_by_role("button", name="Check its labels").click()
+        expect(panel.get_by_text(f"holds the data and settings of {second}")).to_be_visible()
+        # The page shows a file's name and its extension apart.
+        expect(block(panel, "Labelled data").get_by_text("noisy_tickets-corrected", exact=True)).to_be_visible()
+        expect(panel.get_by_text(re.compile(r"of 44 labelled rows look mislabelled"))).to_be_visible()
+
+        # Deleting the run brings back the configured default.
         panel.get_by_role("button", name="Delete", exact=True).click()
         expect(panel.get_by_text(re.compile(rf"^Deleted {re.escape(second)}\."))).to_be_visible()
         expect(open_tab(page, "Text classification").get_by_role("combobox", name="Model")).to_have_value(

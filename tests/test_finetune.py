@@ -84,6 +84,20 @@ def test_cli_writes_a_complete_run_folder(cli_run):
     assert any(e["event"] == "eval" for e in events)
 
 
+def test_the_run_keeps_a_copy_of_its_data_that_the_zip_to_download_leaves_out(cli_run, tmp_path):
+    import zipfile
+
+    from finetune.report import kept_data, zip_run
+
+    kept = kept_data(cli_run)
+    assert kept is not None and kept.name == SAMPLE.name and kept.read_bytes() == SAMPLE.read_bytes()
+    assert kept_data(cli_run, "validation") is None
+    with zipfile.ZipFile(zip_run(cli_run, tmp_path)) as archive:
+        names = archive.namelist()
+    assert f"{cli_run.name}/config.json" in names
+    assert not [name for name in names if "training_data" in name]
+
+
 def test_pipeline_loads_the_run_and_speaks_the_users_labels(cli_run):
     from transformers import pipeline
 

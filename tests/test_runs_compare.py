@@ -117,6 +117,33 @@ def test_a_run_records_its_data_and_every_validation_prediction(loop):
     assert set(json.loads(predictions[0])) == {"item", "true", "predicted"}
 
 
+def test_a_finished_run_is_checked_again_from_its_own_copy_of_the_data(loop):
+    import shutil
+
+    from finetune.tab import checkable_run
+    from studio.errors import UserError
+
+    studio, _, _, _, fixed = loop
+    run, config, data = checkable_run(studio, fixed)
+    assert data == run / "training_data" / "data" / "noisy_tickets-corrected.csv"
+    trained_on = pd.read_csv(data)
+    assert len(trained_on) == 45 and [trained_on["label"][row] for row in FLIPS] == [r for _, r in FLIPS.values()]
+    assert (config["task"], config["text_column"], config["label_column"]) == ("text", "text", "label")
+    older = run.with_name("a-run-from-before-runs-kept-their-data")
+    shutil.copytree(run, older, ignore=shutil.ignore_patterns("training_data"))
+    try:
+        with pytest.raises(UserError, match="keeps no copy of its data"):
+            checkable_run(studio, older.name)
+        metadata = json.loads((older / "metrics.json").read_text())
+        (older / "metrics.json").write_text(json.dumps({**metadata, "optimised_from": fixed}))
+        with pytest.raises(UserError, match="is a faster copy"):
+            checkable_run(studio, older.name)
+    finally:
+        shutil.rmtree(older)
+    with pytest.raises(UserError, match="There is no run named"):
+        checkable_run(studio, "../../etc")
+
+
 def test_compare_puts_runs_side_by_side(loop):
     studio, client, _, original, fixed = loop
     runs = Path(studio.config.runs_dir)
