@@ -95,3 +95,66 @@ def add_labelled(
         rows.append(row)
     write_csv(output, columns, rows)
     return output
+
+
+def unlabelled_pictures(path: str | Path, max_rows: int) -> list[str]:
+    """The pictures of a zip (in any folders; labels, if any, are ignored), by member name in sorted order."""
+    import zipfile
+
+    from studio.files.archives import checked_members
+    from studio.files.pictures import IMAGE_SUFFIXES
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = checked_members(archive)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise DataError("The file is not a zip archive; upload a .zip of the pictures to label.") from None
+    names = sorted(m.filename for m in members if m.filename.lower().endswith(IMAGE_SUFFIXES))
+    if not names:
+        raise DataError("The zip holds no pictures (JPEG, PNG, WebP or BMP); upload a zip of the pictures to label.")
+    if len(names) > max_rows:
+        raise DataError(
+            "The zip holds {count:,} pictures; the limit is {limit:,}, so upload a smaller sample.",
+            count=len(names),
+            limit=max_rows,
+        )
+    return names
+
+
+def add_labelled_pictures(
+    training_zip: str | Path, pictures_zip: str | Path, labelled: list[tuple[str, str]], output: Path, max_rows: int
+) -> Path:
+    """The training zip with the newly labelled pictures (member of `pictures_zip`, label) added: a zip of every
+    picture with a labels.csv of file,label, the new ones under labelled-next/."""
+    import csv
+    import io
+    import zipfile
+
+    from studio.files.pictures import read_images
+
+    images = read_images(training_zip, max_rows)
+    added = {member: f"labelled-next/{member}" for member, _ in labelled}
+    taken = set(images.files)
+    for member, name in added.items():  # a name the training zip has already gets a number
+        stem, dot, suffix = name.rpartition(".")
+        number = 1
+        while name in taken:
+            name, number = f"{stem}-{number}{dot}{suffix}", number + 1
+        added[member] = name
+        taken.add(name)
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["file", "label"])
+    writer.writerows(zip(images.files, images.labels))
+    writer.writerows([added[member], label] for member, label in labelled)
+    with (
+        zipfile.ZipFile(images.archive) as training,
+        zipfile.ZipFile(pictures_zip) as pictures,
+        zipfile.ZipFile(output, "w", zipfile.ZIP_STORED) as target,  # pictures are compressed already
+    ):
+        for name in images.files:
+            target.writestr(name, training.read(name))
+        for member, _ in labelled:
+            target.writestr(added[member], pictures.read(member))
+        target.writestr("labels.csv", table.getvalue())
+    return output

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -87,6 +88,17 @@ CHECK_NOTE = (
     "Finds the rows whose label is probably wrong, in seconds to a minute on a CPU: a classifier on the base model's "
     "embeddings predicts each row without having seen it (5-fold), and a row is suspect where another label is far "
     "more likely than its own. Duplicates with different labels and empty rows are suspect too."
+)
+NO_RUN_OF_KIND = {
+    "text": "There is no fine-tuned text classifier named '{name}'; train one first, or give the name a fine-tune "
+    "returned.",
+    "image": "There is no fine-tuned image classifier named '{name}'; train one first, or give the name a fine-tune "
+    "returned.",
+}
+LABEL_NEXT_PICTURES_NOTE = (
+    "Which pictures to label next: a fine-tuned image classifier reads a zip of unlabelled pictures, and those it is "
+    "least sure of (its two likeliest labels closest) come first. Type a label for the ones you know, add them to "
+    "the training zip above and train again."
 )
 LABEL_NEXT_NOTE = (
     "Which texts to label next: a fine-tuned text classifier reads a file of unlabelled texts, and those it is least "
@@ -1098,7 +1110,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
 
         if not unlabelled_file:
             raise UserError("Upload a file of texts to label first.")
-        run = text_run(run_name)
+        run = kind_run(run_name, "text")
         rows, texts, _ = unlabelled_texts(unlabelled_file, text_column or "", limits.max_dataset_rows)
         with studio.holding([str(run)]):  # not deleted while it reads
             loaded, _ = studio.load("text_classification", str(run), text_classification.load)
@@ -1114,20 +1126,104 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         shown = [[c.row, c.text, c.predicted, round(c.margin, 3), ""] for c in candidates]
         return pd.DataFrame(shown, columns=headers)
 
-    def text_run(name: str | None) -> Path:
-        """The text run `name` names (its folder or label); empty: the newest text run."""
-        runs = [path for path in list_runs(studio.config.runs_dir).values() if run_task(path) == "text"]
+    def kind_run(name: str | None, kind: str) -> Path:
+        """The run of `kind` that `name` names (its folder or label); empty: the newest run of that kind."""
+        runs = [path for path in list_runs(studio.config.runs_dir).values() if run_task(path) == kind]
         name = (name or "").strip()
         if not name and runs:
             return runs[0]
         run = next((path for path in runs if name in (path.name, run_label(path))), None)
         if run is None:
-            raise UserError(
-                "There is no fine-tuned text classifier named '{name}'; train one first, or give the name a "
-                "fine-tune returned.",
-                name=name[:80],
-            )
+            raise UserError(NO_RUN_OF_KIND[kind], name=name[:80])
         return run
+
+    @user_errors("finding the rows to label")
+    def label_next_pictures(
+        pictures_zip: str | None, run_name: str | None, count: float = 20, progress: gr.Progress = gr.Progress()
+    ) -> tuple[Any, list]:
+        """Rank the pictures of a zip by how unsure a fine-tuned image classifier is of them (the margin between its
+        two likeliest labels), to label the most useful ones first.
+
+        Args:
+            pictures_zip: a zip of pictures (in any folders; labels are ignored).
+            run_name: a fine-tuned image classifier's name, as /finetune_images returned it (empty: the newest).
+            count: how many pictures to return, least sure first.
+        Returns:
+            the pictures to label as a table: row (0-based, in the zip's sorted pictures), file (its name in the
+            zip), the run's guess, margin (0: a coin toss) and an empty column for your label; and the pictures
+            themselves, each captioned with its row, the guess and the margin.
+        """
+        import pandas as pd
+
+        from finetune.label_next import least_sure, unlabelled_pictures
+        from tasks import image_classification
+
+        if not pictures_zip:
+            raise UserError("Upload a zip of the pictures to label first.")
+        run = kind_run(run_name, "image")
+        names = unlabelled_pictures(pictures_zip, limits.max_dataset_rows)
+        folder = fresh_folder("label-next-")
+        with zipfile.ZipFile(pictures_zip) as archive:
+            paths = []
+            for index, name in enumerate(names):  # numbered, not named after the member: a name may be anything
+                path = folder / f"{index}{Path(name).suffix.lower()}"
+                path.write_bytes(archive.read(name))
+                paths.append(path)
+
+        def predict(chunk: list[Path]) -> list[dict[str, float]]:
+            pictures = [image_classification.open_image(str(path), limits.max_image_pixels) for path in chunk]
+            return image_classification.predict(loaded.model, pictures, top_k=2)
+
+        with studio.holding([str(run)]):  # not deleted while it reads
+            loaded, _ = studio.load("image_classification", str(run), image_classification.load)
+            candidates = compute.in_own_thread(
+                least_sure,
+                list(range(len(names))),
+                paths,
+                predict,
+                max(1, min(int(count or 20), 200)),
+                lambda share: progress(share, desc=say("Reading every row with the run")),
+            )
+        chosen = {candidate.row for candidate in candidates}
+        for row, path in enumerate(paths):  # only the pictures shown are kept to serve
+            if row not in chosen:
+                path.unlink()
+        headers = [say("Row"), say("File"), say("The run's guess"), say("Margin"), say("Your label")]
+        shown = [[c.row, names[c.row], c.predicted, round(c.margin, 3), ""] for c in candidates]
+        pictures = [(str(paths[c.row]), f"{c.row}: {c.predicted} ({c.margin:.2f})") for c in candidates]
+        return pd.DataFrame(shown, columns=headers), pictures
+
+    @user_errors("adding the labelled rows")
+    def add_labelled_pictures(training_zip: str | None, pictures_zip: str | None, table: Any) -> tuple[str, Any]:
+        from finetune.label_next import add_labelled_pictures as added_to
+
+        if not training_zip:
+            raise UserError("Upload the training zip above first; the pictures you label are added to it.")
+        if not pictures_zip:
+            raise UserError("Upload a zip of the pictures to label first.")
+        labelled = [
+            (str(values[1]), str(values[-1]).strip())
+            for values in ([] if table is None else table.itertuples(index=False))
+            if str(values[-1] or "").strip()
+        ]
+        if not labelled:
+            raise UserError("Type a label in the Your label column of the rows you have labelled first.")
+        if not set(dict(labelled)) <= set(unlabelled_pictures_of(pictures_zip)):
+            raise UserError("A file in the table is not in the zip of pictures to label; find the rows again.")
+        folder = fresh_folder("labelled-")
+        output = folder / f"{Path(training_zip).stem[:40] or 'pictures'}-plus-{len(labelled)}.zip"
+        added_to(training_zip, pictures_zip, labelled, output, limits.max_dataset_rows)
+        said = say(
+            "Added {count:,} labelled rows to the training file above ({name}); train to make the next run.",
+            count=len(labelled),
+            name=output.name,
+        )
+        return said, str(output)
+
+    def unlabelled_pictures_of(pictures_zip: str) -> list[str]:
+        from finetune.label_next import unlabelled_pictures
+
+        return unlabelled_pictures(pictures_zip, limits.max_dataset_rows)
 
     @user_errors("adding the labelled rows")
     def add_labelled_rows(
@@ -1245,6 +1341,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
                     train_images = gr.Button(ui("Train"), variant="primary")
                     searches["image"] = _search_section()
                     checks["image"] = _check_section("image")
+                    next_pictures = _label_next_pictures_section(studio)
                 with gr.Tab(ui("Entity recogniser"), id="finetune-entities"):
                     entities_file = gr.File(
                         label=ui("Tagged sentences (CoNLL or JSONL)"),
@@ -1407,6 +1504,25 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         concurrency_limit=1,
         concurrency_id="check_labels",
     ).success(lambda: [gr.update(visible=True)] * 2, None, [next_rows.table, next_rows.add], api_visibility="private")
+    next_pictures.find.click(
+        label_next_pictures,
+        [next_pictures.unlabelled, next_pictures.run, next_pictures.count],
+        [next_pictures.table, next_pictures.pictures],
+        api_name="label_next_pictures",
+        concurrency_limit=1,
+        concurrency_id="check_labels",
+    ).success(
+        lambda: [gr.update(visible=True)] * 3,
+        None,
+        [next_pictures.table, next_pictures.pictures, next_pictures.add],
+        api_visibility="private",
+    )
+    next_pictures.add.click(
+        add_labelled_pictures,
+        [images_zip, next_pictures.unlabelled, next_pictures.table],
+        [next_pictures.status, images_zip],
+        api_visibility="private",
+    )
     next_rows.add.click(
         add_labelled_rows,
         [data_file, text_column, label_column, next_rows.table],
@@ -1452,7 +1568,10 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             [faster, optimised, copy_name],
             api_visibility="private",
         ).then(runs.refreshed, None, runs.outputs(), api_visibility="private").then(
-            lambda: gr.update(choices=text_run_choices(studio)), None, next_rows.run, api_visibility="private"
+            lambda: (gr.update(choices=text_run_choices(studio)), gr.update(choices=image_run_choices(studio))),
+            None,
+            [next_rows.run, next_pictures.run],
+            api_visibility="private",
         )
     # Two slots, so that a second request for the same run is told at once that the copy is being made.
     optimise_button.click(
@@ -1583,6 +1702,52 @@ class LabelNextSection:
 def text_run_choices(studio: Studio) -> list[str]:
     """The fine-tuned text classifiers, newest first, by their labels."""
     return [run_label(path) for path in list_runs(studio.config.runs_dir).values() if run_task(path) == "text"]
+
+
+def image_run_choices(studio: Studio) -> list[str]:
+    """The fine-tuned image classifiers, newest first, by their labels."""
+    return [run_label(path) for path in list_runs(studio.config.runs_dir).values() if run_task(path) == "image"]
+
+
+@dataclass
+class LabelNextPicturesSection:
+    """Label next for pictures: a zip of unlabelled pictures, the run that ranks them, and the pictures to label,
+    added to the training zip."""
+
+    unlabelled: gr.File
+    run: gr.Dropdown
+    count: gr.Slider
+    find: gr.Button
+    table: gr.Dataframe
+    pictures: gr.Gallery
+    add: gr.Button
+    status: gr.Markdown
+
+
+def _label_next_pictures_section(studio: Studio) -> LabelNextPicturesSection:
+    with gr.Accordion(ui("Label next (active learning)"), open=False):
+        gr.Markdown(ui(LABEL_NEXT_PICTURES_NOTE), elem_classes="status-line")
+        unlabelled = gr.File(label=ui("Pictures to label (zip)"), file_types=[".zip"], type="filepath")
+        with gr.Row():
+            run = gr.Dropdown(
+                choices=image_run_choices(studio),
+                value=None,
+                label=ui("Fine-tuned model (empty: the newest)"),
+                allow_custom_value=True,  # a run trained after the page loaded; checked against runs_dir
+            )
+            count = gr.Slider(5, 200, value=20, step=5, label=ui("Rows"))
+        find = gr.Button(ui("Find the rows to label"))
+        pictures = gr.Gallery(label=ui("Least sure first"), columns=6, height="auto", visible=False)
+        table = gr.Dataframe(
+            label=ui("Least sure first: type your label in the last column"),
+            interactive=True,
+            wrap=True,
+            visible=False,
+            datatype=["number", "str", "str", "number", "str"],
+        )
+        add = gr.Button(ui("Add the labelled pictures to the training zip"), visible=False)
+        status = gr.Markdown()
+    return LabelNextPicturesSection(unlabelled, run, count, find, table, pictures, add, status)
 
 
 def _label_next_section(studio: Studio) -> LabelNextSection:

@@ -1881,4 +1881,28 @@ CHINESE: dict[str, str] = {
     "The {kind} form above holds the data and settings of **{run}**; its labels are being checked there.": (
         "上方的{kind}表单已填入 **{run}** 的数据和设置，正在那里检查它的标签。"
     ),
+    "There is no fine-tuned image classifier named '{name}'; train one first, or give the name a fine-tune "
+    "returned.": "没有名为“{name}”的微调图片分类器；请先训练一个，或使用微调返回的名称。",
+    "Which pictures to label next: a fine-tuned image classifier reads a zip of unlabelled pictures, and those it is "
+    "least sure of (its two likeliest labels closest) come first. Type a label for the ones you know, add them to "
+    "the training zip above and train again.": (
+        "接下来标注哪些图片：微调好的图片分类器读取一个未标注图片的 zip，最没把握的（两个最可能的标签最接近）排在前面。"
+        "给你认得的图片填上标签，加入上方的训练 zip，再训练一次。"
+    ),
+    "Pictures to label (zip)": "要标注的图片（zip）",
+    "Least sure first": "最没把握的在前",
+    "Add the labelled pictures to the training zip": "把标好的图片加入训练 zip",
+    "Upload a zip of the pictures to label first.": "请先上传要标注的图片的 zip。",
+    "Upload the training zip above first; the pictures you label are added to it.": (
+        "请先在上方上传训练 zip；你标注的图片会加入其中。"
+    ),
+    "A file in the table is not in the zip of pictures to label; find the rows again.": (
+        "表格中有文件不在要标注的图片 zip 中；请重新查找要标注的行。"
+    ),
+    "The file is not a zip archive; upload a .zip of the pictures to label.": (
+        "该文件不是 zip 压缩包；请上传要标注的图片的 .zip。"
+    ),
+    "The zip holds no pictures (JPEG, PNG, WebP or BMP); upload a zip of the pictures to label.": (
+        "该 zip 中没有图片（JPEG、PNG、WebP 或 BMP）；请上传要标注的图片的 zip。"
+    ),
 }

@@ -374,3 +374,35 @@ def test_default_learning_rates_follow_the_family(tiny_models):
     vit = timm.create_model(f"local-dir:{tiny_models['image_classification']}", pretrained=True, num_classes=2)
     convnet = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=2)
     assert images.default_learning_rate(vit) < images.default_learning_rate(convnet)
+
+
+def test_label_next_over_http_ranks_a_zip_of_pictures_by_the_image_run(
+    efficientnet_run, fashion_zip, tiny_models, tmp_path
+):
+    import shutil
+
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from finetune.label_next import unlabelled_pictures
+    from tests.test_runs import start
+
+    shutil.copytree(efficientnet_run, tmp_path / "runs" / "clothes")
+    demo, _, _, client = start(tmp_path, tiny_models)
+    try:
+        table, pictures = client.predict(handle_file(str(fashion_zip)), "", 5, api_name="/label_next_pictures")
+        rows = table["data"]
+        assert table["headers"] == ["Row", "File", "The run's guess", "Margin", "Your label"]
+        names = unlabelled_pictures(fashion_zip, 1000)
+        assert len(rows) == 5 and [row[1] for row in rows] == [names[row[0]] for row in rows]
+        assert {row[2] for row in rows} <= {"Bag", "Sneaker", "Trouser"} and all(row[4] == "" for row in rows)
+        margins = [row[3] for row in rows]
+        assert margins == sorted(margins) and all(0 <= margin <= 1 for margin in margins)
+        assert [picture["caption"].split(":")[0] for picture in pictures] == [str(row[0]) for row in rows]
+        for picture in pictures:  # the client downloaded each picture: a real PNG of the zip
+            with open(picture["image"], "rb") as downloaded:
+                assert downloaded.read(8) == b"\x89PNG\r\n\x1a\n"
+        with pytest.raises(AppError, match="no fine-tuned image classifier named 'nothing'"):
+            client.predict(handle_file(str(fashion_zip)), "nothing", 5, api_name="/label_next_pictures")
+    finally:
+        demo.close()

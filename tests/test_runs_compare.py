@@ -215,6 +215,45 @@ def test_labelled_rows_are_added_to_the_training_table(tmp_path):
     assert len(rows) == 46 and rows[-1] == {"text": "Where is my refund?", "label": "billing"}
 
 
+def test_labelled_pictures_are_added_to_the_training_zip(tmp_path):
+    from finetune.label_next import add_labelled_pictures, unlabelled_pictures
+    from studio.files.pictures import read_images
+
+    fashion = ROOT / "assets" / "fashion_sample.zip"
+    training = read_images(fashion)
+    names = unlabelled_pictures(fashion, 1000)
+    assert names == sorted(training.files) and len(names) == 48
+    # Two pictures labelled by hand: added under labelled-next/, so a name the training zip has too never clashes.
+    labelled = [(names[0], "Bag"), (names[5], "Sneaker")]
+    plus = add_labelled_pictures(fashion, fashion, labelled, tmp_path / "plus.zip", 1000)
+    grown = read_images(plus)
+    assert len(grown.files) == 50 and grown.files[:48] == training.files and grown.labels[:48] == training.labels
+    assert dict(zip(grown.files[48:], grown.labels[48:])) == {
+        f"labelled-next/{names[0]}": "Bag",
+        f"labelled-next/{names[5]}": "Sneaker",
+    }
+    with zipfile.ZipFile(plus) as archive, zipfile.ZipFile(fashion) as source:
+        assert archive.read(f"labelled-next/{names[5]}") == source.read(names[5])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"not a zip", "is not a zip archive"), (None, "holds no pictures")],
+)
+def test_a_zip_of_pictures_to_label_that_is_not_one_is_refused(tmp_path, content, message):
+    from finetune.label_next import unlabelled_pictures
+    from studio.errors import DataError
+
+    path = tmp_path / "to_label.zip"
+    if content is None:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "no pictures here")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        unlabelled_pictures(path, 1000)
+
+
 def test_label_next_over_http_ranks_an_unlabelled_file_by_the_run(loop, tmp_path):
     _, client, _, _, fixed = loop
     unlabelled = tmp_path / "new_tickets.csv"
