@@ -401,6 +401,44 @@ def test_fix_the_labels_retrain_compare_and_make_the_new_run_the_default(page: P
             Client(app_url, verbose=False).predict(second, api_name="/delete_run")
 
 
+def test_label_next_for_pictures_ranks_a_zip_and_adds_a_labelled_picture_to_the_training_zip(
+    page: Page, app_url: str, assets: Path
+):
+    """Train an image classifier, let it rank a zip of pictures, label the one it is least sure of and see the
+    training zip grow by that picture."""
+    panel = open_tab(page, "Fine-tune")
+    page.get_by_role("tab", name="Image classifier", exact=True).click()
+    block(panel, "Labelled images (zip)").locator("input[type=file]").set_input_files(
+        str(assets / "fashion_sample.zip")
+    )
+    status = panel.locator("#finetune-status")
+    panel.get_by_role("button", name="Train", exact=True).click()
+    expect(status).to_contain_text("is ready in the Image classification tab", timeout=TRAINING_TIMEOUT_MS)
+    run = panel.get_by_label("New model's name", exact=False).input_value()
+    try:
+        panel.get_by_role("button", name="Label next (active learning)").click()
+        to_label = block(panel, "Pictures to label (zip)").locator("input[type=file]")
+        to_label.set_input_files(str(assets / "fashion_sample.zip"))
+        panel.get_by_role("button", name="Find the rows to label").click()
+        expect(block(panel, "Least sure first").locator("img")).to_have_count(20)
+        rows = panel.locator(".block").filter(has=page.locator("th[title='Your label']")).last
+        guess = rows.locator("[data-row='0'][data-col='2']").inner_text().strip()
+        your_label = rows.locator("[data-row='0'][data-col='4']")
+        your_label.dblclick()
+        page.keyboard.type(guess)
+        page.keyboard.press("Enter")
+        expect(your_label).to_have_text(re.compile(rf"^\s*{re.escape(guess)}(\s|$)"))
+        panel.get_by_role("button", name="Add the labelled pictures to the training zip").click()
+        expect(panel.get_by_text("Added 1 labelled rows to the training file above")).to_be_visible()
+        expect(block(panel, "Labelled images (zip)").get_by_text("fashion_sample-plus-1", exact=True)).to_be_visible()
+        expect(panel.get_by_text(re.compile(r"\b49 images in \d+ classes"))).to_be_visible()  # as training reads it
+    finally:  # the other tests share this app and its runs folder
+        from gradio_client import Client
+
+        with contextlib.suppress(Exception):
+            Client(app_url, verbose=False).predict(run, api_name="/delete_run")
+
+
 def test_a_multi_label_classifier_trains_and_lights_two_labels_for_a_text_that_has_two(
     page: Page, app_url: str, tmp_path: Path
 ):
