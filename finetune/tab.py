@@ -1139,7 +1139,10 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
 
     @user_errors("finding the rows to label")
     def label_next_pictures(
-        pictures_zip: str | None, run_name: str | None, count: float = 20, progress: gr.Progress = gr.Progress()
+        pictures_zip: str | None,
+        run_name: str | None = None,
+        count: float = 20,
+        progress: gr.Progress = gr.Progress(),
     ) -> tuple[Any, list]:
         """Rank the pictures of a zip by how unsure a fine-tuned image classifier is of them (the margin between its
         two likeliest labels), to label the most useful ones first.

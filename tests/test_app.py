@@ -37,6 +37,7 @@ API_NAMES = [
     "/correct_labels",
     "/finetune_corrected",
     "/label_next",
+    "/label_next_pictures",
     "/optimise_run",
     "/compare_runs",
     "/make_default",
