@@ -13,7 +13,7 @@ from typing import Any
 from finetune.label_check import IMAGE_BASE, TEXT_BASE, LabelCheck, check_image_labels, check_text_labels
 from finetune.train import file_sha256
 from studio.errors import DataError
-from studio.files.pictures import read_images
+from studio.files.pictures import labels_table, read_images
 from studio.files.tables import guess_columns, read_table, text_and_label_columns
 
 PREVIEW_ROWS = 20
@@ -160,21 +160,15 @@ def _cell(df: Any, row: int, column: str) -> str:
 def _zip_labels(path: Path, max_rows: int) -> tuple[list[str], Callable]:
     """A zip's pictures' labels, in the order the check numbers them, and how to write a zip of the kept pictures
     with a labels.csv of their (new) labels."""
-    import csv
-    import io
-
     images = read_images(path, max_rows, training=False)
 
     def write(output: Path, changes: dict[int, str], dropped: set[int]) -> None:
         kept = [row for row in range(len(images.files)) if row not in dropped]
-        table = io.StringIO()
-        writer = csv.writer(table)
-        writer.writerow(["file", "label"])
-        writer.writerows([images.files[row], changes.get(row, images.labels[row])] for row in kept)
+        table = labels_table((images.files[row], changes.get(row, images.labels[row])) for row in kept)
         with zipfile.ZipFile(images.archive) as source, zipfile.ZipFile(output, "w", zipfile.ZIP_STORED) as target:
             for row in kept:  # pictures are compressed already
                 target.writestr(images.files[row], source.read(images.files[row]))
-            target.writestr("labels.csv", table.getvalue())
+            target.writestr("labels.csv", table)
 
     return list(images.labels), write
 

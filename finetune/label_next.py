@@ -126,11 +126,9 @@ def add_labelled_pictures(
 ) -> Path:
     """The training zip with the newly labelled pictures (member of `pictures_zip`, label) added: a zip of every
     picture with a labels.csv of file,label, the new ones under labelled-next/."""
-    import csv
-    import io
     import zipfile
 
-    from studio.files.pictures import read_images
+    from studio.files.pictures import labels_table, read_images
 
     images = read_images(training_zip, max_rows)
     added = {member: f"labelled-next/{member}" for member, _ in labelled}
@@ -142,11 +140,7 @@ def add_labelled_pictures(
             name, number = f"{stem}-{number}{dot}{suffix}", number + 1
         added[member] = name
         taken.add(name)
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["file", "label"])
-    writer.writerows(zip(images.files, images.labels))
-    writer.writerows([added[member], label] for member, label in labelled)
+    table = labels_table([*zip(images.files, images.labels), *((added[member], label) for member, label in labelled)])
     with (
         zipfile.ZipFile(images.archive) as training,
         zipfile.ZipFile(pictures_zip) as pictures,
@@ -156,5 +150,5 @@ def add_labelled_pictures(
             target.writestr(name, training.read(name))
         for member, _ in labelled:
             target.writestr(added[member], pictures.read(member))
-        target.writestr("labels.csv", table.getvalue())
+        target.writestr("labels.csv", table)
     return output

@@ -1199,19 +1199,14 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
     @user_errors("adding the labelled rows")
     def add_labelled_pictures(training_zip: str | None, pictures_zip: str | None, table: Any) -> tuple[str, Any]:
         from finetune.label_next import add_labelled_pictures as added_to
+        from finetune.label_next import unlabelled_pictures
 
         if not training_zip:
             raise UserError("Upload the training zip above first; the pictures you label are added to it.")
         if not pictures_zip:
             raise UserError("Upload a zip of the pictures to label first.")
-        labelled = [
-            (str(values[1]), str(values[-1]).strip())
-            for values in ([] if table is None else table.itertuples(index=False))
-            if str(values[-1] or "").strip()
-        ]
-        if not labelled:
-            raise UserError("Type a label in the Your label column of the rows you have labelled first.")
-        if not set(dict(labelled)) <= set(unlabelled_pictures_of(pictures_zip)):
+        labelled = _labelled_rows(table)
+        if not set(dict(labelled)) <= set(unlabelled_pictures(pictures_zip, limits.max_dataset_rows)):
             raise UserError("A file in the table is not in the zip of pictures to label; find the rows again.")
         folder = fresh_folder("labelled-")
         output = folder / f"{Path(training_zip).stem[:40] or 'pictures'}-plus-{len(labelled)}.zip"
@@ -1223,11 +1218,6 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
         )
         return said, str(output)
 
-    def unlabelled_pictures_of(pictures_zip: str) -> list[str]:
-        from finetune.label_next import unlabelled_pictures
-
-        return unlabelled_pictures(pictures_zip, limits.max_dataset_rows)
-
     @user_errors("adding the labelled rows")
     def add_labelled_rows(
         data_file: str | None, text_column: str | None, label_column: str | None, table: Any
@@ -1236,13 +1226,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
 
         if not data_file:
             raise UserError("Upload the training file above first; the rows you label are added to it.")
-        labelled = [
-            (str(values[1]), str(values[-1]).strip())
-            for values in ([] if table is None else table.itertuples(index=False))
-            if str(values[-1] or "").strip()
-        ]
-        if not labelled:
-            raise UserError("Type a label in the Your label column of the rows you have labelled first.")
+        labelled = _labelled_rows(table)
         folder = fresh_folder("labelled-")
         output = folder / f"{Path(data_file).stem[:40] or 'data'}-plus-{len(labelled)}.csv"
         add_labelled(data_file, text_column or "", label_column or "", labelled, output, limits.max_dataset_rows)
@@ -1571,7 +1555,7 @@ def build_tab(studio: Studio, model_dropdowns: dict[str, gr.Dropdown], demo: gr.
             [faster, optimised, copy_name],
             api_visibility="private",
         ).then(runs.refreshed, None, runs.outputs(), api_visibility="private").then(
-            lambda: (gr.update(choices=text_run_choices(studio)), gr.update(choices=image_run_choices(studio))),
+            lambda: tuple(gr.update(choices=kind_run_choices(studio, kind)) for kind in ("text", "image")),
             None,
             [next_rows.run, next_pictures.run],
             api_visibility="private",
@@ -1702,14 +1686,21 @@ class LabelNextSection:
     status: gr.Markdown
 
 
-def text_run_choices(studio: Studio) -> list[str]:
-    """The fine-tuned text classifiers, newest first, by their labels."""
-    return [run_label(path) for path in list_runs(studio.config.runs_dir).values() if run_task(path) == "text"]
+def kind_run_choices(studio: Studio, kind: str) -> list[str]:
+    """The runs of one kind (text or image classifiers), newest first, by their labels."""
+    return [run_label(path) for path in list_runs(studio.config.runs_dir).values() if run_task(path) == kind]
 
 
-def image_run_choices(studio: Studio) -> list[str]:
-    """The fine-tuned image classifiers, newest first, by their labels."""
-    return [run_label(path) for path in list_runs(studio.config.runs_dir).values() if run_task(path) == "image"]
+def _labelled_rows(table: Any) -> list[tuple[str, str]]:
+    """(item, label) of the rows of a Label next table given a label in its last column; the item is its second."""
+    labelled = [
+        (str(values[1]), str(values[-1]).strip())
+        for values in ([] if table is None else table.itertuples(index=False))
+        if str(values[-1] or "").strip()
+    ]
+    if not labelled:
+        raise UserError("Type a label in the Your label column of the rows you have labelled first.")
+    return labelled
 
 
 @dataclass
@@ -1727,27 +1718,40 @@ class LabelNextPicturesSection:
     status: gr.Markdown
 
 
+def _run_picker(studio: Studio, kind: str) -> gr.Dropdown:
+    return gr.Dropdown(
+        choices=kind_run_choices(studio, kind),
+        value=None,
+        label=ui("Fine-tuned model (empty: the newest)"),
+        allow_custom_value=True,  # a run trained after the page loaded; checked against runs_dir
+    )
+
+
+def _rows_to_label() -> gr.Slider:
+    return gr.Slider(5, 200, value=20, step=5, label=ui("Rows"))
+
+
+def _to_label_table() -> gr.Dataframe:
+    """Label next's answer: row, item, the run's guess, margin, and the user's label, typed in the page."""
+    return gr.Dataframe(
+        label=ui("Least sure first: type your label in the last column"),
+        interactive=True,
+        wrap=True,
+        visible=False,
+        datatype=["number", "str", "str", "number", "str"],
+    )
+
+
 def _label_next_pictures_section(studio: Studio) -> LabelNextPicturesSection:
     with gr.Accordion(ui("Label next (active learning)"), open=False):
         gr.Markdown(ui(LABEL_NEXT_PICTURES_NOTE), elem_classes="status-line")
         unlabelled = gr.File(label=ui("Pictures to label (zip)"), file_types=[".zip"], type="filepath")
         with gr.Row():
-            run = gr.Dropdown(
-                choices=image_run_choices(studio),
-                value=None,
-                label=ui("Fine-tuned model (empty: the newest)"),
-                allow_custom_value=True,  # a run trained after the page loaded; checked against runs_dir
-            )
-            count = gr.Slider(5, 200, value=20, step=5, label=ui("Rows"))
+            run = _run_picker(studio, "image")
+            count = _rows_to_label()
         find = gr.Button(ui("Find the rows to label"))
         pictures = gr.Gallery(label=ui("Least sure first"), columns=6, height="auto", visible=False)
-        table = gr.Dataframe(
-            label=ui("Least sure first: type your label in the last column"),
-            interactive=True,
-            wrap=True,
-            visible=False,
-            datatype=["number", "str", "str", "number", "str"],
-        )
+        table = _to_label_table()
         add = gr.Button(ui("Add the labelled pictures to the training zip"), visible=False)
         status = gr.Markdown()
     return LabelNextPicturesSection(unlabelled, run, count, find, table, pictures, add, status)
@@ -1758,22 +1762,11 @@ def _label_next_section(studio: Studio) -> LabelNextSection:
         gr.Markdown(ui(LABEL_NEXT_NOTE), elem_classes="status-line")
         unlabelled = gr.File(label=ui("Texts to label"), file_types=list(SUPPORTED_SUFFIXES), type="filepath")
         with gr.Row():
-            run = gr.Dropdown(
-                choices=text_run_choices(studio),
-                value=None,
-                label=ui("Fine-tuned model (empty: the newest)"),
-                allow_custom_value=True,  # a run trained after the page loaded; checked against runs_dir
-            )
+            run = _run_picker(studio, "text")
             text_column = gr.Textbox(label=ui("Text column (empty: guessed)"))
-            count = gr.Slider(5, 200, value=20, step=5, label=ui("Rows"))
+            count = _rows_to_label()
         find = gr.Button(ui("Find the rows to label"))
-        table = gr.Dataframe(
-            label=ui("Least sure first: type your label in the last column"),
-            interactive=True,
-            wrap=True,
-            visible=False,
-            datatype=["number", "str", "str", "number", "str"],
-        )
+        table = _to_label_table()
         add = gr.Button(ui("Add the labelled rows to the training file"), visible=False)
         status = gr.Markdown()
     return LabelNextSection(unlabelled, run, text_column, count, find, table, add, status)

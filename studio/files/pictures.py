@@ -328,3 +328,14 @@ def _check_classes(labels: list[str], unreadable: Counter, total: int, training:
 def _named(columns: list[Any], names: tuple[str, ...]) -> Any:
     normal = {column: str(column).strip().lower() for column in columns}
     return next((column for name in names for column in columns if normal[column] == name), None)
+
+
+def labels_table(rows: Any) -> str:
+    """A zip's labels.csv of file,label for (member name, label) rows, as read_images reads it."""
+    import csv
+
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["file", "label"])
+    writer.writerows(rows)
+    return table.getvalue()
