@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gradio as gr
 import PIL.Image
 
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher
@@ -15,7 +14,9 @@ from studio.gpu import predict_on_gpu, zero_gpu
 from studio.i18n import inform, ui
 from studio.runtime import Studio
 from studio.timm_models import timm_folder
-from studio.ui import guard_upload, model_controls, refresh_status, user_errors
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 TASK = "image_classification"
 TITLE = "Image classification"
@@ -157,6 +158,10 @@ def model_labels(classifier: ImageClassifier) -> list[str]:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Image classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
+    import gradio as gr
+
+    from studio.ui import guard_upload, model_controls, refresh_status, user_errors
+
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict)
 

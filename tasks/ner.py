@@ -10,9 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import gradio as gr
+from typing import TYPE_CHECKING, Any
 
 from studio import onnx_models, pack
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
@@ -22,7 +20,9 @@ from studio.hf import from_pretrained
 from studio.i18n import inform, say, ui
 from studio.languages import is_chinese
 from studio.runtime import Studio
-from studio.ui import clip_text, model_controls, show_status, user_errors
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 log = logging.getLogger(__name__)
 
@@ -520,6 +520,10 @@ def entity_types(recognizer: Recognizer) -> list[str]:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Named entities tab; returns its model dropdown, which the Fine-tune tab adds models to."""
+    import gradio as gr
+
+    from studio.ui import clip_text, model_controls, show_status, user_errors
+
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict)
 

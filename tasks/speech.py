@@ -21,9 +21,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
-
-import gradio as gr
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from studio import compute, pack
 from studio.device import return_freed_heap
@@ -31,8 +29,10 @@ from studio.errors import ModelUnavailableError, UserError
 from studio.files.rows import Rows
 from studio.i18n import inform, say, ui, word
 from studio.runtime import Studio
-from studio.ui import model_controls, refresh_status, user_errors
 from tasks import live_captions, subtitles, voice_activity
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 log = logging.getLogger(__name__)
 
@@ -742,6 +742,10 @@ def write_subtitle_zip(rows: Rows, results: list[dict], folder: Path) -> dict[st
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Speech recognition tab; returns its model dropdown."""
+    import gradio as gr
+
+    from studio.ui import model_controls, refresh_status, user_errors
+
     limits = studio.config.limits
     backend = str(studio.task(TASK).options.get("backend", "auto"))
     if backend not in BACKENDS:
@@ -964,6 +968,10 @@ def live_captions_section(
     cue_lines: gr.Number,
 ) -> None:
     """Live captions from the microphone, with the tab's model, language, task and speech threshold."""
+    import gradio as gr
+
+    from studio.ui import user_errors
+
     limits = studio.config.limits
 
     def transcriber(model_ref: str | None, language: str, task: str) -> Callable:

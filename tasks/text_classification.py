@@ -14,9 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import gradio as gr
+from typing import TYPE_CHECKING, Any
 
 from studio import onnx_models, pack
 from studio.batching import MAX_BATCH_SIZE, MicroBatcher, length_grouped
@@ -28,8 +26,10 @@ from studio.i18n import inform, say, ui, warn
 from studio.languages import is_chinese
 from studio.runs import ENCODER_HEAD_FILE
 from studio.runtime import Studio
-from studio.ui import clip_text, model_controls, show_status, user_errors
 from tasks import zero_shot
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 TASK = "text_classification"
 TITLE = "Text classification"
@@ -230,6 +230,10 @@ def model_labels(classifier: Classifier) -> list[str]:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Text classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
+    import gradio as gr
+
+    from studio.ui import clip_text, model_controls, show_status, user_errors
+
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict)
     zero_shot_on_device = predict_on_gpu(studio, zero_shot.TASK, zero_shot.load, zero_shot.predict)

@@ -9,9 +9,7 @@ import queue
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-
-import gradio as gr
+from typing import TYPE_CHECKING, Any
 
 from studio import compute, pack
 from studio.errors import ModelUnavailableError, UserError, encodable
@@ -20,7 +18,9 @@ from studio.hf import from_pretrained
 from studio.hub import hub_offline
 from studio.i18n import inform, ui, word
 from studio.runtime import Studio
-from studio.ui import clip_text, model_controls, refresh_status, user_errors
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 log = logging.getLogger(__name__)
 
@@ -360,6 +360,10 @@ def initial_model(studio: Studio) -> str:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Translation tab; returns its model dropdown."""
+    import gradio as gr
+
+    from studio.ui import clip_text, model_controls, refresh_status, user_errors
+
     limits = studio.config.limits
     predict_on_device = predict_on_gpu(studio, TASK, load, predict, duration=120)
 
