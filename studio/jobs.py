@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from studio import forkserver
 from studio.i18n import say, word
 
 log = logging.getLogger(__name__)
@@ -43,17 +44,18 @@ class ChildJob:
         self.stopped = threading.Event()  # set once a cancelled job's process is gone and cleaned up after
         self.workdir = Path(tempfile.mkdtemp(prefix="model-studio-job-"))
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (lives as long as the job)
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | forkserver.ForkedProcess | None = None
 
     def start(self, command: list[str]) -> None:
-        self.process = subprocess.Popen(
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = forkserver.start(command, ROOT, env, self._stderr.fileno()) or subprocess.Popen(
             command,
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
             start_new_session=True,  # its own process group, so cancel reaches any workers it starts
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=env,
         )
 
     def running(self) -> bool:
