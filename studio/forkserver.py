@@ -162,40 +162,40 @@ class ForkedProcess:
         self.args = args
         self.returncode: int | None = None
         self.stdout: TextIO | None = None
-        self._channel = channel
-        self._channel.settimeout(READY_TIMEOUT_S)
-        said = self._read()  # the job itself says its pid, once it leads its own session
+        channel.settimeout(READY_TIMEOUT_S)
+        said = _read(channel)  # the job itself says its pid, once it leads its own session
         if "pid" not in said:
             channel.close()
             raise OSError(f"the forked job ended before it started: {said}")
         self.pid = int(said["pid"])
+        self._ended = threading.Event()
+        threading.Thread(target=self._await_exit, args=(channel,), name=f"job {self.pid}", daemon=True).start()
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            self._channel.settimeout(0)
-            with contextlib.suppress(BlockingIOError, TimeoutError):
-                self._finish(self._read())
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
-            self._channel.settimeout(timeout)
-            try:
-                self._finish(self._read())
-            except TimeoutError:
-                raise subprocess.TimeoutExpired(self.args, timeout) from None
+        if not self._ended.wait(timeout):
+            raise subprocess.TimeoutExpired(self.args, timeout)
         assert self.returncode is not None
         return self.returncode
 
-    def _read(self) -> dict:
-        message = self._channel.recv(MESSAGE_BYTES)
-        return json.loads(message) if message else {}
+    def _await_exit(self, channel: socket.socket) -> None:
+        channel.settimeout(None)
+        with channel:
+            try:
+                said = _read(channel)
+            except OSError:
+                said = {}
+        # Nothing said means the helper died with the job still running: count it as killed, as it soon is (it
+        # writes to pipes the app holds).
+        self.returncode = int(said.get("code", -signal.SIGKILL))
+        self._ended.set()
 
-    def _finish(self, message: dict) -> None:
-        # No message means the helper died with the job still running: say it was killed, as the job is by then
-        # (it writes to the pipes the app holds, so it cannot outlive its usefulness by much).
-        self.returncode = int(message.get("code", -signal.SIGKILL))
-        self._channel.close()
+
+def _read(channel: socket.socket) -> dict:
+    message = channel.recv(MESSAGE_BYTES)
+    return json.loads(message) if message else {}
 
 
 # The helper process: python -m studio.forkserver FD
