@@ -36,6 +36,7 @@ BENCHMARKS = {
     "search": "bench.search",
     "multilabel": "bench.multilabel",
     "live_speech": "bench.live_speech",
+    "job_start": "bench.job_start",
 }
 
 
