@@ -158,6 +158,8 @@ def model_labels(classifier: ImageClassifier) -> list[str]:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Image classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
+    # A module global, not a local: Gradio finds a handler's gr.Request by its annotation, read in these globals.
+    global gr
     import gradio as gr
 
     from studio.ui import guard_upload, model_controls, refresh_status, user_errors

@@ -520,6 +520,8 @@ def entity_types(recognizer: Recognizer) -> list[str]:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Named entities tab; returns its model dropdown, which the Fine-tune tab adds models to."""
+    # A module global, not a local: Gradio finds a handler's gr.Request by its annotation, read in these globals.
+    global gr
     import gradio as gr
 
     from studio.ui import clip_text, model_controls, show_status, user_errors

@@ -742,6 +742,8 @@ def write_subtitle_zip(rows: Rows, results: list[dict], folder: Path) -> dict[st
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Speech recognition tab; returns its model dropdown."""
+    # A module global, not a local: Gradio finds a handler's gr.Request by its annotation, read in these globals.
+    global gr
     import gradio as gr
 
     from studio.ui import model_controls, refresh_status, user_errors

@@ -230,6 +230,8 @@ def model_labels(classifier: Classifier) -> list[str]:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Text classification tab; returns its model dropdown, which the Fine-tune tab adds models to."""
+    # A module global, not a local: Gradio finds a handler's gr.Request by its annotation, read in these globals.
+    global gr
     import gradio as gr
 
     from studio.ui import clip_text, model_controls, show_status, user_errors

@@ -360,6 +360,8 @@ def initial_model(studio: Studio) -> str:
 
 def build_tab(studio: Studio) -> gr.Dropdown:
     """The Translation tab; returns its model dropdown."""
+    # A module global, not a local: Gradio finds a handler's gr.Request by its annotation, read in these globals.
+    global gr
     import gradio as gr
 
     from studio.ui import clip_text, model_controls, refresh_status, user_errors

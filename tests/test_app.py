@@ -235,3 +235,23 @@ def test_a_broken_config_stops_with_a_message(tmp_path):
     assert not Path(tmp_path / "missing.toml").exists()
     with pytest.raises(SystemExit, match="Config file not found"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_every_handlers_annotations_resolve_so_gradio_sees_its_request(config_file):
+    """Gradio passes gr.Request (and event data) to a handler by its type hints; a hint it cannot resolve, such as a
+    `gr` imported only inside build_tab, makes it expect one more input and pass nothing (the Speech tab's Cancel)."""
+    import typing
+
+    import app
+    from studio.config import load_config
+
+    demo, _ = app.build_app(load_config(config_file))
+    unresolved = []
+    for block_fn in demo.fns.values():
+        if block_fn.fn is None:
+            continue
+        try:
+            typing.get_type_hints(block_fn.fn)
+        except NameError as e:
+            unresolved.append(f"{block_fn.fn.__qualname__}: {e}")
+    assert not unresolved
