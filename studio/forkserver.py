@@ -6,7 +6,8 @@ stdout and stderr where the caller asked, the caller's working folder and enviro
 its exit code (negative for a signal) back through a socket. The first job starts the helper (and itself starts as a
 new process while the helper warms up); the helper serves the jobs whose environment agrees with its own in what the
 libraries read as they are imported, and another environment starts another helper. Where it cannot be had (not
-Linux, or turned off with STUDIO_WARM_JOBS=0), `start` returns None and the caller starts a new interpreter.
+Linux, a GPU driver installed, or turned off with STUDIO_WARM_JOBS=0), `start` returns None and the caller starts a
+new interpreter.
 
 Forking is safe here because the helper only imports: no PyTorch operation has run in it, so no OpenMP pool exists to
 be lost in the fork, and CTranslate2 is loaded before PyTorch as in the app (studio/compute.py).
@@ -52,6 +53,9 @@ IMPORT_TIME_VARIABLES = (
     "LD_", "LANG", "LC_", "TMP", "TEMP", "HOME", "XDG_", "PATH",
 )
 # fmt: on
+# A GPU's driver, once initialised (which a library's import may do, asking how many devices there are), does not work
+# in a forked child: where one is installed, jobs start as new processes (they are long there anyway).
+GPU_DRIVERS = ("/dev/nvidiactl", "/dev/kfd")
 READY_TIMEOUT_S = 300  # the helper's imports, on a busy machine
 MESSAGE_BYTES = 1 << 20
 READY = b"ready"
@@ -62,8 +66,8 @@ _helper: Helper | None = None
 
 def start(command: list[str], cwd: Path, env: dict[str, str], stderr: int) -> ForkedProcess | None:
     """`command` forked from the warm helper, its stdout a pipe as `Popen(stdout=PIPE, text=True)` gives; None where
-    that cannot be: not `python -m`, not Linux, turned off, or the helper is still warming up (started by the first
-    job, which starts as a new process)."""
+    that cannot be: not `python -m`, not Linux, a GPU machine, turned off, or the helper is still warming up (started
+    by the first job, which starts as a new process)."""
     if not _can_fork(command) or env.get("STUDIO_WARM_JOBS", "1") == "0":
         return None
     global _helper
@@ -94,6 +98,7 @@ def _read_at_import(env: dict[str, str]) -> dict[str, str]:
 def _can_fork(command: list[str]) -> bool:
     return (
         sys.platform == "linux"
+        and not any(Path(device).exists() for device in GPU_DRIVERS)
         and hasattr(os, "pidfd_open")
         and hasattr(socket, "send_fds")
         and len(command) >= 3
