@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 import tasks
 from batch.specs import SPECS as BATCH_SPECS
@@ -18,6 +19,7 @@ from finetune import tab as finetune_tab
 from studio.config import Config, load_config
 from studio.i18n import gradio_i18n, speak_each_requests_language, ui
 from studio.runtime import Studio, use_own_file_cache
+from studio.streams import CHUNKS_IN_ORDER, KeepStreamedChunks
 from studio.urls import guard_url_inputs
 
 TITLE = "Model Studio"
@@ -135,7 +137,9 @@ def launch_options(args: argparse.Namespace, config: Config) -> dict[str, Any]:
         "theme": THEME,
         "i18n": gradio_i18n(),
         "css": CSS,
-        "head": RAW_MICROPHONE,
+        # Every chunk the microphone streams reaches the live captions, in order, not only the newest (studio/streams).
+        "head": RAW_MICROPHONE + CHUNKS_IN_ORDER,
+        "app_kwargs": {"middleware": [Middleware(KeepStreamedChunks)]},
     }
 
 

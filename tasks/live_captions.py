@@ -26,6 +26,11 @@ SAMPLE_RATE = voice_activity.SAMPLE_RATE
 # the caption waits for it: this is most of the delay from the end of a sentence to its line on the screen.
 PAUSE_SECONDS = 0.6
 PAD_SECONDS = 0.2  # under PAUSE_SECONDS, so a closed stretch always ends before the buffer does
+# A stretch shorter than this waits for the speech after it, unless the pause after it is long: on its own, Kennedy's
+# "ask not" (1.4 s between two pauses) came out as "Is not. I'm not." in two browser runs of three; with the sentence
+# that follows, as what he said.
+SHORTEST_STRETCH_SECONDS = 2.0
+LONG_PAUSE_SECONDS = 1.2
 # A speaker who never pauses still gets a line this often (cut at the stretch's quietest moment).
 LONGEST_STRETCH_SECONDS = 12.0
 # Sound without speech is let go of, but the last moment of it is kept: it may hold the onset of a word.
@@ -103,7 +108,7 @@ def listen(
     _hear(captions, sample_rate, _mono_float(chunk))
     heard = len(captions.probabilities) * voice_activity.WINDOW  # the samples the detector has read
     regions = _stretches(captions, heard, threshold)
-    closed = [span for span in regions.spans if span[1] < heard]
+    closed = _closed(regions.spans, heard)
     if closed:
         for start, end in closed:
             _hand_over(captions, start, end, heard, transcribe, received)
@@ -127,7 +132,7 @@ def finish(captions: Captions, transcribe: Transcribe, threshold: float) -> Capt
         _add(captions, captions.resampler.resample_chunk(np.zeros(0, np.float32), last=True))
     captions.probabilities = np.concatenate([captions.probabilities, captions.detector.finish()])
     heard = len(captions.pending)
-    for start, end in _stretches(captions, heard, threshold).spans:
+    for start, end in _joined(_stretches(captions, heard, threshold).spans):
         _hand_over(captions, start, end, heard, transcribe, received)
     captions.pending, captions.probabilities = captions.pending[:0], captions.probabilities[:0]
     captions.offset += heard / SAMPLE_RATE
@@ -163,6 +168,32 @@ def _stretches(captions: Captions, heard: int, threshold: float) -> voice_activi
     return voice_activity.regions_from_probabilities(
         captions.probabilities, heard, threshold, PAUSE_SECONDS, PAD_SECONDS, LONGEST_STRETCH_SECONDS
     )
+
+
+def _joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches with each short one joined to the one after it, across a pause shorter than a long one."""
+    joined: list[tuple[int, int]] = []
+    for start, end in spans:
+        if joined and _waits(joined[-1], start):
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def _closed(spans: list[tuple[int, int]], heard: int) -> list[tuple[int, int]]:
+    """The joined stretches that are over: a pause followed each (heard up to `heard`), and a short one's pause has
+    grown long."""
+    joined = _joined(spans)
+    if joined and (joined[-1][1] >= heard or _waits(joined[-1], heard)):
+        joined.pop()
+    return joined
+
+
+def _waits(stretch: tuple[int, int], until: int) -> bool:
+    """Whether a stretch is short enough, and the pause after it up to `until` short enough, to join what follows."""
+    start, end = stretch
+    return end - start < SHORTEST_STRETCH_SECONDS * SAMPLE_RATE and until - end < LONG_PAUSE_SECONDS * SAMPLE_RATE
 
 
 def _hand_over(captions: Captions, start: int, end: int, heard: int, transcribe: Transcribe, received: float) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from studio import compute, pack
+from studio import compute, pack, streams
 from studio.device import return_freed_heap
 from studio.errors import ModelUnavailableError, UserError
 from studio.files.rows import Rows
@@ -996,9 +996,8 @@ def live_captions_section(
 
         return transcribe_stretch
 
-    @user_errors("captioning the microphone")
     def caption(
-        chunk: tuple | None,
+        chunks: list[tuple],
         captions: live_captions.Captions | None,
         model_ref: str | None = None,
         language: str = "",
@@ -1006,27 +1005,51 @@ def live_captions_section(
         speech_threshold: float = voice_activity.THRESHOLD,
         wait: bool = False,
     ) -> tuple:
-        if chunk is None:
-            return (captions.text if captions else ""), captions
+        """Listen to these chunks of sound, (rate, samples) each, in order; the transcript if it grew."""
         check_options(task, True, True)
         check_silence_options(speech_threshold, voice_activity.MIN_SILENCE_SECONDS)
-        rate, samples = chunk
+        for rate, samples in chunks:
+            if captions is None:
+                captions = live_captions.Captions()
+                # The model loads on the worker as the session starts, while the first sentence is still being said.
+                live_captions.prepare(captions, lambda: studio.load(TASK, model_ref, load_model))
+            if captions.heard_seconds + len(samples) / rate > limits.max_audio_seconds:
+                raise UserError(
+                    "Live captions stop at {limit} minutes; stop the microphone and start again.",
+                    limit=round(limits.max_audio_seconds / 60),
+                )
+            # The stream's calls must stay short (see live_captions); a script's piece is answered once it is captioned.
+            transcribe = transcriber(model_ref, language, task)
+            live_captions.listen(captions, rate, samples, transcribe, speech_threshold, wait=wait)
         if captions is None:
-            captions = live_captions.Captions()
-            # The model loads on the worker as the session starts, while the first sentence is still being said.
-            live_captions.prepare(captions, lambda: studio.load(TASK, model_ref, load_model))
-        if captions.heard_seconds + len(samples) / rate > limits.max_audio_seconds:
-            raise UserError(
-                "Live captions stop at {limit} minutes; stop the microphone and start again.",
-                limit=round(limits.max_audio_seconds / 60),
-            )
-        # The stream's calls must stay short (see live_captions); a script's piece is answered once it is captioned.
-        transcribe = transcriber(model_ref, language, task)
-        live_captions.listen(captions, rate, samples, transcribe, speech_threshold, wait=wait)
+            return "", captions
         if not wait and captions.text == captions.shown:
             return gr.skip(), captions  # the page redraws the transcript only when it grew (ten chunks a second)
         captions.shown = captions.text
         return captions.text, captions
+
+    def streamed_chunks(chunk: str | None, request: gr.Request | None) -> list[tuple]:
+        """The microphone's chunks since the last call: every one the page posted (see studio.streams), or, where the
+        app is served without that middleware, the one Gradio kept."""
+        from gradio.processing_utils import audio_from_file
+
+        session = request.session_hash if request else None
+        files = streams.STREAMED.take(session)
+        if files is None:
+            files = [chunk] if chunk else []
+        return [audio_from_file(path) for path in files]
+
+    @user_errors("captioning the microphone")
+    def caption_microphone(
+        chunk: str | None,
+        captions: live_captions.Captions | None,
+        model_ref: str | None = None,
+        language: str = "",
+        task: str = "transcribe",
+        speech_threshold: float = voice_activity.THRESHOLD,
+        request: gr.Request = None,
+    ) -> tuple:
+        return caption(streamed_chunks(chunk, request), captions, model_ref, language, task, speech_threshold)
 
     @user_errors("captioning the microphone")
     def caption_piece(
@@ -1040,7 +1063,7 @@ def live_captions_section(
         if not path:
             raise UserError("No audio was given; send a piece of the recording as a sound file.")
         piece = (SAMPLE_RATE, load_audio(path, limits.max_audio_seconds, silence_allowed=True))
-        return caption(piece, captions, model_ref, language, task, speech_threshold, wait=True)
+        return caption([piece], captions, model_ref, language, task, speech_threshold, wait=True)
 
     @user_errors("captioning the microphone")
     def end_captions(
@@ -1051,8 +1074,15 @@ def live_captions_section(
         speech_threshold: float = voice_activity.THRESHOLD,
         line_chars: float = subtitles.LINE_CHARS,
         cue_lines: float = subtitles.CUE_LINES,
+        request: gr.Request = None,
     ) -> tuple:
         check_subtitle_options(line_chars, cue_lines)
+        try:  # the microphone's last chunks, posted after the stream's last call
+            left = streamed_chunks(None, request)
+        finally:
+            streams.STREAMED.forget(request.session_hash if request else None)
+        if left:
+            captions = caption(left, captions, model_ref, language, task, speech_threshold)[1]
         if captions is None:
             raise UserError("Nothing was heard yet; start the microphone and speak first.")
         live_captions.finish(captions, transcriber(model_ref, language, task), speech_threshold)
@@ -1072,7 +1102,7 @@ def live_captions_section(
                     label=ui("Microphone"),
                     sources=["microphone"],
                     streaming=True,
-                    type="numpy",
+                    type="filepath",
                     waveform_options=gr.WaveformOptions(show_recording_waveform=False),
                 )
                 # /live_captions: an API client sends the sound piece by piece, as the microphone does, in any format
@@ -1089,17 +1119,18 @@ def live_captions_section(
     captions = gr.State()
     settings = [model, language, task, threshold]
     # The detector and the resampler load when the section opens: in the first chunk's call, their second would cost
-    # the first second of speech (the stream keeps only the newest chunk while a call runs).
+    # the first second of speech (the page records nothing between its first chunk and the stream's first answer).
     get_ready = user_errors("captioning the microphone")(live_captions.get_ready)
     section.expand(get_ready, None, None, api_visibility="private", show_progress="hidden")
-    microphone.stream(
-        caption,
+    stream = microphone.stream(
+        caption_microphone,
         [microphone, captions, *settings],
         [live_text, captions],
         time_limit=limits.max_audio_seconds,
         api_visibility="private",
         show_progress="hidden",
     )
+    streams.STREAMED.watch(stream["id"])
     send_piece.click(caption_piece, [piece, captions, *settings], [live_text, captions], api_name="live_captions")
     ended = microphone.stop_recording(
         end_captions,

@@ -1,8 +1,8 @@
 """Live captions in a real browser: Chromium's fake microphone plays a minute of two real voices into the Speech tab.
 
 The app is the shipped models.toml offline, so the tab's model is the pack's Whisper base, as a newcomer gets it.
-The sound the app received is kept, to show that none of it was lost, and its transcription as a file is printed
-beside the file's and the live captions'.
+The sound the app received is kept, to show that all of it arrived, in the order it was played, and its
+transcription as a file is printed beside the file's and the live captions'.
 """
 
 from __future__ import annotations
@@ -22,12 +22,8 @@ from tests.test_browser import CHROMIUM_ARGS, chromium_path, open_app, open_tab,
 from tests.test_browser_offline import offline_url  # noqa: F401
 
 PAUSE_SECONDS = 1.5
-# How much worse than the file at once the live captions may be. The goal is 3 points; fifteen runs of this test on 2
-# cores gave 0.8% to 10% (once 16%) against the file's 0-1.5%: Whisper base decodes a few seconds of speech differently
-# as its cut moves by a few milliseconds, and where the cuts fall depends on where the recording started. The test
-# holds the captions to what they reach on every run, so that it says when they break (a call that waited for Whisper
-# lost a third of the words), not when the cuts were unlucky.
-LIVE_WER_MARGIN = 0.15
+# How much worse than the file at once the live captions may be (issue 25's acceptance).
+LIVE_WER_MARGIN = 0.03
 # Chromium starts the file when the page first opens the microphone, as the tab shows it, seconds before Record.
 LEAD_SECONDS = 6.0
 ORDER = ["jfk", "harvard", "jfk", "harvard", "jfk"]  # whole sentences, just over a minute
@@ -67,6 +63,32 @@ def microphone_browser(recording: tuple[Path, float, str]) -> Iterator[Browser]:
         browser.close()
 
 
+def played_in_order(sound: np.ndarray, rate: int, played: np.ndarray) -> list[float]:
+    """Where (seconds into what was played) the sound the app received does not match what was played, once the
+    two are aligned at their start: a chunk lost shifts all that follows, two swapped leave a tenth of a second
+    each out of place."""
+    import soxr
+
+    heard = soxr.resample(sound.astype(np.float32) / 32768, rate, RATE)
+    played = played.astype(np.float32) / 32768
+    # The lag is where the first sentence is heard: within the silence before it (the page's first chunks go before
+    # the stream is open), not where a later Kennedy says the same.
+    start = round(LEAD_SECONDS * RATE)
+    first = played[start : start + 10 * RATE]
+    correlation = np.fft.irfft(np.fft.rfft(heard, 2 * len(heard)) * np.conj(np.fft.rfft(first, 2 * len(heard))))
+    lag = int(np.argmax(correlation[: start + RATE])) - start
+    window = RATE // 2
+    wrong = []
+    for at in range(start, len(played) - window, window):
+        want, got = played[at : at + window], heard[at + lag : at + lag + window]
+        if np.sqrt(np.mean(want**2)) < 0.02:
+            continue  # a pause: nothing to tell apart
+        match = len(got) == window and want @ got / (np.linalg.norm(want) * np.linalg.norm(got) + 1e-9) > 0.9
+        if not match:
+            wrong.append(at / RATE)
+    return wrong
+
+
 def shown_at(snapshots: list[tuple[float, str]], phrase: str, nth: int) -> float | None:
     """When the transcript first held `phrase` for the `nth` time (1-based), in seconds since recording started."""
     wanted = " ".join(words(phrase))
@@ -87,9 +109,13 @@ def test_live_captions_from_a_real_microphone_appear_while_it_plays_and_match_th
 
     took = []  # seconds each call took: a call that outlasts the next chunk loses it
 
+    sessions = []  # the app's Captions object, for its lines' timings
+
     def listening(captions, rate, chunk, *rest, **options):
         started = time.perf_counter()
         heard.append((started, rate, np.array(chunk)))
+        if not sessions:
+            sessions.append(captions)
         try:
             return listen(captions, rate, chunk, *rest, **options)
         finally:
@@ -148,6 +174,8 @@ def test_live_captions_from_a_real_microphone_appear_while_it_plays_and_match_th
     print(f"{len(took)} calls took {' / '.join(f'{1000 * t:.0f}' for t in np.percentile(took, [50, 90, 99, 100]))} ms")
     print(f"live: WER {wer(reference, live_text):.3f}: {live_text}")
     print(f"halfway ({seconds / 2:.0f} s of {seconds:.0f} s): {halfway}")
+    for line in sessions[0].timings:
+        print(f"  stretch ending at {line['ends_at']} s ({line['seconds']} s long): its line after {line['latency']} s")
     for sentence, at in sorted(seen.items(), key=lambda item: item[1] or float("inf")):
         print(f"  {sentence} first shown {'never' if at is None else f'{at:.1f} s'} after recording started")
     assert not errors
@@ -156,10 +184,9 @@ def test_live_captions_from_a_real_microphone_appear_while_it_plays_and_match_th
     while_playing = next((text for at, text in snapshots if at < seconds and len(words(text)) >= 20), "")
     assert while_playing, "no line appeared while the recording played"
     assert len(words(snapshots[-1][1])) > len(words(while_playing))
-    # The sound reached the app: Gradio keeps only the newest chunk of a stream that arrives while it is busy. On 2
-    # cores beside Chromium and Whisper it loses 2-5% of the 0.1 s chunks, 16% on a loaded CI machine; a call that
-    # waited for Whisper lost a third.
-    assert len(sound) / rate >= 0.8 * (heard[-1][0] - heard[0][0])
-    # The captions are held to the file's WER, or to that of the sound that reached the app (as a file) where Gradio
-    # lost enough on the way to make it worse: what was lost, no captioning can hear.
-    assert wer(reference, live_text) <= max(wer(reference, file_text), wer(reference, heard_text)) + LIVE_WER_MARGIN
+    # All the sound reached the app, in the order it was played: Gradio alone keeps only a stream's newest chunk while
+    # a call is busy, and the page's uploads of its chunks can overtake each other (studio/streams.py mends both;
+    # without it, 2-16% of the chunks were lost here and some swapped).
+    out_of_place = played_in_order(sound, rate, read_wav(path))
+    assert not out_of_place, f"what the app received differs from what was played at {out_of_place} s"
+    assert wer(reference, live_text) <= wer(reference, file_text) + LIVE_WER_MARGIN

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent import futures
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -113,17 +115,20 @@ def test_silence_and_subtitle_settings_out_of_range_are_refused(client, options,
 
 @pytest.fixture(scope="module")
 def offline_app(tmp_path_factory):
-    """The app as `make run` starts it, offline: its Speech tab runs the pack's Whisper base."""
+    """The app as `make run` starts it (its launch options too), offline: its Speech tab runs the pack's Whisper
+    base."""
     import app
     from studio.config import load_config
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("WHISPER_CACHE", str(tmp_path_factory.mktemp("whisper-cache")))
-        demo, _ = app.build_app(load_config(ROOT / "models.toml"))
-        port = free_port()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-        yield f"http://127.0.0.1:{port}/"
+        config = load_config(ROOT / "models.toml")
+        demo, _ = app.build_app(config)
+        args = app.parse_args(["--host", "127.0.0.1", "--port", str(free_port())])
+        args.auth = None
+        demo.launch(**app.launch_options(args, config), prevent_thread_lock=True, quiet=True)
+        yield demo.local_url
         demo.close()
 
 
@@ -162,6 +167,76 @@ def test_live_captions_over_http_write_each_sentence_once_and_end_with_subtitles
     # A new session starts empty; ending one that heard nothing says so.
     with pytest.raises(AppError, match="Nothing was heard yet; start the microphone"):
         Client(offline_app, verbose=False).predict(api_name="/live_captions_end")
+
+
+def microphone_stream(url: str) -> tuple[int, int, list]:
+    """The microphone's stream event in the page's config: its id, the microphone's, and the values the page sends
+    with each chunk after the chunk itself (the captions' state, then the tab's model, language, task, threshold)."""
+    config = httpx.get(f"{url}config", timeout=30).json()
+    components = {c["id"]: c for c in config["components"]}
+    for event in config["dependencies"]:
+        for target, trigger in event["targets"]:
+            if trigger != "stream" or "Microphone" not in str(components[target]["props"].get("label")):
+                continue
+            values = [components[i]["props"].get("value") for i in event["inputs"][1:]]
+            return event["id"], target, [None, *values[1:]]
+    raise AssertionError("no microphone stream in the page")
+
+
+def test_every_chunk_the_microphone_streams_reaches_the_captions_in_order(offline_app, monkeypatch, tmp_path):
+    """The page uploads each tenth of a second and posts it to the stream; Gradio keeps only the newest post for a
+    call that is busy. Eight chunks posted while the first call is still working all reach the captions, in turn."""
+    event, microphone, values = microphone_stream(offline_app)
+    heard, first_call = [], threading.Event()
+    listen = live_captions.listen
+
+    def slow_listening(captions, rate, chunk, *rest, **options):
+        heard.append(int(np.asarray(chunk).reshape(-1)[0]))
+        if len(heard) == 1:
+            first_call.set()
+            threading.Event().wait(1.0)  # busy, as a call on a loaded machine is, while the next chunks arrive
+        return listen(captions, rate, chunk, *rest, **options)
+
+    monkeypatch.setattr(live_captions, "listen", slow_listening)
+    session = "chunks-in-order"
+    with httpx.Client(base_url=f"{offline_app}gradio_api", timeout=30) as http:
+
+        def chunk(number: int) -> dict:
+            path = write_wav(tmp_path / f"{number}.wav", np.full(RATE // 10, 100 * number, np.int16))
+            uploaded = http.post("/upload", files={"files": ("audio.wav", path.read_bytes(), "audio/wav")}).json()[0]
+            file = {"path": uploaded, "orig_name": "audio.wav", "meta": {"_type": "gradio.FileData"}}
+            return {"data": [file, *values], "fn_index": event, "trigger_id": microphone, "session_hash": session}
+
+        chunks = [chunk(number) for number in range(1, 10)]
+        event_id = http.post("/queue/join", json=chunks[0]).json()["event_id"]
+        assert first_call.wait(30)
+        for body in chunks[1:]:
+            assert http.post(f"/stream/{event_id}", json=body).json() == {"msg": "success"}
+        deadline = time.monotonic() + 20
+        while len(heard) < len(chunks) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        http.post(f"/stream/{event_id}/close")
+    assert heard == [100 * number for number in range(1, 10)]
+
+
+def test_a_short_stretch_waits_for_the_speech_after_it_unless_the_pause_is_long():
+    """Two words between two pauses ("ask not") are transcribed with the sentence that follows them; alone, Whisper
+    base misheard them in two browser runs of three. A short stretch the speaker ends with a long pause is its own."""
+    second = RATE
+    ask_not, what_your_country = (9 * second, 10 * second + 4_000), (11 * second, 16 * second)
+    pause = round(live_captions.PAUSE_SECONDS * second)
+    # The short stretch alone has been closed by an ordinary pause: it waits.
+    assert live_captions._closed([ask_not], ask_not[1] + pause) == []
+    # The next sentence came within a long pause: the two go together once that one is closed.
+    assert live_captions._closed([ask_not, what_your_country], what_your_country[1]) == []
+    assert live_captions._closed([ask_not, what_your_country], what_your_country[1] + pause) == [
+        (9 * second, 16 * second)
+    ]
+    # Nothing followed it for a long pause: it is closed on its own.
+    long_pause = round(live_captions.LONG_PAUSE_SECONDS * second)
+    assert live_captions._closed([ask_not], ask_not[1] + long_pause) == [ask_not]
+    # A long stretch is closed by an ordinary pause, and what follows it is its own.
+    assert live_captions._closed([what_your_country, ask_not], ask_not[0] + second) == [what_your_country]
 
 
 def test_captions_keep_only_the_sound_not_yet_captioned():
