@@ -5,10 +5,11 @@ talks. Here only the sound since the last finished stretch is kept: each chunk i
 voice-activity detector once, as it arrives, and a stretch that a pause has closed is transcribed once and leaves the
 buffer. The work per second of speech stays the same however long one talks.
 
-A stretch is transcribed on the session's own worker thread, not in the call that heard it: Gradio keeps only the
-newest chunk of a stream that arrives while the previous one is being handled, so a call that took the second a
-transcription takes would lose the sound that came meanwhile. Listening stays a matter of milliseconds; the lines
-appear with the answer to a later chunk.
+A stretch is transcribed on the session's own worker thread, not in the call that heard it: a call that took the
+second a transcription takes would hold up the chunks that came meanwhile (and lose them where the app is served
+without studio.streams, as Gradio keeps only a busy stream's newest chunk). Listening stays a matter of
+milliseconds; the lines appear with the answer to a later chunk. A stretch too short to be heard well alone waits
+for the one after it.
 """
 
 from __future__ import annotations
