@@ -304,23 +304,11 @@ def test_options_that_cannot_go_together_are_refused(tiny_en, sentence_files):
 # Long audio, language detection, and the two engines.
 
 
-@pytest.mark.parametrize(
-    "beam_size, skip_silence",
-    [
-        (1, True),
-        (5, True),
-        pytest.param(
-            5,
-            False,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="what skipping silence is for: without it, tiny.en at beam 5 says 'Thank you.' over the "
-                "closing 5 s of silence",
-            ),
-        ),
-    ],
-)
-def test_long_audio_with_silences_transcribes_in_order_without_loops(address, tiny_en, beam_size, skip_silence):
+# Without skipping silence, whether tiny.en says "Thank you." over the closing 5 s depends on the CPU's int8 kernels
+# (it did on a Xeon with AVX-512, not on an AMD EPYC without): what the option is for is tested on Whisper base over
+# hiss, which invents on both (test_speech_live.py).
+@pytest.mark.parametrize("beam_size", [1, 5])
+def test_long_audio_with_silences_transcribes_in_order_without_loops(address, tiny_en, beam_size):
     audio, spans = address
     duration = len(audio) / RATE
     reports: list[tuple[float, float]] = []
@@ -330,11 +318,10 @@ def test_long_audio_with_silences_transcribes_in_order_without_loops(address, ti
         word_timestamps=True,
         beam_size=beam_size,
         progress=lambda d, t: reports.append((d, t)),
-        skip_silence=skip_silence,
     )
     reference = " ".join(address_parts())
     print(
-        f"long audio ({duration:.0f} s), beam {beam_size}, skip silence {skip_silence}: "
+        f"long audio ({duration:.0f} s), beam {beam_size}: "
         f"WER {wer(reference, result['text']):.3f}, "
         f"{len(reports)} progress reports"
     )
