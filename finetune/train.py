@@ -233,7 +233,7 @@ def train(
 
     # Training: each epoch a new order; evaluate after each; keep the best weights, by the kind's own measure.
     training_started = time.perf_counter()  # the time left is estimated from training alone, not loading
-    first_step, epoch, reason = step, done_epochs, FINISHED
+    first_step, epoch, reason, last_eval = step, done_epochs, FINISHED, None
     # The steps of the first epoch at which a search compares this trial with the others, and the share each is.
     checks: dict[int, float] = {}
     if after_epoch is not None and not resume:
@@ -287,7 +287,8 @@ def train(
                 if epoch == 1 and step in checks and not checked_now(checks[step]):
                     raise Pruned()
 
-            val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
+            last_eval = _evaluate(kind, model, val_loader, accelerator)
+            val_loss, predictions, references = last_eval
             name, score = kind.headline(built, _in_order(predictions, val_order), _in_order(references, val_order))
             emit({"event": "eval", "step": step, "epoch": epoch, "val_loss": round(val_loss, 5), name: score})
             goodness = -val_loss if keep_best_by == "val_loss" else score
@@ -332,10 +333,13 @@ def train(
         raise
     emit(stopped(reason, epoch))
 
-    # Evaluation of the best weights, then an atomic save: the folder appears complete or not at all.
+    # Evaluation of the best weights (the last epoch's, when they are the best), then an atomic save: the folder
+    # appears complete or not at all.
     unwrapped = accelerator.unwrap_model(model)
-    unwrapped.load_state_dict(best_state)
-    val_loss, predictions, references = _evaluate(kind, model, val_loader, accelerator)
+    if kept_epoch != epoch or last_eval is None:
+        unwrapped.load_state_dict(best_state)
+        last_eval = _evaluate(kind, model, val_loader, accelerator)
+    val_loss, predictions, references = last_eval
     predictions, references = _in_order(predictions, val_order), _in_order(references, val_order)
     result = {}
     if main:
