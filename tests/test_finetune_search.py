@@ -161,6 +161,37 @@ def test_a_trial_checked_in_its_first_epoch_trains_exactly_as_a_plain_run(tiny_m
     assert checked["metrics"]["val_loss"] == plain["metrics"]["val_loss"]
 
 
+def test_trials_share_one_reading_and_one_build_and_each_trains_as_it_would_alone(tiny_models, tmp_path, monkeypatch):
+    """A search reads the data and builds the model once; a trial on the shared build ends exactly where the same
+    settings end in a run of their own (its own untrained copy of the model, the same random generators)."""
+    from dataclasses import replace
+
+    from finetune import text as text_kind
+    from finetune.search import BuiltOnce
+    from finetune.train import TrainConfig, train
+
+    calls = {"load_data": 0, "build": 0}
+    for name in calls:
+        real = getattr(text_kind, name)
+        monkeypatch.setattr(
+            text_kind, name, lambda *a, real=real, name=name: calls.update({name: calls[name] + 1}) or real(*a)
+        )
+    cfg = TrainConfig(
+        data=str(SAMPLE), output="", model=str(tiny_models["text_classification"]), epochs=1, batch_size=4, cpu=True
+    )
+    shared = BuiltOnce(text_kind)
+    first = train(replace(cfg, output=str(tmp_path / "first")), shared, report=lambda event: None)
+    other = replace(cfg, learning_rate=3e-4, batch_size=8, weight_decay=0.05, epochs=2)
+    second = train(replace(other, output=str(tmp_path / "second")), shared, report=lambda event: None)
+    assert calls == {"load_data": 1, "build": 1}
+    alone = train(replace(other, output=str(tmp_path / "alone")), text_kind, report=lambda event: None)
+    assert second["metrics"]["val_loss"] == alone["metrics"]["val_loss"]
+    assert second["metrics"]["val_loss"] != first["metrics"]["val_loss"]
+    # Another maximum length is another build.
+    train(replace(cfg, output=str(tmp_path / "longer"), max_length=32), shared, report=lambda event: None)
+    assert calls == {"load_data": 3, "build": 3}
+
+
 def test_a_trial_must_keep_up_with_the_defaults_and_the_top_third_at_each_check():
     from finetune.search import _bar, _in_top_share
 
