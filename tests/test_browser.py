@@ -279,8 +279,10 @@ def test_finetune_trains_reports_and_the_new_model_classifies(page: Page, assets
     expect(panel.get_by_text(re.compile(r"usable rows, 3 labels"))).to_be_visible()
     expect(panel.get_by_label("Text column")).to_have_value("text")
     expect(panel.get_by_label("Label column")).to_have_value("label")
-    # Record every line the status shows: a fast training may pass through "Step n/N" between two looks.
-    panel.locator(".block.status-line").evaluate(
+    # Record every line the status shows: a fast training may pass through "Step n/N" between two looks. By its id:
+    # the finished run's notes (a faster copy's) are status lines too.
+    status = panel.locator("#finetune-status")
+    status.evaluate(
         """node => {
             window.statusLines = [];
             new MutationObserver(() => window.statusLines.push(node.innerText))
@@ -288,9 +290,7 @@ def test_finetune_trains_reports_and_the_new_model_classifies(page: Page, assets
         }"""
     )
     panel.get_by_role("button", name="Train", exact=True).click()
-    expect(panel.locator(".block.status-line")).to_contain_text(
-        "is ready in the Text classification tab", timeout=TRAINING_TIMEOUT_MS
-    )
+    expect(status).to_contain_text("is ready in the Text classification tab", timeout=TRAINING_TIMEOUT_MS)
     lines = page.evaluate("window.statusLines")
     assert any(re.search(r"Step \d+/\d+ · epoch", line) for line in lines), lines
     expect(panel.get_by_text(re.compile(r"^Accuracy \d+(\.\d)?%")).first).to_be_visible()
