@@ -980,8 +980,8 @@ def live_captions_section(
         chosen = language_code(language)
 
         def transcribe_stretch(audio: Any, heard_language: str | None) -> dict:
-            # On the worker: the first chunk's call would otherwise take the load's seconds, and the stream drops
-            # what arrives meanwhile (the load began with the session; a model that fails is said by the next call).
+            # On the worker: the first chunk's call would otherwise take the load's seconds, and the chunks that
+            # arrive meanwhile would wait (the load began with the session; a failed load is said by the next call).
             loaded, _ = studio.load(TASK, model_ref, load_model)
             return predict(
                 loaded.model,
@@ -1008,6 +1008,7 @@ def live_captions_section(
         """Listen to these chunks of sound, (rate, samples) each, in order; the transcript if it grew."""
         check_options(task, True, True)
         check_silence_options(speech_threshold, voice_activity.MIN_SILENCE_SECONDS)
+        transcribe = transcriber(model_ref, language, task)
         for rate, samples in chunks:
             if captions is None:
                 captions = live_captions.Captions()
@@ -1019,7 +1020,6 @@ def live_captions_section(
                     limit=round(limits.max_audio_seconds / 60),
                 )
             # The stream's calls must stay short (see live_captions); a script's piece is answered once it is captioned.
-            transcribe = transcriber(model_ref, language, task)
             live_captions.listen(captions, rate, samples, transcribe, speech_threshold, wait=wait)
         if captions is None:
             return "", captions
